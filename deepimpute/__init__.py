@@ -1,0 +1,20 @@
+"""deepimpute: deep generative imputers as scikit-learn estimators.
+
+The import name is ``deepimpute``; the distribution on the package index is
+``deepimpute-vae`` (the name ``deepimpute`` belongs to an unrelated project).
+"""
+
+from .imputers import IMPUTERS, VAEImputer
+from .schema import Categorical, ColumnSpec, Image, Numerical
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "IMPUTERS",
+    "Categorical",
+    "ColumnSpec",
+    "Image",
+    "Numerical",
+    "VAEImputer",
+    "__version__",
+]

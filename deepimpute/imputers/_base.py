@@ -1,0 +1,354 @@
+"""The imputer contract shared by every estimator of the package.
+
+:class:`BaseImputer` owns everything that is not a method's own model: input
+validation, the :class:`~deepimpute.schema.ColumnSpec` and its encoder, output assembly
+(observed entries untouched, caller's type and dtypes kept), feature names, tags and
+multiple imputation through :meth:`BaseImputer.sample`.
+
+:class:`BaseDeepImputer` adds the torch side: device, seeding, the shared training
+loop and device-safe pickling. A deep method only implements ``_build_module``.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
+
+from .._data import EncodedTable, TableEncoder
+from .._utils.sklearn_compat import (
+    Interval,
+    StrOptions,
+    _check_feature_names_in,
+    _fit_context,
+)
+from .._utils.torch_utils import resolve_device, seed_from, seeded
+from ..schema import ColumnSpec, ModelLayout
+from ..training import ImputationModule, iterate_batches, train
+
+__all__ = ["BaseDeepImputer", "BaseImputer"]
+
+
+class BaseImputer(TransformerMixin, BaseEstimator):
+    """Contract of all deepimpute imputers (not used directly).
+
+    Subclasses implement ``_fit(C, data, seed)`` and ``_impute(C, data)`` (and
+    optionally ``_sample``) on column codes ``C`` (float64, NaN = missing; numerical
+    standardised, categorical as codes, images in [0, 1]) and on the model view
+    ``data`` (:class:`~deepimpute._data.EncodedTable`).
+    """
+
+    _parameter_constraints: dict = {
+        "column_spec": [ColumnSpec, None],
+        "handle_unknown": [StrOptions({"error", "missing"})],
+        "random_state": ["random_state"],
+    }
+
+    # ------------------------------------------------------------ sklearn API
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the imputer on ``X``; NaN (or None / pd.NA) marks missing entries.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Training data with missing values.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted imputer.
+        """
+        X = self._validate_input(X, reset=True)
+        spec = self.column_spec if self.column_spec is not None else ColumnSpec.infer(X)
+        names = getattr(self, "feature_names_in_", None)
+        self.spec_ = spec
+        self.encoder_ = TableEncoder(spec, self.handle_unknown).fit(X, names)
+        C, data = self.encoder_.encode(X)
+        self.seed_ = seed_from(self.random_state)
+        self._fit(C, data, self.seed_)
+        return self
+
+    def transform(self, X):
+        """Impute the missing entries of ``X``.
+
+        The point imputation is deterministic for a fitted imputer and does not
+        depend on which other rows are transformed with a row. Observed entries are
+        returned unchanged and ``X`` is not modified.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
+            Same type, columns, index and dtypes as ``X`` (a float array for
+            array input).
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        C, data = self.encoder_.encode(X)
+        if not np.isnan(C).any():
+            return self.encoder_.assemble(X, C, C)
+        C_imp = self._impute(C, data)
+        self._check_finite(C_imp)
+        return self.encoder_.assemble(X, C, C_imp)
+
+    def sample(self, X, n_draws: int = 5, random_state=None) -> list:
+        """Multiple imputation: ``n_draws`` completed copies of ``X``.
+
+        Each copy holds an independent draw of the missing values from the fitted
+        model; observed entries are identical in every copy.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        n_draws : int, default=5
+            Number of completed datasets.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws (``None``: fresh randomness).
+
+        Returns
+        -------
+        list of DataFrame or ndarray
+            ``n_draws`` completed datasets of the same type as :meth:`transform`'s.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_draws, Integral) or n_draws < 1:
+            raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}.")
+        X = self._validate_input(X, reset=False)
+        C, data = self.encoder_.encode(X)
+        if not np.isnan(C).any():
+            return [self.encoder_.assemble(X, C, C) for _ in range(n_draws)]
+        draws = self._sample(C, data, int(n_draws), seed_from(random_state))
+        out = []
+        for C_imp in draws:
+            self._check_finite(C_imp)
+            out.append(self.encoder_.assemble(X, C, C_imp))
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names (the input's: imputation keeps every column).
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; checked against ``feature_names_in_`` if set.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self, "n_features_in_")
+        return _check_feature_names_in(self, input_features)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ------------------------------------------------------- subclass hooks
+    def _fit(self, C: np.ndarray, data: EncodedTable, seed: int) -> None:
+        raise NotImplementedError
+
+    def _impute(self, C: np.ndarray, data: EncodedTable) -> np.ndarray:
+        raise NotImplementedError
+
+    def _sample(
+        self, C: np.ndarray, data: EncodedTable, n_draws: int, seed: int
+    ) -> list[np.ndarray]:
+        raise NotImplementedError(
+            f"{type(self).__name__} gives a single imputation; it has no sampler."
+        )
+
+    # -------------------------------------------------------------- helpers
+    def _validate_input(self, X, *, reset: bool):
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, skip_check_array=True, reset=reset)
+            if X.shape[1] == 0:
+                raise ValueError("X has 0 columns; there is nothing to impute.")
+            min_rows = 2 if reset else 1
+            if X.shape[0] < min_rows:
+                raise ValueError(
+                    f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) while "
+                    f"a minimum of {min_rows} is required."
+                )
+            return X
+        spec = self.column_spec
+        numeric = spec is None or all(k == "numerical" for k in spec.kinds)
+        dtype = FLOAT_DTYPES if numeric else None
+        try:
+            return validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=dtype,
+                ensure_all_finite=False,
+                ensure_min_samples=2 if reset else 1,
+                copy=False,
+            )
+        except ValueError as exc:
+            bad = _first_non_numeric_column(X) if numeric else None
+            if bad is not None:
+                raise ValueError(
+                    f"Column {bad[0]} holds the non-numeric value {bad[1]!r}; pass a "
+                    "DataFrame with that column as a string/category dtype, or a "
+                    "column_spec declaring it Categorical."
+                ) from exc
+            raise
+
+    def _check_finite(self, C_imp: np.ndarray) -> None:
+        if not np.all(np.isfinite(C_imp)):
+            raise FloatingPointError(
+                f"{type(self).__name__} produced non-finite imputations; the model "
+                "diverged (try a lower learning_rate or more regularisation)."
+            )
+
+
+def _first_non_numeric_column(X):
+    arr = np.asarray(X, dtype=object)
+    if arr.ndim != 2:
+        return None
+    for j in range(arr.shape[1]):
+        for v in arr[:, j]:
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                return j, v
+    return None
+
+
+class BaseDeepImputer(BaseImputer):
+    """Contract of the torch imputers: device, seeding, training loop, pickling.
+
+    Subclasses implement ``_build_module(layout, n_rows) -> ImputationModule``.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseImputer._parameter_constraints,
+        "device": [str],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "callback": [callable, None],
+    }
+
+    #: rows per forward pass at transform time
+    _inference_batch_size = 1024
+
+    def _build_module(self, layout: ModelLayout, n_rows: int) -> ImputationModule:
+        raise NotImplementedError
+
+    def _fit(self, C, data, seed):
+        device = resolve_device(self.device)
+        self.device_ = str(device)
+        tensors = _to_tensors(data)
+        with seeded(seed, device):
+            self.module_ = self._build_module(self.encoder_.layout, data.n_rows)
+            callback = None
+            if self.callback is not None:
+                def callback(epoch, record):
+                    return self.callback(self, record)
+            self.history_ = train(
+                self.module_,
+                tensors,
+                max_iter=self.max_iter,
+                batch_size=self.batch_size,
+                learning_rate=self.learning_rate,
+                device=device,
+                validation_fraction=self.validation_fraction,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                verbose=self.verbose,
+                callback=callback,
+            )
+        self.n_iter_ = len(self.history_)
+
+    def _batches(self, data: EncodedTable):
+        tensors = _to_tensors(data)
+        rows = torch.arange(data.n_rows)
+        return iterate_batches(
+            tensors,
+            rows,
+            self._inference_batch_size,
+            shuffle=False,
+            device=torch.device(self.device_),
+            min_batch=1,
+        )
+
+    def _run(self, fn, data: EncodedTable, seed: int, reseed_each_batch: bool):
+        self.module_.eval()
+        outs = []
+        with torch.no_grad(), seeded(seed, self.device_):
+            for k, batch in enumerate(self._batches(data)):
+                if reseed_each_batch:
+                    # common random numbers: every batch sees the same noise stream,
+                    # so a row's imputation does not depend on its batch-mates
+                    torch.manual_seed(seed)
+                elif k == 0:
+                    torch.manual_seed(seed)
+                outs.append(fn(batch).detach().float().cpu().numpy())
+        return np.concatenate(outs, axis=0)
+
+    def _impute(self, C, data):
+        values = self._run(self.module_.impute, data, self.seed_, True)
+        return self._merge(C, values)
+
+    def _sample(self, C, data, n_draws, seed):
+        draws = []
+        for d in range(n_draws):
+            values = self._run(self.module_.sample, data, seed + d, False)
+            draws.append(self._merge(C, values))
+        return draws
+
+    def _merge(self, C, values):
+        C_model = self.encoder_.from_model(values)
+        return np.where(np.isnan(C), C_model, C)
+
+    # ------------------------------------------------------- device-safe pickle
+    def __getstate__(self):
+        state = super().__getstate__()
+        module = state.get("module_")
+        if module is not None and self.device_ != "cpu":
+            state["module_"] = copy.deepcopy(module).to("cpu")
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        module = self.__dict__.get("module_")
+        if module is None:
+            return
+        wanted = torch.device(self.device_)
+        if wanted.type == "cuda" and not torch.cuda.is_available():
+            warnings.warn(
+                f"{type(self).__name__} was fitted on {self.device_}, which is not "
+                "available here; it was loaded on the CPU.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.device_ = "cpu"
+            wanted = torch.device("cpu")
+        self.module_ = module.to(wanted)
+
+
+def _to_tensors(data: EncodedTable) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return (
+        torch.from_numpy(data.values),
+        torch.from_numpy(data.observed),
+        torch.from_numpy(data.attr_observed),
+    )
+

@@ -1,0 +1,1 @@
+"""Pure torch cores, one per method (no scikit-learn, no NumPy)."""

@@ -1,0 +1,27 @@
+"""Self-normalised importance sampling for imputation (shared by the VAE family).
+
+Given K proposals ``z_k ~ q(z | x_o)`` per row with log-weights
+``log w_k = log p(x_o | z_k) + log p(z_k) - log q(z_k | x_o)`` (plus ``log p(m | z_k)``
+for models of the mask), the single imputation is the weighted mean of the decoder
+means, and a multiple-imputation draw resamples one ``z_k`` by its weight (SIR).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["importance_mean", "importance_resample"]
+
+
+def importance_mean(log_w: Tensor, means: Tensor) -> Tensor:
+    """Weighted mean over the sample dim: ``log_w`` (K, n), ``means`` (K, n, D)."""
+    w = torch.softmax(log_w, dim=0)
+    return (w.unsqueeze(-1) * means).sum(0)
+
+
+def importance_resample(log_w: Tensor, draws: Tensor) -> Tensor:
+    """Pick one of K draws per row with probability proportional to its weight."""
+    w = torch.softmax(log_w, dim=0).T  # (n, K)
+    k = torch.multinomial(w, 1).squeeze(1)
+    return draws[k, torch.arange(draws.shape[1], device=draws.device)]
