@@ -102,6 +102,10 @@ class TableEncoder:
                     )
                 if attr.categories is not None:
                     cats = np.asarray(attr.categories, dtype=object)
+                elif isinstance(X, pd.DataFrame) and isinstance(
+                    X.dtypes.iloc[pos[0]], pd.CategoricalDtype
+                ):  # a pandas categorical declares its own category set
+                    cats = np.asarray(X.dtypes.iloc[pos[0]].categories, dtype=object)
                 else:
                     cats = _unique_categories(raw, obs)
                 self.categories.append(cats)

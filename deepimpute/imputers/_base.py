@@ -173,7 +173,11 @@ class BaseImputer(TransformerMixin, BaseEstimator):
 
     # -------------------------------------------------------------- helpers
     def _validate_input(self, X, *, reset: bool):
-        if isinstance(X, pd.DataFrame):
+        # A DataFrame keeps its type only for an imputer fitted on a DataFrame: one
+        # fitted on an array has no column names to map the frame onto.
+        if isinstance(X, pd.DataFrame) and (
+            reset or hasattr(self, "feature_names_in_")
+        ):
             validate_data(self, X, skip_check_array=True, reset=reset)
             if X.shape[1] == 0:
                 raise ValueError("X has 0 columns; there is nothing to impute.")
@@ -184,7 +188,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
                     f"a minimum of {min_rows} is required."
                 )
             return X
-        spec = self.column_spec
+        spec = self.column_spec if reset else self.spec_
         numeric = spec is None or all(k == "numerical" for k in spec.kinds)
         dtype = FLOAT_DTYPES if numeric else None
         try:
@@ -199,7 +203,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             )
         except ValueError as exc:
             bad = _first_non_numeric_column(X) if numeric else None
-            if bad is not None:
+            if bad is not None and isinstance(bad[1], str):
                 raise ValueError(
                     f"Column {bad[0]} holds the non-numeric value {bad[1]!r}; pass a "
                     "DataFrame with that column as a string/category dtype, or a "
