@@ -253,8 +253,10 @@ class TableEncoder:
 
     # ----------------------------------------------------------------- helpers
     def _label(self, attr, pos):
-        return _column_label(self.feature_names, int(pos[0])) if len(pos) == 1 else (
-            attr.label
+        return (
+            _column_label(self.feature_names, int(pos[0]))
+            if len(pos) == 1
+            else (attr.label)
         )
 
     def _raw_column(self, X, j: int) -> np.ndarray:

@@ -237,7 +237,9 @@ class ColumnSpec:
             return cls(attrs)
         arr = np.asarray(X)
         if arr.ndim != 2:
-            raise ValueError(f"Expected a 2-D table, got an array of shape {arr.shape}.")
+            raise ValueError(
+                f"Expected a 2-D table, got an array of shape {arr.shape}."
+            )
         return cls([Numerical(j) for j in range(arr.shape[1])])
 
     def positions(self, feature_names: Sequence[Hashable] | None, n_features: int):
@@ -261,8 +263,10 @@ class ColumnSpec:
             pos = []
             for col in attr.columns:
                 if col not in lookup:
-                    where = "the data's columns" if feature_names is not None else (
-                        f"positions 0..{n_features - 1}"
+                    where = (
+                        "the data's columns"
+                        if feature_names is not None
+                        else (f"positions 0..{n_features - 1}")
                     )
                     raise ValueError(
                         f"ColumnSpec attribute {_attr_name(attr)!r} names column "
@@ -280,8 +284,8 @@ class ColumnSpec:
                 else list(missing[:5])
             )
             raise ValueError(
-                f"ColumnSpec leaves {len(missing)} column(s) undescribed, e.g. {names}; "
-                "every column must belong to one attribute."
+                f"ColumnSpec leaves {len(missing)} column(s) undescribed, e.g. "
+                f"{names}; every column must belong to one attribute."
             )
         return out
 

@@ -187,9 +187,14 @@ def train(
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v * batch.n_rows
             n_seen += batch.n_rows
-        record = {"epoch": epoch + 1, **{k: v / max(n_seen, 1) for k, v in sums.items()}}
+        record = {
+            "epoch": epoch + 1,
+            **{k: v / max(n_seen, 1) for k, v in sums.items()},
+        }
         if n_val:
-            record["val_loss"] = _evaluate(module, tensors, val_rows, batch_size, device)
+            record["val_loss"] = _evaluate(
+                module, tensors, val_rows, batch_size, device
+            )
         record["seconds"] = time.perf_counter() - start
         if not np.isfinite(record.get("loss", 0.0)):
             raise FloatingPointError(
@@ -202,8 +207,9 @@ def train(
                 record.update(extra)
         history.append(record)
         if bar is not None:
-            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items()
-                             if k in ("loss", "val_loss")})
+            bar.set_postfix(
+                {k: f"{v:.4g}" for k, v in record.items() if k in ("loss", "val_loss")}
+            )
             bar.update(1)
         logger.debug("epoch %d %s", epoch + 1, record)
         monitored = record.get("val_loss", record.get("loss", np.nan))
@@ -229,7 +235,9 @@ def train(
 def _evaluate(module, tensors, rows, batch_size, device) -> float:
     module.eval()
     total, count = 0.0, 0
-    for batch in iterate_batches(tensors, rows, batch_size, shuffle=False, device=device):
+    for batch in iterate_batches(
+        tensors, rows, batch_size, shuffle=False, device=device
+    ):
         total += float(module.validation_loss(batch)) * batch.n_rows
         count += batch.n_rows
     module.train()

@@ -1,21 +1,28 @@
-"""Tiny, fast instances of every registered imputer (sklearn's PER_ESTIMATOR params)."""
+"""Tiny, fast instances of every imputer (sklearn's PER_ESTIMATOR params)."""
 
-from deepimpute.imputers import IMPUTERS
+import numpy as np
+from sklearn.impute import KNNImputer
+
+from deepimpute.imputers import IMPUTERS, SklearnImputerAdapter
 
 # name -> constructor kwargs small enough for sklearn's estimator checks
 TINY: dict[str, dict] = {
     "vae": dict(max_iter=2, hidden=(8,), latent_dim=2, n_importance=8),
+    "adapter": dict(imputer=KNNImputer(n_neighbors=3)),
 }
 
 # name -> {check_name: reason}; must stay empty unless a reason and an issue exist
 EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {}
+
+#: every imputer under test: the registry plus estimators that need an argument
+CLASSES: dict[str, type] = {**IMPUTERS, "adapter": SklearnImputerAdapter}
 
 COMMON = dict(random_state=0)
 DEEP = dict(device="cpu", batch_size=16)
 
 
 def tiny(name: str):
-    cls = IMPUTERS[name]
+    cls = CLASSES[name]
     kwargs = dict(COMMON)
     params = cls().get_params()
     kwargs.update({k: v for k, v in DEEP.items() if k in params})
@@ -24,11 +31,21 @@ def tiny(name: str):
 
 
 def all_tiny():
-    return [tiny(name) for name in IMPUTERS]
+    return [tiny(name) for name in CLASSES]
 
 
 def expected_failed(est):
-    for name, cls in IMPUTERS.items():
+    for name, cls in CLASSES.items():
         if type(est) is cls:
             return EXPECTED_FAILED_CHECKS.get(name, {})
     return {}
+
+
+def correlated_table(n=300, p=5, missing_rate=0.2, seed=0):
+    """Rows driven by 2 latent factors; returns (X_full, X_missing)."""
+    r = np.random.default_rng(seed)
+    z = r.normal(size=(n, 2))
+    X = z @ r.normal(size=(2, p)) + 0.1 * r.normal(size=(n, p))
+    Xm = X.copy()
+    Xm[r.random(X.shape) < missing_rate] = np.nan
+    return X, Xm

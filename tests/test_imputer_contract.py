@@ -11,12 +11,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from conftest import correlated_table
 from deepimpute import Categorical, ColumnSpec, Image, Numerical
-from deepimpute.imputers import IMPUTERS
-from instances import tiny
+from instances import CLASSES, correlated_table, tiny
 
-NAMES = sorted(IMPUTERS)
+NAMES = sorted(CLASSES)
 
 
 @pytest.fixture(scope="module")
@@ -196,12 +194,21 @@ def test_pipeline_cross_val_score(name):
 BAD_INPUTS = {
     "empty": (np.empty((0, 3)), ValueError, "0 sample"),
     "one row": (np.array([[1.0, 2.0]]), ValueError, "minimum of 2"),
-    "inf": (np.array([[1.0, np.inf], [2.0, 3.0], [1.0, 1.0]]), ValueError,
-            "Column 1 contains infinity"),
-    "all-missing column": (np.array([[1.0, np.nan], [2.0, np.nan], [3.0, np.nan]]),
-                           ValueError, "Column 1 is entirely missing"),
-    "strings": (np.array([["1", "a"], ["2", "3"]], dtype=object), ValueError,
-                "Column 1 holds the non-numeric value 'a'"),
+    "inf": (
+        np.array([[1.0, np.inf], [2.0, 3.0], [1.0, 1.0]]),
+        ValueError,
+        "Column 1 contains infinity",
+    ),
+    "all-missing column": (
+        np.array([[1.0, np.nan], [2.0, np.nan], [3.0, np.nan]]),
+        ValueError,
+        "Column 1 is entirely missing",
+    ),
+    "strings": (
+        np.array([["1", "a"], ["2", "3"]], dtype=object),
+        ValueError,
+        "Column 1 holds the non-numeric value 'a'",
+    ),
 }
 
 

@@ -26,8 +26,13 @@ def mixed_frame():
 
 def test_infer_from_dtypes():
     spec = ColumnSpec.infer(mixed_frame())
-    assert spec.kinds == ("numerical", "categorical", "categorical", "numerical",
-                          "categorical")
+    assert spec.kinds == (
+        "numerical",
+        "categorical",
+        "categorical",
+        "numerical",
+        "categorical",
+    )
     spec2 = ColumnSpec.infer(mixed_frame(), max_levels=5)
     assert spec2.kinds[3] == "categorical"
 
@@ -125,8 +130,7 @@ def test_image_block_scaling_and_partial_missing():
 _column = st.sampled_from(["num", "int", "str", "cat"])
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     kinds=st.lists(_column, min_size=1, max_size=5),
     n=st.integers(3, 25),

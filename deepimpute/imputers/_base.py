@@ -265,8 +265,10 @@ class BaseDeepImputer(BaseImputer):
             self.module_ = self._build_module(self.encoder_.layout, data.n_rows)
             callback = None
             if self.callback is not None:
+
                 def callback(epoch, record):
                     return self.callback(self, record)
+
             self.history_ = train(
                 self.module_,
                 tensors,
@@ -355,4 +357,3 @@ def _to_tensors(data: EncodedTable) -> tuple[torch.Tensor, torch.Tensor, torch.T
         torch.from_numpy(data.observed),
         torch.from_numpy(data.attr_observed),
     )
-

@@ -35,8 +35,12 @@ LIKELIHOODS: dict[str, tuple[str, ...]] = {
     "image": ("bernoulli", "gaussian"),
 }
 
-_N_NUM_PARAMS = {"gaussian": 1, "gaussian_learned": 1, "gaussian_hetero": 2,
-                 "student_t": 3}
+_N_NUM_PARAMS = {
+    "gaussian": 1,
+    "gaussian_learned": 1,
+    "gaussian_hetero": 2,
+    "student_t": 3,
+}
 
 
 class TableLikelihood(nn.Module):
@@ -99,13 +103,21 @@ class TableLikelihood(nn.Module):
         buf("img_bern", img_bern, torch.bool)
         cmax = max((c[3] for c in cats), default=1)
         offs = torch.arange(cmax)
-        valid = torch.stack([offs < c[3] for c in cats]) if cats else torch.zeros(
-            (0, cmax), dtype=torch.bool
+        valid = (
+            torch.stack([offs < c[3] for c in cats])
+            if cats
+            else torch.zeros((0, cmax), dtype=torch.bool)
         )
-        x_idx = torch.stack([c[1] + offs.clamp(max=c[3] - 1) for c in cats]) if cats \
+        x_idx = (
+            torch.stack([c[1] + offs.clamp(max=c[3] - 1) for c in cats])
+            if cats
             else torch.zeros((0, cmax), dtype=torch.long)
-        p_idx = torch.stack([c[2] + offs.clamp(max=c[3] - 1) for c in cats]) if cats \
+        )
+        p_idx = (
+            torch.stack([c[2] + offs.clamp(max=c[3] - 1) for c in cats])
+            if cats
             else torch.zeros((0, cmax), dtype=torch.long)
+        )
         self.register_buffer("cat_valid", valid, False)
         self.register_buffer("cat_x", x_idx, False)
         self.register_buffer("cat_p", p_idx, False)
@@ -156,9 +168,9 @@ class TableLikelihood(nn.Module):
             xv = x[..., self.num_x]
             loc, scale = self._num_loc_scale(out)
             if self.numerical == "student_t":
-                el = torch.distributions.StudentT(self._num_df(out), loc, scale).log_prob(
-                    xv
-                )
+                el = torch.distributions.StudentT(
+                    self._num_df(out), loc, scale
+                ).log_prob(xv)
             else:
                 el = log_normal(xv, loc, 2.0 * scale.log())
             el = (el * observed[..., self.num_x]).expand(*lead, -1)
@@ -169,7 +181,9 @@ class TableLikelihood(nn.Module):
             bern = -F.binary_cross_entropy_with_logits(
                 par, xv.expand_as(par), reduction="none"
             )
-            el = torch.where(self.img_bern, bern, log_normal(xv, par, torch.zeros_like(par)))
+            el = torch.where(
+                self.img_bern, bern, log_normal(xv, par, torch.zeros_like(par))
+            )
             el = (el * observed[..., self.img_x]).expand(*lead, -1)
             lp = lp.index_add(last, self.img_a, el)
         if self.cat_a.numel():
@@ -199,7 +213,9 @@ class TableLikelihood(nn.Module):
         if self.num_x.numel():
             loc, scale = self._num_loc_scale(out)
             if self.numerical == "student_t":
-                draw = torch.distributions.StudentT(self._num_df(out), loc, scale).sample()
+                draw = torch.distributions.StudentT(
+                    self._num_df(out), loc, scale
+                ).sample()
             else:
                 draw = loc + scale * torch.randn_like(loc)
             res[..., self.num_x] = draw
@@ -218,5 +234,5 @@ class TableLikelihood(nn.Module):
         return res
 
     def expand_attributes(self, attr_values: Tensor) -> Tensor:
-        """Broadcast a per-attribute tensor ``(..., n, M)`` to elements ``(..., n, width)``."""
+        """Broadcast per-attribute values ``(..., n, M)`` to ``(..., n, width)``."""
         return attr_values[..., self.attr_index]

@@ -39,7 +39,9 @@ def mlp(
     output_activation : {"sigmoid", None}
     """
     if activation not in _ACTIVATIONS:
-        raise ValueError(f"Unknown activation {activation!r}; use {list(_ACTIVATIONS)}.")
+        raise ValueError(
+            f"Unknown activation {activation!r}; use {list(_ACTIVATIONS)}."
+        )
     layers: list[nn.Module] = []
     width = in_dim
     for h in hidden:

@@ -1,0 +1,1 @@
+"""Benchmarks of deepimpute (not installed with the package; public API only)."""

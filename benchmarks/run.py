@@ -1,0 +1,396 @@
+"""The benchmark runner: datasets x mechanisms x rates x imputers x seeds -> tidy CSV.
+
+Protocol (design/methods/protocol.md §3): per seed, shuffle the rows and split them
+70 / 10 / 20 into train / validation / test; hide cells with the mechanism at the rate
+(one mask per seed over the whole table); fit on the train+validation rows (deep
+imputers hold out the validation share for early stopping, on their own loss, never
+on ground truth); transform the test rows; score the test rows' hidden cells.
+
+Every finished cell is one CSV row (metrics, fit/transform seconds, peak memory,
+epochs, device, versions, or the error text); cells already in the CSV are skipped, so
+an interrupted run resumes.
+
+    python -m benchmarks.run --suite uci-mcar --seeds 0 1 2
+    python -m benchmarks.run --datasets yeast --imputers mean vsae --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import sys
+import threading
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.profiles import available, make_imputer
+
+RESULTS = Path(__file__).parent / "results"
+
+#: named suites, after the papers' tables
+SUITES: dict[str, dict] = {
+    "uci-mcar": dict(  # VSAE Table 6
+        datasets=["yeast", "white_wine", "mushroom", "phishing", "heart"],
+        mechanisms=["mcar"],
+        rates=[0.5],
+    ),
+    "uci-nonmcar": dict(  # VSAE Table 5
+        datasets=["yeast", "white_wine"],
+        mechanisms=["mar", "mnar_self"],
+        rates=[0.5],
+    ),
+    "uci-rates": dict(
+        datasets=["yeast", "white_wine"], mechanisms=["mcar"], rates=[0.3, 0.5, 0.7]
+    ),
+    "peers": dict(
+        datasets=["diabetes", "latent_factor"], mechanisms=["mcar"], rates=[0.3]
+    ),
+    "smoke": dict(datasets=["yeast"], mechanisms=["mcar"], rates=[0.5]),
+}
+
+FIELDS = [
+    "dataset",
+    "mechanism",
+    "rate",
+    "imputer",
+    "seed",
+    "quick",
+    "status",
+    "nrmse_pooled_raw",
+    "nrmse_pooled_std",
+    "nrmse_per_feature",
+    "pfc",
+    "image_mse",
+    "n_numerical",
+    "n_categorical",
+    "realised_rate",
+    "fit_seconds",
+    "transform_seconds",
+    "peak_rss_mb",
+    "epochs",
+    "device",
+    "n_train",
+    "n_test",
+    "versions",
+    "host",
+    "error",
+]
+
+
+def load(name: str):
+    """A :class:`deepimpute.datasets.Dataset` by short name."""
+    from deepimpute import datasets as ds
+
+    if name == "diabetes":  # peers.md table (a)
+        from sklearn.datasets import load_diabetes
+
+        from deepimpute import ColumnSpec
+
+        frame = load_diabetes(as_frame=True).frame.drop(columns="target")
+        return ds.Dataset(
+            frame,
+            ColumnSpec.infer(frame),
+            None,
+            "diabetes",
+            "sklearn.datasets.load_diabetes",
+        )
+    if name == "latent_factor":  # peers.md table (b)
+        from benchmarks.synthetic import latent_factor_table
+
+        return latent_factor_table(5000, random_state=0)
+    loaders = {
+        "yeast": ds.load_yeast,
+        "white_wine": ds.load_white_wine,
+        "red_wine": ds.load_red_wine,
+        "mushroom": ds.load_mushroom,
+        "phishing": ds.load_phishing,
+        "heart": ds.load_heart,
+        "letter": ds.load_letter,
+        "spam": ds.load_spam,
+    }
+    return loaders[name]()
+
+
+class PeakRSS:
+    """Peak resident memory of this process during a block, sampled every 20 ms."""
+
+    def __enter__(self):
+        self.base = self.peak = _rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def _poll(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _rss())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+
+    @property
+    def delta_mb(self) -> float:
+        return (self.peak - self.base) / 2**20
+
+
+def _rss() -> int:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:  # not Linux
+        return 0
+
+
+def versions() -> str:
+    import pandas
+    import sklearn
+    import torch
+
+    import deepimpute
+
+    return (
+        f"deepimpute={deepimpute.__version__};torch={torch.__version__};"
+        f"sklearn={sklearn.__version__};pandas={pandas.__version__};"
+        f"numpy={np.__version__};python={platform.python_version()}"
+    )
+
+
+def split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """70 % train + 10 % validation (fitted together) and 20 % test rows."""
+    perm = np.random.default_rng(seed).permutation(n)
+    n_test = int(round(0.2 * n))
+    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+
+
+def run_cell(
+    data,
+    mechanism: str,
+    rate: float,
+    imputer_name: str,
+    seed: int,
+    quick: bool,
+    device: str = "auto",
+    callback=None,
+) -> dict:
+    from deepimpute.metrics import score_imputation
+    from deepimpute.missingness import simulate_missing
+
+    row = dict(
+        dataset=data.name,
+        mechanism=mechanism,
+        rate=rate,
+        imputer=imputer_name,
+        seed=seed,
+        quick=int(quick),
+    )
+    X = data.frame
+    X_miss, hidden = simulate_missing(
+        X, mechanism, rate, spec=data.spec, random_state=seed
+    )
+    fit_rows, test_rows = split(len(X), seed)
+    if quick:  # a smoke run: at most 600 training rows
+        fit_rows = fit_rows[:600]
+    imputer = make_imputer(
+        imputer_name, quick=quick, seed=seed, device=device, validation_fraction=0.125
+    )
+    if "column_spec" in imputer.get_params():
+        imputer.set_params(column_spec=data.spec)
+    if callback is not None and "callback" in imputer.get_params():
+        imputer.set_params(callback=callback)
+    X_fit, X_test = X_miss.iloc[fit_rows], X_miss.iloc[test_rows]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence notices of capped references
+        with PeakRSS() as mem:
+            t0 = time.perf_counter()
+            imputer.fit(X_fit)
+            t1 = time.perf_counter()
+            X_imp = imputer.transform(X_test)
+            t2 = time.perf_counter()
+    scores = score_imputation(
+        X.iloc[test_rows], X_imp, missing=hidden[test_rows], spec=data.spec
+    )
+    row.update({k: scores.get(k) for k in FIELDS if k in scores})
+    row.update(
+        status="ok",
+        realised_rate=float(hidden.mean()),
+        fit_seconds=t1 - t0,
+        transform_seconds=t2 - t1,
+        peak_rss_mb=mem.delta_mb,
+        epochs=getattr(imputer, "n_iter_", ""),
+        device=getattr(imputer, "device_", "cpu"),
+        n_train=len(fit_rows),
+        n_test=len(test_rows),
+    )
+    return row
+
+
+def _key(row) -> tuple:
+    return (
+        row["dataset"],
+        row["mechanism"],
+        f"{float(row['rate']):g}",
+        row["imputer"],
+        str(row["seed"]),
+        str(row["quick"]),
+    )
+
+
+def run(
+    datasets,
+    mechanisms,
+    rates,
+    imputers,
+    seeds,
+    *,
+    out: Path,
+    quick: bool,
+    device: str = "auto",
+) -> list[dict]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = set()
+    if out.exists():
+        with out.open() as fh:
+            done = {_key(r) for r in csv.DictReader(fh) if r["status"] == "ok"}
+    new_file = not out.exists()
+    rows = []
+    with out.open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=FIELDS)
+        if new_file:
+            writer.writeheader()
+        for dname in datasets:
+            data = load(dname)
+            for mech in mechanisms:
+                for rate in rates:
+                    for imp in imputers:
+                        for seed in seeds:
+                            key = (
+                                data.name,
+                                mech,
+                                f"{rate:g}",
+                                imp,
+                                str(seed),
+                                str(int(quick)),
+                            )
+                            if key in done:
+                                continue
+                            try:
+                                row = run_cell(
+                                    data, mech, rate, imp, seed, quick, device
+                                )
+                            except Exception as exc:  # recorded, never swallowed
+                                row = dict(
+                                    dataset=data.name,
+                                    mechanism=mech,
+                                    rate=rate,
+                                    imputer=imp,
+                                    seed=seed,
+                                    quick=int(quick),
+                                    status="error",
+                                    error=f"{type(exc).__name__}: {exc}",
+                                )
+                                traceback.print_exc()
+                            row.update(versions=versions(), host=platform.node())
+                            writer.writerow({k: row.get(k, "") for k in FIELDS})
+                            fh.flush()
+                            rows.append(row)
+                            print(_brief(row), file=sys.stderr)
+    return rows
+
+
+def _brief(row) -> str:
+    if row["status"] != "ok":
+        return f"{row['dataset']} {row['imputer']} seed={row['seed']}: {row['error']}"
+    vals = " ".join(
+        f"{k}={row[k]:.4f}"
+        for k in ("nrmse_pooled_raw", "nrmse_per_feature", "pfc")
+        if isinstance(row.get(k), float) and np.isfinite(row[k])
+    )
+    return (
+        f"{row['dataset']} {row['mechanism']}@{row['rate']} {row['imputer']} "
+        f"seed={row['seed']}: {vals} fit={row['fit_seconds']:.1f}s"
+    )
+
+
+def summarize(
+    csv_path: Path,
+    metrics=("nrmse_pooled_raw", "nrmse_per_feature", "pfc", "fit_seconds"),
+) -> str:
+    """Markdown table: mean ± std over seeds per (dataset, mechanism, rate, imputer)."""
+    import pandas as pd
+
+    df = pd.read_csv(csv_path)
+    df = df[df["status"] == "ok"]
+    if df.empty:
+        return "(no finished runs)"
+    keys = ["dataset", "mechanism", "rate", "imputer", "quick"]
+    lines = [
+        "| dataset | mechanism | rate | imputer | seeds | "
+        + " | ".join(metrics)
+        + " |",
+        "|" + "---|" * (5 + len(metrics)),
+    ]
+    for key, g in df.groupby(keys, sort=True):
+        cells = []
+        for m in metrics:
+            v = pd.to_numeric(g[m], errors="coerce").dropna()
+            cells.append(
+                ""
+                if v.empty
+                else (
+                    f"{v.mean():.4f} ± {v.std(ddof=0):.4f}"
+                    if len(v) > 1
+                    else f"{v.mean():.4f}"
+                )
+            )
+        quick = " (quick)" if key[4] else ""
+        lines.append(
+            f"| {key[0]} | {key[1]} | {key[2]:g} | {key[3]}{quick} | "
+            f"{len(g)} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--suite", choices=sorted(SUITES))
+    p.add_argument("--datasets", nargs="*")
+    p.add_argument("--mechanisms", nargs="*")
+    p.add_argument("--rates", nargs="*", type=float)
+    p.add_argument("--imputers", nargs="*", help=f"from {available()}")
+    p.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    p.add_argument("--quick", action="store_true", help="tiny epochs (CI smoke)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", type=Path)
+    args = p.parse_args(argv)
+    suite = SUITES.get(args.suite or "smoke")
+    datasets = args.datasets or suite["datasets"]
+    mechanisms = args.mechanisms or suite["mechanisms"]
+    rates = args.rates or suite["rates"]
+    imputers = args.imputers or ["mean", "sk-iterative-br", "sk-iterative-rf"]
+    name = (args.suite or "custom") + ("-quick" if args.quick else "")
+    out = args.out or RESULTS / f"{name}.csv"
+    rows = run(
+        datasets,
+        mechanisms,
+        rates,
+        imputers,
+        args.seeds,
+        out=out,
+        quick=args.quick,
+        device=args.device,
+    )
+    print(summarize(out))
+    failed = [r for r in rows if r["status"] != "ok"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""Run any scikit-learn imputer on mixed tables through the ColumnSpec."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import clone
+
+from ._base import BaseImputer
+
+__all__ = ["SklearnImputerAdapter"]
+
+
+class SklearnImputerAdapter(BaseImputer):
+    """Lift a numeric scikit-learn imputer to mixed DataFrames.
+
+    The wrapped imputer sees the column codes (numerical columns standardised,
+    categorical columns as integer codes, image pixels in [0, 1]); imputed codes of
+    categorical columns are rounded to the nearest valid category. This is how
+    ``IterativeImputer`` or ``KNNImputer`` serve as reference rows on tables with
+    string or category columns, with observed entries and dtypes kept.
+
+    Parameters
+    ----------
+    imputer : estimator, default=None
+        A scikit-learn imputer (``fit``/``transform`` on float arrays with NaN).
+        ``None`` means ``sklearn.impute.SimpleImputer()``.
+    column_spec : ColumnSpec, default=None
+        Attribute description; inferred from dtypes when None.
+    handle_unknown : {"error", "missing"}, default="error"
+        Unseen categories at transform time: raise, or impute them (warning).
+    random_state : int, RandomState instance or None, default=None
+        Set on the wrapped imputer when it has a ``random_state`` parameter.
+
+    Attributes
+    ----------
+    imputer_ : estimator
+        The fitted clone of ``imputer``.
+    spec_ : ColumnSpec
+        The resolved attribute description.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (DataFrame input only).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.impute import KNNImputer
+    >>> from deepimpute.imputers import SklearnImputerAdapter
+    >>> X = np.array([[1.0, 2.0], [np.nan, 3.0], [3.0, 4.0]])
+    >>> SklearnImputerAdapter(KNNImputer(n_neighbors=1)).fit_transform(X)[1, 0]
+    np.float64(1.0)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseImputer._parameter_constraints,
+        "imputer": "no_validation",
+    }
+
+    def __init__(
+        self,
+        imputer=None,
+        *,
+        column_spec=None,
+        handle_unknown="error",
+        random_state=None,
+    ):
+        self.imputer = imputer
+        self.column_spec = column_spec
+        self.handle_unknown = handle_unknown
+        self.random_state = random_state
+
+    def _fit(self, C, data, seed):
+        from sklearn.impute import SimpleImputer
+
+        imp = clone(self.imputer) if self.imputer is not None else SimpleImputer()
+        if "random_state" in imp.get_params():
+            imp.set_params(random_state=seed)
+        if "keep_empty_features" in imp.get_params():
+            imp.set_params(keep_empty_features=True)  # never drop a column
+        self.imputer_ = imp.fit(C)
+
+    def _impute(self, C, data):
+        out = np.asarray(self.imputer_.transform(C), dtype=np.float64)
+        for lay, pos in zip(
+            self.encoder_.layout.attributes, self.encoder_.positions, strict=True
+        ):
+            if lay.kind == "categorical":
+                out[:, pos] = np.clip(np.round(out[:, pos]), 0, lay.width - 1)
+            elif lay.kind == "image":
+                out[:, pos] = np.clip(out[:, pos], 0.0, 1.0)
+        return np.where(np.isnan(C), out, C)
