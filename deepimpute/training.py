@@ -112,7 +112,7 @@ def iterate_batches(
     """Yield :class:`Batch` objects over ``rows``; a trailing batch smaller than
     ``min_batch`` is merged into the previous one (BatchNorm needs 2 rows)."""
     if shuffle:
-        rows = rows[torch.randperm(len(rows))]
+        rows = rows[torch.randperm(len(rows)).to(rows.device)]
     chunks = list(torch.split(rows, batch_size))
     if len(chunks) > 1 and len(chunks[-1]) < min_batch:
         chunks[-2] = torch.cat([chunks[-2], chunks.pop()])
@@ -164,6 +164,8 @@ def train(
         (when a validation split exists), ``seconds`` (cumulative wall time).
     """
     module.to(device)
+    # one host-to-device copy instead of one per batch
+    tensors = tuple(t.to(device) for t in tensors)
     n = tensors[0].shape[0]
     perm = torch.randperm(n)
     n_val = int(round(validation_fraction * n)) if validation_fraction > 0 else 0
