@@ -8,6 +8,10 @@ from deepimpute.imputers import IMPUTERS, SklearnImputerAdapter
 # name -> constructor kwargs small enough for sklearn's estimator checks
 TINY: dict[str, dict] = {
     "vae": dict(max_iter=2, hidden=(8,), latent_dim=2, n_importance=8),
+    "miwae": dict(
+        max_iter=2, hidden=(8,), latent_dim=2, n_samples=3, n_importance=8
+    ),
+    "hivae": dict(max_iter=2, hidden=(8,), latent_dim=2, n_components=3, y_dim=2),
     "adapter": dict(imputer=KNNImputer(n_neighbors=3)),
 }
 

@@ -2,12 +2,16 @@
 
 from ._adapter import SklearnImputerAdapter
 from ._base import BaseDeepImputer, BaseImputer
+from ._hivae import HIVAEImputer
+from ._miwae import MIWAEImputer
 from ._simple import MeanModeImputer
 from ._vae import VAEImputer
 
 #: name -> estimator class, used by the command line and the benchmarks
 IMPUTERS: dict[str, type] = {
+    "hivae": HIVAEImputer,
     "mean": MeanModeImputer,
+    "miwae": MIWAEImputer,
     "vae": VAEImputer,
 }
 
@@ -15,6 +19,8 @@ __all__ = [
     "IMPUTERS",
     "BaseDeepImputer",
     "BaseImputer",
+    "HIVAEImputer",
+    "MIWAEImputer",
     "MeanModeImputer",
     "SklearnImputerAdapter",
     "VAEImputer",

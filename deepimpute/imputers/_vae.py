@@ -15,9 +15,10 @@ __all__ = ["VAEImputer"]
 class VAEImputer(BaseDeepImputer):
     """Variational autoencoder imputer (and its AE / CVAE-with-mask variants).
 
-    The encoder reads the zero-filled row and its mask; missing entries are left
-    out of the likelihood; imputation is the self-normalised importance-sampling
-    mean over ``n_importance`` posterior draws (a baseline of the VSAE paper).
+    The encoder reads the zero-filled row; missing entries are left out of the
+    likelihood; imputation is the self-normalised importance-sampling mean over
+    ``n_importance`` posterior draws (baselines of the VSAE paper). ``sample`` draws
+    by sampling-importance-resampling.
 
     Parameters
     ----------
@@ -26,8 +27,9 @@ class VAEImputer(BaseDeepImputer):
     hidden : tuple of int, default=(64, 64)
         Encoder hidden widths; the decoder mirrors them.
     variant : {"vae", "ae", "cvae"}, default="vae"
-        ``"ae"``: deterministic autoencoder; ``"cvae"``: decoder conditioned on the
-        attribute mask ("CVAE w/ mask").
+        ``"ae"``: deterministic autoencoder (imputes the decoder mean at the code);
+        ``"cvae"``: encoder and decoder conditioned on the attribute mask
+        ("CVAE w/ mask").
     numerical : str, default="gaussian"
         Likelihood of numerical attributes, one of
         ``deepimpute.nn.LIKELIHOODS["numerical"]``.

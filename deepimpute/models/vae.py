@@ -1,14 +1,19 @@
 """VAE-family baselines of the VSAE paper: AE, VAE and CVAE with the mask.
 
-One encoder sees the zero-filled row and its element mask; one decoder (optionally
-conditioned on the attribute mask) feeds the shared :class:`TableLikelihood`. Missing
-entries are left out of the likelihood. Imputation uses self-normalised importance
-sampling (VSAE App. Table 5: "single imputation of 1000 importance samplings").
+One encoder reads the zero-filled row (plus the attribute mask for the CVAE), one
+decoder (also conditioned on the mask for the CVAE, VSAE App. D: "the encoder and
+decoder are both conditioned on the mask vector"; AE/VAE get "the whole data without
+the mask") feeds the shared :class:`TableLikelihood`. Missing entries are left out of
+the likelihood. Imputation uses self-normalised importance sampling (VSAE App. Table 5:
+"single imputation of 1000 importance samplings").
+
+:class:`LatentImportanceModule` holds the importance-sampling imputation shared with
+MIWAE (:mod:`deepimpute.models.miwae`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -19,11 +24,92 @@ from ..nn.importance import importance_mean, importance_resample
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule
 
-__all__ = ["VAE"]
+__all__ = ["VAE", "LatentImportanceModule"]
+
+#: importance samples x rows decoded at once at transform time (bounds memory)
+_SAMPLE_BUDGET = 1 << 16
 
 
-class VAE(ImputationModule):
-    """Encoder q(z | x_o, m), decoder p(x | z [, m]).
+def take_rows(batch: Batch, rows: slice) -> Batch:
+    """The rows ``rows`` of a batch, as a batch."""
+    x, obs, attr = batch.x[rows], batch.observed[rows], batch.attr_observed[rows]
+    return Batch(x, obs, attr, batch.index[rows])
+
+
+def row_chunks(n_rows: int, n_samples: int) -> Iterator[slice]:
+    """Row slices small enough that ``n_samples`` decodes of each fit the budget."""
+    step = max(1, _SAMPLE_BUDGET // max(n_samples, 1))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
+
+
+class LatentImportanceModule(ImputationModule):
+    """Gaussian-posterior latent model imputed by self-normalised importance sampling.
+
+    Subclasses set ``likelihood`` (a :class:`TableLikelihood`) and ``n_importance``
+    and implement ``_posterior(batch) -> (mu, logvar)`` of ``q(z | x_o)`` and
+    ``_decode(z, batch) -> out`` (``z`` of shape ``(..., n, d)``); the prior is
+    ``N(0, I)``.
+    """
+
+    likelihood: TableLikelihood
+    n_importance: int
+
+    def _posterior(self, batch: Batch) -> tuple[Tensor, Tensor]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _decode(self, z: Tensor, batch: Batch) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def _log_weights(
+        self, batch: Batch, eps: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """``z = mu + sigma * eps`` and ``log p(x_o|z) + log p(z) - log q(z|x_o)``.
+
+        Returns ``(z, out, log_w)`` with ``log_w`` of shape ``(K, n)``.
+        """
+        mu, logvar = self._posterior(batch)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        out = self._decode(z, batch)
+        log_w = (
+            self.likelihood.log_prob(out, batch.x, batch.observed).sum(-1)
+            + log_normal_std(z).sum(-1)
+            - log_normal(z, mu, logvar).sum(-1)
+        )
+        return z, out, log_w
+
+    def _importance_impute(self, batch: Batch) -> Tensor:
+        k = self.n_importance
+        d = self._latent_size()
+        # one (K, 1, d) noise tensor shared by every row: batch-invariant imputations
+        eps = torch.randn((k, 1, d), dtype=batch.x.dtype, device=batch.x.device)
+        outs = []
+        for rows in row_chunks(batch.n_rows, k):
+            _, out, log_w = self._log_weights(take_rows(batch, rows), eps)
+            outs.append(importance_mean(log_w, self.likelihood.mean(out)))
+        return torch.cat(outs, 0)
+
+    def _importance_sample(self, batch: Batch) -> Tensor:
+        """Sampling-importance-resampling: pick one z per row by weight, then draw x."""
+        k = self.n_importance
+        d = self._latent_size()
+        draws = []
+        for rows in row_chunks(batch.n_rows, k):
+            part = take_rows(batch, rows)
+            eps = torch.randn(
+                (k, part.n_rows, d), dtype=batch.x.dtype, device=batch.x.device
+            )
+            z, _, log_w = self._log_weights(part, eps)
+            z_pick = importance_resample(log_w, z)
+            draws.append(self.likelihood.sample(self._decode(z_pick, part)))
+        return torch.cat(draws, 0)
+
+    def _latent_size(self) -> int:
+        return int(self.latent_dim)
+
+
+class VAE(LatentImportanceModule):
+    """Encoder q(z | x_o [, m]), decoder p(x | z [, m]).
 
     Parameters
     ----------
@@ -34,11 +120,13 @@ class VAE(ImputationModule):
     numerical : str
         Numerical likelihood (see :data:`deepimpute.nn.LIKELIHOODS`).
     condition_on_mask : bool
-        Feed the attribute mask to the decoder (the "CVAE w/ mask" baseline).
+        Feed the attribute mask to the encoder and the decoder ("CVAE w/ mask").
     deterministic : bool
         Plain autoencoder: z is the encoder mean, no KL term.
     n_importance : int
         Importance samples for imputation.
+    activation : str
+        Hidden activation of both networks.
     """
 
     def __init__(
@@ -60,16 +148,20 @@ class VAE(ImputationModule):
         self.deterministic = deterministic
         self.n_importance = n_importance
         width, n_attr = layout.width, layout.n_attributes
-        self.encoder = mlp(2 * width, hidden, 2 * latent_dim, activation=activation)
-        dec_in = latent_dim + (n_attr if condition_on_mask else 0)
+        n_cond = n_attr if condition_on_mask else 0
+        self.encoder = mlp(
+            width + n_cond, hidden, 2 * latent_dim, activation=activation
+        )
         self.decoder = mlp(
-            dec_in, tuple(reversed(hidden)), self.likelihood.n_params,
+            latent_dim + n_cond, tuple(reversed(hidden)), self.likelihood.n_params,
             activation=activation,
         )
 
     def _posterior(self, batch: Batch) -> tuple[Tensor, Tensor]:
-        h = self.encoder(torch.cat([batch.x * batch.observed, batch.observed], -1))
-        mu, logvar = h.chunk(2, dim=-1)
+        h = batch.x * batch.observed
+        if self.condition_on_mask:
+            h = torch.cat([h, batch.attr_observed], -1)
+        mu, logvar = self.encoder(h).chunk(2, dim=-1)
         return mu, logvar.clamp(-12.0, 8.0)
 
     def _decode(self, z: Tensor, batch: Batch) -> Tensor:
@@ -89,27 +181,15 @@ class VAE(ImputationModule):
         ll = self.likelihood.log_prob(out, batch.x, batch.observed).sum(-1)
         return (kl - ll).mean()
 
-    def _proposals(self, batch: Batch, per_row_noise: bool):
-        mu, logvar = self._posterior(batch)
-        if self.deterministic:
-            out = self._decode(mu, batch).unsqueeze(0)
-            return out, torch.zeros_like(out[..., 0])
-        k = self.n_importance
-        shape = (k, *mu.shape) if per_row_noise else (k, 1, mu.shape[-1])
-        eps = torch.randn(shape, dtype=mu.dtype, device=mu.device)
-        z = mu + torch.exp(0.5 * logvar) * eps
-        out = self._decode(z, batch)
-        log_w = (
-            self.likelihood.log_prob(out, batch.x, batch.observed).sum(-1)
-            + log_normal_std(z).sum(-1)
-            - log_normal(z, mu, logvar).sum(-1)
-        )
-        return out, log_w
-
     def impute(self, batch: Batch) -> Tensor:
-        out, log_w = self._proposals(batch, per_row_noise=False)
-        return importance_mean(log_w, self.likelihood.mean(out))
+        if self.deterministic:
+            mu, _ = self._posterior(batch)
+            return self.likelihood.mean(self._decode(mu, batch))
+        return self._importance_impute(batch)
 
     def sample(self, batch: Batch) -> Tensor:
-        out, log_w = self._proposals(batch, per_row_noise=True)
-        return importance_resample(log_w, self.likelihood.sample(out))
+        if self.deterministic:
+            # no posterior to sample: draw x from the likelihood at the code
+            mu, _ = self._posterior(batch)
+            return self.likelihood.sample(self._decode(mu, batch))
+        return self._importance_sample(batch)
