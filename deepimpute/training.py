@@ -155,7 +155,7 @@ def train(
         0 disables both (the training loss is monitored instead).
     callback : callable, optional
         ``callback(epoch, record)`` after each epoch; a returned dict is merged into
-        the epoch's history record.
+        the epoch's history record. Its run time is not counted in ``seconds``.
 
     Returns
     -------
@@ -175,7 +175,7 @@ def train(
     optimizers = module.configure_optimizers(learning_rate)
     history: list[dict] = []
     best, best_state, stale = np.inf, None, 0
-    start = time.perf_counter()
+    start, callback_seconds = time.perf_counter(), 0.0
     bar = _progress(max_iter, verbose)
     for epoch in range(max_iter):
         module.on_epoch_start(epoch)
@@ -197,14 +197,17 @@ def train(
             record["val_loss"] = _evaluate(
                 module, tensors, val_rows, batch_size, device
             )
-        record["seconds"] = time.perf_counter() - start
+        # training time only: time spent in callbacks (evaluations) is excluded
+        record["seconds"] = time.perf_counter() - start - callback_seconds
         if not np.isfinite(record.get("loss", 0.0)):
             raise FloatingPointError(
                 f"The training loss became {record['loss']} at epoch {epoch + 1}; "
                 "lower learning_rate or check the data's scale."
             )
         if callback is not None:
+            t_cb = time.perf_counter()
             extra = callback(epoch + 1, record)
+            callback_seconds += time.perf_counter() - t_cb
             if isinstance(extra, dict):
                 record.update(extra)
         history.append(record)

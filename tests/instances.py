@@ -12,6 +12,10 @@ TINY: dict[str, dict] = {
         max_iter=2, hidden=(8,), latent_dim=2, n_samples=3, n_importance=8
     ),
     "hivae": dict(max_iter=2, hidden=(8,), latent_dim=2, n_components=3, y_dim=2),
+    "rvi": dict(
+        max_iter=2, latent_dim=2, hidden=(8,), relay_groups=(4, 8), inference_steps=3
+    ),
+    "vad": dict(max_iter=2, latent_dim=2, hidden=(8,), inference_steps=3),
     "adapter": dict(imputer=KNNImputer(n_neighbors=3)),
 }
 

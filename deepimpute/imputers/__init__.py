@@ -4,6 +4,7 @@ from ._adapter import SklearnImputerAdapter
 from ._base import BaseDeepImputer, BaseImputer
 from ._hivae import HIVAEImputer
 from ._miwae import MIWAEImputer
+from ._rvi import RVIImputer, VADImputer
 from ._simple import MeanModeImputer
 from ._vae import VAEImputer
 
@@ -12,6 +13,8 @@ IMPUTERS: dict[str, type] = {
     "hivae": HIVAEImputer,
     "mean": MeanModeImputer,
     "miwae": MIWAEImputer,
+    "rvi": RVIImputer,
+    "vad": VADImputer,
     "vae": VAEImputer,
 }
 
@@ -22,6 +25,8 @@ __all__ = [
     "HIVAEImputer",
     "MIWAEImputer",
     "MeanModeImputer",
+    "RVIImputer",
     "SklearnImputerAdapter",
+    "VADImputer",
     "VAEImputer",
 ]

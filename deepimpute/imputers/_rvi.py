@@ -1,0 +1,410 @@
+"""Encoderless imputers: Relay Variational Inference (RVI) and the VAD."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from .._utils.sklearn_compat import Interval, StrOptions
+from .._utils.torch_utils import seeded
+from ..models.rvi import RVI
+from ..nn import LIKELIHOODS
+from ._base import BaseDeepImputer
+
+__all__ = ["RVIImputer", "VADImputer"]
+
+
+class RVIImputer(BaseDeepImputer):
+    """Relay Variational Inference imputer (encoderless VI with relay vectors).
+
+    There is no encoder: every training row owns a Gaussian posterior whose mean is
+    a *relay* part (for each group of shared relay vectors, the row's top-B
+    coefficients by absolute value times those vectors) plus an individual offset,
+    and whose log-variance is per row. Row parameters, relay vectors and an MLP
+    decoder are fitted jointly on the ELBO of the observed entries only. New rows
+    are imputed by optimising fresh row parameters for ``inference_steps`` Adam
+    steps with the decoder and relay vectors frozen, then decoding the posterior
+    mean (Zadeh et al., arXiv 2110.13422; method note ``design/methods/rvi.md``).
+    ``relay_groups=()`` gives the Variational Auto-Decoder (see
+    :class:`VADImputer`).
+
+    Parameters
+    ----------
+    latent_dim : int, default=64
+        Size of the latent code.
+    hidden : tuple of int, default=(64, 64)
+        Decoder hidden widths (ReLU; linear output into the likelihood).
+    relay_groups : tuple of int, default=(25, 50, 100)
+        Number of relay vectors in each group; their contributions are summed.
+        ``()`` removes the relay (VAD).
+    relay_ratio : float, default=0.5
+        Share of each group's coefficients kept per row (top by absolute value),
+        ``B_g = max(1, round(relay_ratio * K_g))``.
+    relay_variant : {"topk", "cluster"}, default="topk"
+        ``"cluster"`` keeps a single coefficient per group (``B_g = 1``).
+    posterior_var : {"learned", "fixed"}, default="learned"
+        Per-row learned posterior log-variance, or the constant
+        ``posterior_logvar`` (the VAD code's ``log_var`` option).
+    posterior_logvar : float, default=-4.0
+        Initial (learned) or constant (fixed) posterior log-variance.
+    beta : float, default=1.0
+        Weight of the KL term. With the fixed unit-variance Gaussian likelihood of
+        standardised numerical data, ``beta = sigma_x**2`` is equivalent to a
+        likelihood variance ``sigma_x**2`` (the objective is only rescaled).
+    numerical : str, default="gaussian"
+        Likelihood of numerical attributes, one of
+        ``deepimpute.nn.LIKELIHOODS["numerical"]``.
+    posterior_learning_rate : float or None, default=None
+        Adam step size of the training rows' parameters (None: ``learning_rate``).
+    inference_steps : int, default=250
+        Adam steps on the parameters of new rows at transform (and sample) time.
+    inference_learning_rate : float, default=1e-3
+        Adam step size of new rows' parameters.
+    reuse_train_posteriors : bool, default=True
+        ``fit_transform`` decodes the training rows' learned posteriors instead of
+        inferring them again (falls back to inference when some rows were held
+        out for validation).
+    column_spec : ColumnSpec, default=None
+        Attribute description; inferred from dtypes when None.
+    handle_unknown : {"error", "missing"}, default="error"
+        Unseen categories at transform time: raise, or impute them (warning).
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+    max_iter : int, default=250
+        Training epochs.
+    batch_size : int, default=256
+    learning_rate : float, default=1e-3
+        Adam step size of the decoder and relay vectors.
+    validation_fraction : float, default=0.0
+        Share of training rows held out for early stopping. Held-out rows own no
+        trained parameters, so their loss is measured after a short inference (at
+        most 25 steps, decoder frozen); that costs time every epoch, hence the
+        default 0 (the training loss is then monitored).
+    n_iter_no_change : int or None, default=None
+        Patience of early stopping in epochs (None: train ``max_iter`` epochs).
+    tol : float, default=1e-4
+        Minimum improvement of the monitored loss.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the inference of new rows.
+    verbose : int, default=0
+        1 shows a progress bar over epochs with the current loss.
+    callback : callable, default=None
+        ``callback(imputer, record)`` after each epoch; a returned dict is merged
+        into the record.
+
+    Attributes
+    ----------
+    spec_ : ColumnSpec
+        The resolved attribute description.
+    module_ : torch.nn.Module
+        The trained torch core (decoder, relay vectors, training rows' table).
+    history_ : list of dict
+        Per-epoch training records.
+    n_iter_ : int
+        Number of epochs run.
+    device_ : str
+        Device the model lives on.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    VADImputer : the same model without relay vectors.
+
+    Notes
+    -----
+    Per-row parameters are updated by a row-wise Adam (each row keeps its own
+    moments and step count and moves only when it is in the batch). ``transform``
+    is deterministic and invariant to batching: new rows share one initial point
+    and one noise stream, and the loss is summed over rows. Its cost is
+    ``inference_steps`` forward/backward passes of the decoder per row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepimpute.imputers._rvi import RVIImputer
+    >>> X = np.array([[1.0, 2.0], [np.nan, 3.0], [7.0, np.nan], [4.0, 5.0]])
+    >>> imp = RVIImputer(relay_groups=(4,), max_iter=2, inference_steps=5,
+    ...                  random_state=0)
+    >>> imp.fit(X).transform(X).shape
+    (4, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDeepImputer._parameter_constraints,
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden": [tuple],
+        "relay_groups": [tuple],
+        "relay_ratio": [Interval(Real, 0, 1, closed="right")],
+        "relay_variant": [StrOptions({"topk", "cluster"})],
+        "posterior_var": [StrOptions({"learned", "fixed"})],
+        "posterior_logvar": [Interval(Real, -14, 8, closed="both")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "numerical": [StrOptions(set(LIKELIHOODS["numerical"]))],
+        "posterior_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "inference_steps": [Interval(Integral, 0, None, closed="left")],
+        "inference_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "reuse_train_posteriors": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        latent_dim=64,
+        hidden=(64, 64),
+        relay_groups=(25, 50, 100),
+        relay_ratio=0.5,
+        relay_variant="topk",
+        posterior_var="learned",
+        posterior_logvar=-4.0,
+        beta=1.0,
+        numerical="gaussian",
+        posterior_learning_rate=None,
+        inference_steps=250,
+        inference_learning_rate=1e-3,
+        reuse_train_posteriors=True,
+        column_spec=None,
+        handle_unknown="error",
+        device="auto",
+        max_iter=250,
+        batch_size=256,
+        learning_rate=1e-3,
+        validation_fraction=0.0,
+        n_iter_no_change=None,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+        callback=None,
+    ):
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.relay_groups = relay_groups
+        self.relay_ratio = relay_ratio
+        self.relay_variant = relay_variant
+        self.posterior_var = posterior_var
+        self.posterior_logvar = posterior_logvar
+        self.beta = beta
+        self.numerical = numerical
+        self.posterior_learning_rate = posterior_learning_rate
+        self.inference_steps = inference_steps
+        self.inference_learning_rate = inference_learning_rate
+        self.reuse_train_posteriors = reuse_train_posteriors
+        self.column_spec = column_spec
+        self.handle_unknown = handle_unknown
+        self.device = device
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callback = callback
+
+    def _build_module(self, layout, n_rows):
+        for k in self.relay_groups:
+            if not isinstance(k, Integral) or k < 1:
+                raise ValueError(
+                    "relay_groups must be a tuple of positive integers, got "
+                    f"{self.relay_groups!r}."
+                )
+        return RVI(
+            layout,
+            n_rows,
+            latent_dim=self.latent_dim,
+            hidden=self.hidden,
+            relay_groups=self.relay_groups,
+            relay_ratio=self.relay_ratio,
+            relay_variant=self.relay_variant,
+            posterior_var=self.posterior_var,
+            posterior_logvar=self.posterior_logvar,
+            beta=self.beta,
+            numerical=self.numerical,
+            posterior_lr=self.posterior_learning_rate,
+            inference_steps=self.inference_steps,
+            inference_lr=self.inference_learning_rate,
+        )
+
+    def fit_transform(self, X, y=None):
+        """Fit on ``X`` and impute it.
+
+        With ``reuse_train_posteriors`` the imputation decodes the posterior means
+        learned for the training rows (no second inference); otherwise it equals
+        ``fit(X).transform(X)``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Training data with missing values.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
+        """
+        self.fit(X)
+        if not self.reuse_train_posteriors:
+            return self.transform(X)
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        C, data = self.encoder_.encode(X)
+        if not np.isnan(C).any():
+            return self.encoder_.assemble(X, C, C)
+        module = self.module_.eval()
+        outs = []
+        with torch.no_grad(), seeded(self.seed_, self.device_):
+            for batch in self._batches(data):
+                theta = module.train_rows(batch)
+                if theta is None:  # held-out validation rows: infer all rows
+                    return self.transform(X)
+                outs.append(module.reconstruct(theta).float().cpu().numpy())
+        C_imp = self._merge(C, np.concatenate(outs, axis=0))
+        self._check_finite(C_imp)
+        return self.encoder_.assemble(X, C, C_imp)
+
+
+class VADImputer(RVIImputer):
+    """Variational Auto-Decoder imputer: :class:`RVIImputer` without relay vectors.
+
+    Every training row owns a free Gaussian posterior (mean and log-variance),
+    fitted jointly with the decoder on the ELBO of the observed entries; new rows
+    are inferred by gradient steps with the decoder frozen (Zadeh et al., arXiv
+    1903.00840). Identical to ``RVIImputer(relay_groups=())``.
+
+    Parameters
+    ----------
+    latent_dim : int, default=64
+        Size of the latent code.
+    hidden : tuple of int, default=(64, 64)
+        Decoder hidden widths.
+    posterior_var : {"learned", "fixed"}, default="learned"
+        Per-row learned log-variance or the constant ``posterior_logvar``.
+    posterior_logvar : float, default=-4.0
+        Initial (learned) or constant (fixed) posterior log-variance.
+    beta : float, default=1.0
+        Weight of the KL term.
+    numerical : str, default="gaussian"
+        Likelihood of numerical attributes.
+    posterior_learning_rate : float or None, default=None
+        Adam step size of the training rows' parameters (None: ``learning_rate``).
+    inference_steps : int, default=250
+        Adam steps on new rows' parameters at transform time.
+    inference_learning_rate : float, default=1e-3
+        Adam step size of new rows' parameters.
+    reuse_train_posteriors : bool, default=True
+        ``fit_transform`` decodes the learned training posteriors.
+    column_spec : ColumnSpec, default=None
+        Attribute description; inferred from dtypes when None.
+    handle_unknown : {"error", "missing"}, default="error"
+        Unseen categories at transform time: raise, or impute them (warning).
+    device : str, default="auto"
+        Torch device.
+    max_iter : int, default=250
+        Training epochs.
+    batch_size : int, default=256
+    learning_rate : float, default=1e-3
+        Adam step size of the decoder.
+    validation_fraction : float, default=0.0
+        Share of rows held out for early stopping (see :class:`RVIImputer`).
+    n_iter_no_change : int or None, default=None
+        Patience of early stopping in epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the monitored loss.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and inference.
+    verbose : int, default=0
+        1 shows a progress bar.
+    callback : callable, default=None
+        ``callback(imputer, record)`` after each epoch.
+
+    Attributes
+    ----------
+    spec_ : ColumnSpec
+        The resolved attribute description.
+    module_ : torch.nn.Module
+        The trained torch core.
+    history_ : list of dict
+        Per-epoch training records.
+    n_iter_ : int
+        Number of epochs run.
+    device_ : str
+        Device the model lives on.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    RVIImputer : adds relay vectors to the posterior means.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepimpute.imputers._rvi import VADImputer
+    >>> X = np.array([[1.0, 2.0], [np.nan, 3.0], [7.0, np.nan], [4.0, 5.0]])
+    >>> imp = VADImputer(max_iter=2, inference_steps=5, random_state=0)
+    >>> imp.fit(X).transform(X).shape
+    (4, 2)
+    """
+
+    # not constructor parameters: fixed so that the shared code builds a VAD
+    relay_groups = ()
+    relay_ratio = 0.5
+    relay_variant = "topk"
+
+    def __init__(
+        self,
+        *,
+        latent_dim=64,
+        hidden=(64, 64),
+        posterior_var="learned",
+        posterior_logvar=-4.0,
+        beta=1.0,
+        numerical="gaussian",
+        posterior_learning_rate=None,
+        inference_steps=250,
+        inference_learning_rate=1e-3,
+        reuse_train_posteriors=True,
+        column_spec=None,
+        handle_unknown="error",
+        device="auto",
+        max_iter=250,
+        batch_size=256,
+        learning_rate=1e-3,
+        validation_fraction=0.0,
+        n_iter_no_change=None,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+        callback=None,
+    ):
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.posterior_var = posterior_var
+        self.posterior_logvar = posterior_logvar
+        self.beta = beta
+        self.numerical = numerical
+        self.posterior_learning_rate = posterior_learning_rate
+        self.inference_steps = inference_steps
+        self.inference_learning_rate = inference_learning_rate
+        self.reuse_train_posteriors = reuse_train_posteriors
+        self.column_spec = column_spec
+        self.handle_unknown = handle_unknown
+        self.device = device
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callback = callback

@@ -1,0 +1,148 @@
+"""Model-level tests of the RVI / VAD torch core."""
+
+import pytest
+import torch
+
+from deepimpute.models.rvi import RVI, relay_mask
+from deepimpute.nn import gaussian_kl
+from deepimpute.schema import AttributeLayout, ModelLayout
+from deepimpute.training import Batch
+
+
+def _layout(p=6):
+    return ModelLayout(
+        tuple(AttributeLayout(f"x{j}", "numerical", j, 1) for j in range(p))
+    )
+
+
+def _batch(n=5, p=6, seed=0, rows=None):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, p, generator=g)
+    obs = (torch.rand(n, p, generator=g) > 0.3).float()
+    index = torch.arange(n) if rows is None else torch.as_tensor(rows)
+    return Batch(x * obs, obs, obs.clone(), index)
+
+
+def _model(n_rows=5, **kw):
+    torch.manual_seed(0)
+    kw.setdefault("latent_dim", 4)
+    kw.setdefault("hidden", (8,))
+    return RVI(_layout(), n_rows, **kw)
+
+
+def test_relay_mask_keeps_largest_absolute_values():
+    coef = torch.tensor([[0.1, -3.0, 2.0, 0.5], [4.0, 0.0, -0.2, -5.0]])
+    mask = relay_mask(coef, 2)
+    assert mask.tolist() == [[0, 1, 1, 0], [1, 0, 0, 1]]
+
+
+def test_posterior_mean_uses_top_k_relays_per_group():
+    model = _model(relay_groups=(4, 6), relay_ratio=0.5)
+    assert model.n_keep == (2, 3)
+    theta = model.rows[:3]
+    mu, _ = model.posterior(theta)
+    expected = theta[:, 10:14].clone()
+    for start, k, keep, relay in [(0, 4, 2, model.relays[0]),
+                                  (4, 6, 3, model.relays[1])]:
+        coef = theta[:, start:start + k]
+        for i in range(3):
+            top = coef[i].abs().argsort(descending=True)[:keep]
+            expected[i] += coef[i, top] @ relay[top]
+    torch.testing.assert_close(mu, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_unselected_coefficients_get_no_gradient():
+    model = _model(relay_groups=(6,), relay_ratio=0.5)
+    theta = model.rows[:2].clone().requires_grad_(True)
+    mu, _ = model.posterior(theta)
+    mu.sum().backward()
+    coef = theta.detach()[:, :6]
+    selected = relay_mask(coef, 3).bool()
+    grad = theta.grad[:, :6]
+    assert torch.all(grad[~selected] == 0)
+    assert torch.all(grad[selected] != 0)
+
+
+def test_cluster_variant_keeps_one_coefficient():
+    model = _model(relay_groups=(25, 50), relay_variant="cluster")
+    assert model.n_keep == (1, 1)
+
+
+def test_no_relay_groups_is_the_vad_objective():
+    model = _model(relay_groups=())
+    assert len(model.relays) == 0
+    assert model.n_local == 2 * 4  # offset (mean) and log-variance per row
+    batch = _batch()
+    torch.manual_seed(3)
+    loss = model.loss(batch)
+    # hand-written VAD: free per-row mean and log-variance, one reparameterised draw
+    torch.manual_seed(3)
+    mu, logvar = model.rows[:, :4], model.rows[:, 4:]
+    z = mu + torch.exp(0.5 * logvar) * torch.randn(5, 4)
+    out = model.decoder(z)
+    ll = -0.5 * (torch.log(torch.tensor(2 * torch.pi)) + (batch.x - out) ** 2)
+    expected = (gaussian_kl(mu, logvar).sum(-1) - (ll * batch.observed).sum(-1))
+    torch.testing.assert_close(loss, expected.mean(), rtol=1e-5, atol=1e-5)
+
+
+def test_hidden_entries_never_enter_the_loss():
+    model = _model(relay_groups=(4,))
+    batch = _batch()
+    changed = Batch(
+        batch.x + 100.0 * (1 - batch.observed), batch.observed,
+        batch.attr_observed, batch.index,
+    )
+    grads = []
+    losses = []
+    for b in (batch, changed):
+        model.zero_grad()
+        theta = model.rows[b.index].clone().requires_grad_(True)
+        torch.manual_seed(1)
+        loss = model.row_loss(theta, b).sum()
+        loss.backward()
+        losses.append(loss.detach())
+        grads.append([theta.grad] + [p.grad.clone() for p in model.parameters()])
+    assert torch.equal(losses[0], losses[1])
+    for g0, g1 in zip(*grads, strict=True):
+        assert torch.equal(g0, g1)
+
+
+def test_training_step_moves_only_the_batch_rows():
+    model = _model(n_rows=8, relay_groups=(4,))
+    (opt,) = model.configure_optimizers(1e-2)
+    before = model.rows.clone()
+    dec_before = [p.clone() for p in model.decoder.parameters()]
+    model.training_step(_batch(n=3, rows=[1, 4, 6]), [opt])
+    moved = (model.rows != before).any(-1)
+    assert moved.tolist() == [False, True, False, False, True, False, True, False]
+    assert model.rows_step.squeeze(-1).tolist() == [0, 1, 0, 0, 1, 0, 1, 0]
+    assert any(not torch.equal(a, b) for a, b in
+               zip(dec_before, model.decoder.parameters(), strict=True))
+
+
+def test_infer_freezes_the_network_and_is_row_independent():
+    model = _model(relay_groups=(4,), inference_steps=20, inference_lr=1e-2)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    batch = _batch(n=6)
+    torch.manual_seed(5)
+    full = model.infer(batch)
+    part = Batch(batch.x[2:4], batch.observed[2:4], batch.attr_observed[2:4],
+                 batch.index[2:4])
+    torch.manual_seed(5)
+    sub = model.infer(part)
+    torch.testing.assert_close(sub, full[2:4], rtol=1e-5, atol=1e-6)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, state[k]), k
+    assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("posterior_var", ["learned", "fixed"])
+def test_loss_decreases(posterior_var):
+    model = _model(n_rows=32, relay_groups=(4, 8), posterior_var=posterior_var)
+    batch = _batch(n=32, seed=2)
+    (opt,) = model.configure_optimizers(1e-2)
+    torch.manual_seed(0)
+    first = model.training_step(batch, [opt])["loss"]
+    for _ in range(150):
+        last = model.training_step(batch, [opt])["loss"]
+    assert last < first
