@@ -16,6 +16,14 @@ TINY: dict[str, dict] = {
         max_iter=2, latent_dim=2, hidden=(8,), relay_groups=(4, 8), inference_steps=3
     ),
     "vad": dict(max_iter=2, latent_dim=2, hidden=(8,), inference_steps=3),
+    "gain": dict(max_iter=2, hidden=8),
+    "misgan": dict(
+        max_iter=2,
+        latent_dim=4,
+        generator_hidden=(8,),
+        critic_hidden=(8,),
+        imputer_hidden=(8,),
+    ),
     "adapter": dict(imputer=KNNImputer(n_neighbors=3)),
 }
 

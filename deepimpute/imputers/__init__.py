@@ -2,7 +2,9 @@
 
 from ._adapter import SklearnImputerAdapter
 from ._base import BaseDeepImputer, BaseImputer
+from ._gain import GAINImputer
 from ._hivae import HIVAEImputer
+from ._misgan import MisGANImputer
 from ._miwae import MIWAEImputer
 from ._rvi import RVIImputer, VADImputer
 from ._simple import MeanModeImputer
@@ -10,8 +12,10 @@ from ._vae import VAEImputer
 
 #: name -> estimator class, used by the command line and the benchmarks
 IMPUTERS: dict[str, type] = {
+    "gain": GAINImputer,
     "hivae": HIVAEImputer,
     "mean": MeanModeImputer,
+    "misgan": MisGANImputer,
     "miwae": MIWAEImputer,
     "rvi": RVIImputer,
     "vad": VADImputer,
@@ -22,8 +26,10 @@ __all__ = [
     "IMPUTERS",
     "BaseDeepImputer",
     "BaseImputer",
+    "GAINImputer",
     "HIVAEImputer",
     "MIWAEImputer",
+    "MisGANImputer",
     "MeanModeImputer",
     "RVIImputer",
     "SklearnImputerAdapter",
