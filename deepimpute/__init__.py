@@ -4,13 +4,40 @@ The import name is ``deepimpute``; the distribution on the package index is
 ``deepimpute-vae`` (the name ``deepimpute`` belongs to an unrelated project).
 """
 
-from .imputers import IMPUTERS, VAEImputer
+from .imputers import (
+    IMPUTERS,
+    FactVAEImputer,
+    GAINImputer,
+    HIVAEImputer,
+    MeanModeImputer,
+    MICEImputer,
+    MisGANImputer,
+    MissForestImputer,
+    MIWAEImputer,
+    RVIImputer,
+    SklearnImputerAdapter,
+    VADImputer,
+    VAEImputer,
+    VSAEImputer,
+)
 from .schema import Categorical, ColumnSpec, Image, Numerical
 
 __version__ = "0.1.0"
 
 __all__ = [
     "IMPUTERS",
+    "FactVAEImputer",
+    "GAINImputer",
+    "HIVAEImputer",
+    "MeanModeImputer",
+    "MICEImputer",
+    "MisGANImputer",
+    "MissForestImputer",
+    "MIWAEImputer",
+    "RVIImputer",
+    "SklearnImputerAdapter",
+    "VADImputer",
+    "VSAEImputer",
     "Categorical",
     "ColumnSpec",
     "Image",

@@ -24,6 +24,22 @@ TINY: dict[str, dict] = {
         critic_hidden=(8,),
         imputer_hidden=(8,),
     ),
+    "missforest": dict(n_estimators=5, max_iter=2),
+    "mice": dict(n_imputations=2, max_iter=2),
+    "factvae": dict(
+        max_iter=2, latent_dim=2, encoder_dim=4, generator_dim=4, n_importance=4
+    ),
+    "vsae": dict(
+        max_iter=2,
+        latent_dim=2,
+        numerical_hidden=(4,),
+        categorical_hidden=(4,),
+        collective_hidden=(8,),
+        mask_hidden=(4,),
+        decoder_hidden=(8,),
+        n_importance=8,
+        n_target_samples=2,
+    ),
     "adapter": dict(imputer=KNNImputer(n_neighbors=3)),
 }
 

@@ -1,0 +1,563 @@
+"""Variational Selective Autoencoder (VSAE; Gong et al., AISTATS 2021).
+
+Every design choice follows ``shared/design/methods/vsae.md`` (cited below as
+"spec §n"); tags [A]/[R]/[D] there say whether a fact is from the paper's appendix,
+reconstructed, or our decision.
+
+* **Attributive proposals** ``q(z_i | x_i)``: one 3-layer MLP per attribute (16 units
+  for numerical, 64 for categorical, 128 for image attributes; BatchNorm + LeakyReLU on
+  tables). Attributes of one kind are evaluated together as a *grouped* MLP (one
+  weight tensor per layer with a leading group axis, categorical inputs zero-padded to
+  the widest block), which equals separate networks without a Python loop over
+  attributes. Its BatchNorm is *masked*: the statistics of attribute ``i`` are
+  computed over the rows where ``i`` is observed only, so placeholders of missing
+  attributes never enter them (spec pitfall 15).
+* **Collective proposal** ``q(z | x_o, m)``: an MLP on the row with unobserved entries
+  replaced by N(0, 1) noise, concatenated with the attribute mask; it outputs one
+  latent block per attribute.
+* **Selector**: block ``i`` comes from the attributive proposal when ``m_i = 1`` and
+  from the collective one otherwise; ``z`` concatenates the blocks.
+* **Mask decoder** ``p(m | z)`` (Bernoulli) whose output conditions the **data
+  decoder** ``p(x | z, m)`` (a shared :class:`~deepimpute.nn.TableLikelihood`).
+* **Two-stage training**: ``warmup_epochs`` without the unobserved attributes'
+  likelihood, then an EM-like stage where detached draws ``x~_u`` from the current
+  model enter the likelihood (spec §2, App. B/D of the paper).
+* **Imputation**: self-normalised importance sampling over ``n_importance`` proposal
+  draws, with ``log p(m | z)`` in the weights (spec §3).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..nn import TableLikelihood, gaussian_kl, log_normal_std, mlp
+from ..nn.functional import log_normal
+from ..nn.importance import importance_mean
+from ..schema import ModelLayout
+from ..training import Batch, ImputationModule
+
+__all__ = ["VSAE", "GroupedMLP", "MaskedGroupBatchNorm"]
+
+_LEAK = 0.2  # same slope as deepimpute.nn.mlp's "leaky_relu"
+_LOGVAR_MIN, _LOGVAR_MAX = -12.0, 8.0
+_DEFAULT_HIDDEN = {"numerical": (16, 16), "categorical": (64, 64), "image": (128, 128)}
+CONDITIONS = ("predicted", "true", "sampled")
+TARGETS = ("sample", "mean", "importance")
+IMPUTE_MODES = ("importance", "proposal_mean")
+
+
+# ----------------------------------------------------------------- building blocks
+class MaskedGroupBatchNorm(nn.Module):
+    """BatchNorm over ``(n, G, F)`` whose group-``g`` statistics use masked rows only.
+
+    In training mode the mean and variance of group ``g`` are computed over the rows
+    with ``mask[:, g] = 1``; a group with fewer than two such rows in the batch falls
+    back to its running statistics (and does not update them). Eval mode uses the
+    running statistics, so each row is processed independently.
+    """
+
+    def __init__(
+        self, groups: int, features: int, momentum: float = 0.1, eps: float = 1e-5
+    ) -> None:
+        super().__init__()
+        self.momentum, self.eps = momentum, eps
+        self.weight = nn.Parameter(torch.ones(groups, features))
+        self.bias = nn.Parameter(torch.zeros(groups, features))
+        self.register_buffer("running_mean", torch.zeros(groups, features))
+        self.register_buffer("running_var", torch.ones(groups, features))
+
+    def forward(self, h: Tensor, mask: Tensor) -> Tensor:
+        if self.training:
+            w = mask.unsqueeze(-1).to(h.dtype)  # (n, G, 1)
+            count = w.sum(0)  # (G, 1)
+            denom = count.clamp(min=1.0)
+            mean = (h * w).sum(0) / denom
+            var = ((h - mean).pow(2) * w).sum(0) / denom
+            enough = count >= 2
+            with torch.no_grad():
+                unbiased = var * count / (count - 1).clamp(min=1.0)
+                m = self.momentum
+                self.running_mean.copy_(torch.where(
+                    enough, (1 - m) * self.running_mean + m * mean, self.running_mean
+                ))
+                self.running_var.copy_(torch.where(
+                    enough, (1 - m) * self.running_var + m * unbiased, self.running_var
+                ))
+            mean = torch.where(enough, mean, self.running_mean)
+            var = torch.where(enough, var, self.running_var)
+        else:
+            mean, var = self.running_mean, self.running_var
+        return (h - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+
+
+class GroupedMLP(nn.Module):
+    """``G`` independent MLPs of equal shape evaluated in one batched pass.
+
+    ``forward(x, mask)`` maps ``(n, G, in_dim)`` to ``(n, G, out_dim)``; group ``g``
+    only ever reads ``x[:, g]``. ``mask`` (n, G) tells which rows feed the masked
+    BatchNorm statistics of each group (rows outside it are computed but must be
+    discarded by the caller).
+    """
+
+    def __init__(
+        self,
+        groups: int,
+        in_dim: int,
+        hidden: Sequence[int],
+        out_dim: int,
+        *,
+        batch_norm: bool = True,
+    ) -> None:
+        super().__init__()
+        sizes = [in_dim, *hidden, out_dim]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+            bound = 1.0 / math.sqrt(a)  # nn.Linear's default initialisation
+            self.weights.append(nn.Parameter(torch.empty(groups, a, b).uniform_(
+                -bound, bound)))
+            self.biases.append(nn.Parameter(torch.empty(groups, b).uniform_(
+                -bound, bound)))
+        self.norms = nn.ModuleList(
+            MaskedGroupBatchNorm(groups, h) for h in hidden
+        ) if batch_norm else None
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        h = x
+        last = len(self.weights) - 1
+        for k, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = torch.einsum("ngi,gio->ngo", h, w) + b
+            if k < last:
+                if self.norms is not None:
+                    h = self.norms[k](h, mask)
+                h = F.leaky_relu(h, _LEAK)
+        return h
+
+
+def _decoder_net(in_dim: int, hidden: Sequence[int], out_dim: int) -> nn.Sequential:
+    """Linear -> BatchNorm -> LReLU, then (Linear -> LReLU)*, then Linear.
+
+    The appendix lists BatchNorm after the first layer only; the activations between
+    the later layers are missing in its listing and are added (spec pitfall 4).
+    """
+    layers: list[nn.Module] = []
+    width = in_dim
+    for k, h in enumerate(hidden):
+        layers.append(nn.Linear(width, h))
+        if k == 0:
+            layers.append(nn.BatchNorm1d(h))
+        layers.append(nn.LeakyReLU(_LEAK))
+        width = h
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+def _apply(net: nn.Module, x: Tensor) -> Tensor:
+    """Run a BatchNorm1d-containing net on ``(..., d)`` by flattening leading dims."""
+    lead = x.shape[:-1]
+    return net(x.reshape(-1, x.shape[-1])).reshape(*lead, -1)
+
+
+# ----------------------------------------------------------------------- the model
+class VSAE(ImputationModule):
+    """Selective proposal over attribute latents, mask decoder, data decoder.
+
+    Parameters
+    ----------
+    layout : ModelLayout
+    latent_dim : int
+        Latent size per attribute (2 on UCI tables, spec §4).
+    encoder_hidden : dict, optional
+        Hidden widths of the attributive encoders per kind; defaults
+        ``{"numerical": (16, 16), "categorical": (64, 64), "image": (128, 128)}`` (two
+        hidden layers + output layer = the appendix's "3-layer MLP").
+    collective_hidden : sequence of int
+        Hidden widths of the collective encoder (BatchNorm + LeakyReLU).
+    mask_hidden, decoder_hidden : sequence of int
+        Hidden widths of the mask decoder and the data decoder.
+    mask_decoder : bool
+        Model ``p(m | z)``. False removes the mask decoder, its loss term and its
+        importance weight (ablation).
+    decoder_mask_condition : {"predicted", "true", "sampled"}
+        What conditions the data decoder: the mask-decoder probabilities, the true
+        attribute mask, or a Bernoulli draw of the probabilities (probabilities at
+        inference). Without a mask decoder only "true" adds a condition.
+    warmup_epochs : int
+        Epochs of stage 1 (no unobserved-attribute likelihood).
+    n_target_samples : int
+        Draws ``S`` of ``x~_u`` per row in stage 2.
+    x_u_target : {"sample", "mean", "importance"}
+        Stage-2 targets: likelihood draws under proposal draws (paper), decoder
+        means, or likelihood draws weighted by self-normalised importance weights.
+    n_importance : int
+        Importance samples per row at imputation.
+    mask_in_weights : bool
+        Include ``log p(m | z)`` in the importance weights.
+    impute_mode : {"importance", "proposal_mean"}
+        Importance-weighted mean, or one decoder pass at the proposal means.
+    numerical : str
+        Numerical likelihood (:data:`deepimpute.nn.LIKELIHOODS`).
+    extra_drop_rate : float
+        Training only: share of observed attributes hidden from the encoders (they
+        switch to the collective proposal) while staying in the likelihood.
+    kl_warmup_epochs : int
+        Training only: the KL term's weight rises linearly from 0 to 1 over this
+        many epochs (our addition against posterior collapse; 0 = off, the paper).
+    inference_rows : int
+        Bound on ``n_importance x rows`` evaluated at once at imputation.
+    """
+
+    def __init__(
+        self,
+        layout: ModelLayout,
+        *,
+        latent_dim: int = 2,
+        encoder_hidden: dict[str, Sequence[int]] | None = None,
+        collective_hidden: Sequence[int] = (64, 64, 64),
+        mask_hidden: Sequence[int] = (16, 16, 16),
+        decoder_hidden: Sequence[int] = (64, 64, 64),
+        mask_decoder: bool = True,
+        decoder_mask_condition: str = "predicted",
+        warmup_epochs: int = 100,
+        n_target_samples: int = 100,
+        x_u_target: str = "sample",
+        n_importance: int = 1000,
+        mask_in_weights: bool = True,
+        impute_mode: str = "importance",
+        numerical: str = "gaussian",
+        extra_drop_rate: float = 0.0,
+        kl_warmup_epochs: int = 0,
+        inference_rows: int = 65536,
+    ) -> None:
+        super().__init__()
+        for value, allowed, name in (
+            (decoder_mask_condition, CONDITIONS, "decoder_mask_condition"),
+            (x_u_target, TARGETS, "x_u_target"),
+            (impute_mode, IMPUTE_MODES, "impute_mode"),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
+        self.layout = layout
+        self.likelihood = TableLikelihood(layout, numerical)
+        self.n_attr = n_attr = layout.n_attributes
+        self.width = layout.width
+        self.latent_dim = latent_dim
+        self.use_mask_decoder = mask_decoder
+        self.condition = decoder_mask_condition
+        self.warmup_epochs = warmup_epochs
+        self.n_target_samples = n_target_samples
+        self.x_u_target = x_u_target
+        self.n_importance = n_importance
+        self.mask_in_weights = mask_in_weights and mask_decoder
+        self.impute_mode = impute_mode
+        self.extra_drop_rate = extra_drop_rate
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.kl_weight = 1.0 if kl_warmup_epochs <= 0 else 0.0
+        self.inference_rows = inference_rows
+        # With a fixed-variance Gaussian (and every other kind's likelihood, which is
+        # linear in the target), averaging S log-likelihoods equals the likelihood of
+        # the averaged target up to a constant (spec §2, efficient equivalent).
+        self._average_targets = numerical == "gaussian"
+        self.stage = 1
+
+        hidden = dict(_DEFAULT_HIDDEN)
+        hidden.update(encoder_hidden or {})
+        # attributive encoders, grouped by kind (images additionally by width)
+        groups: dict[tuple[str, int], list[int]] = {}
+        for a, lay in enumerate(layout.attributes):
+            key = (lay.kind, lay.width if lay.kind == "image" else 0)
+            groups.setdefault(key, []).append(a)
+        self.encoders = nn.ModuleList()
+        order: list[int] = []
+        for g, ((kind, _), attrs) in enumerate(groups.items()):
+            widths = [layout.attributes[a].width for a in attrs]
+            in_dim = max(widths)
+            idx = torch.zeros(len(attrs), in_dim, dtype=torch.long)
+            valid = torch.zeros(len(attrs), in_dim, dtype=torch.bool)
+            for r, a in enumerate(attrs):
+                lay = layout.attributes[a]
+                idx[r, : lay.width] = torch.arange(lay.start, lay.stop)
+                valid[r, : lay.width] = True
+            self.register_buffer(f"_enc_idx{g}", idx, False)
+            self.register_buffer(f"_enc_valid{g}", valid, False)
+            self.register_buffer(f"_enc_attr{g}", torch.tensor(attrs), False)
+            self.encoders.append(GroupedMLP(
+                len(attrs), in_dim, tuple(hidden[kind]), 2 * latent_dim,
+                batch_norm=kind != "image",  # App. C.1: no BatchNorm listed for images
+            ))
+            order.extend(attrs)
+        self.register_buffer(
+            "_enc_inverse", torch.argsort(torch.tensor(order)), False
+        )
+        self.collective = mlp(
+            self.width + n_attr, tuple(collective_hidden), 2 * latent_dim * n_attr,
+            activation="leaky_relu", batch_norm=True,
+        )
+        z_dim = latent_dim * n_attr
+        self.mask_net = (
+            _decoder_net(z_dim, tuple(mask_hidden), n_attr) if mask_decoder else None
+        )
+        has_cond = mask_decoder or decoder_mask_condition == "true"
+        self.decoder = _decoder_net(
+            z_dim + (n_attr if has_cond else 0), tuple(decoder_hidden),
+            self.likelihood.n_params,
+        )
+
+    # ------------------------------------------------------------------ stages
+    def on_epoch_start(self, epoch: int) -> None:
+        self.stage = 2 if epoch >= self.warmup_epochs else 1
+        if self.kl_warmup_epochs > 0:
+            self.kl_weight = min(1.0, epoch / self.kl_warmup_epochs)
+
+    # -------------------------------------------------------------- proposals
+    def attributive(self, x: Tensor, attr_observed: Tensor) -> Tensor:
+        """Attributive proposal parameters ``(n, M, 2 * latent_dim)`` (mu, logvar).
+
+        Row ``r``, block ``i`` depends on ``x[r, attribute i]`` only (and, in training
+        mode, on the batch statistics of attribute ``i`` over its observed rows).
+        """
+        outs = []
+        for g, enc in enumerate(self.encoders):
+            idx = getattr(self, f"_enc_idx{g}")
+            valid = getattr(self, f"_enc_valid{g}")
+            attrs = getattr(self, f"_enc_attr{g}")
+            xin = x[:, idx] * valid  # (n, G, in_dim), zero-padded
+            outs.append(enc(xin, attr_observed[:, attrs]))
+        return torch.cat(outs, dim=1)[:, self._enc_inverse]
+
+    def collective_params(
+        self, x: Tensor, observed: Tensor, attr_observed: Tensor, noise: Tensor
+    ) -> Tensor:
+        """Collective proposal parameters ``(..., n, M, 2 * latent_dim)``.
+
+        Unobserved entries are replaced by ``noise`` (broadcast against ``x``; a
+        ``(K, 1, width)`` tensor gives row-independent common random numbers).
+        """
+        filled = torch.where(observed > 0, x, noise)
+        m = attr_observed.expand(*filled.shape[:-1], -1)
+        out = _apply(self.collective, torch.cat([filled, m], -1))
+        return out.reshape(*out.shape[:-1], self.n_attr, 2 * self.latent_dim)
+
+    def proposal(
+        self,
+        x: Tensor,
+        observed: Tensor,
+        attr_observed: Tensor,
+        noise: Tensor,
+        attributive: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Selective proposal: mean and log-variance ``(..., n, M, latent_dim)``."""
+        att = self.attributive(x, attr_observed) if attributive is None else attributive
+        col = self.collective_params(x, observed, attr_observed, noise)
+        chosen = torch.where((attr_observed > 0).unsqueeze(-1), att, col)
+        mu, logvar = chosen.chunk(2, dim=-1)
+        return mu, logvar.clamp(_LOGVAR_MIN, _LOGVAR_MAX)
+
+    # --------------------------------------------------------------- decoders
+    def decode(self, z: Tensor, attr_observed: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Data-decoder output ``(..., n, n_params)`` and mask logits ``(..., n, M)``.
+
+        ``z`` is the flat latent ``(..., n, M * latent_dim)``.
+        """
+        logits = _apply(self.mask_net, z) if self.mask_net is not None else None
+        if self.condition == "true":
+            cond = attr_observed.expand(*z.shape[:-1], -1)
+        elif logits is None:
+            cond = None
+        elif self.condition == "sampled" and self.training:
+            cond = torch.bernoulli(torch.sigmoid(logits.detach()))
+        else:  # "predicted", and "sampled" at inference (its expectation)
+            cond = torch.sigmoid(logits)
+        h = z if cond is None else torch.cat([z, cond], -1)
+        return _apply(self.decoder, h), logits
+
+    def _mask_ll(self, logits: Tensor | None, attr_observed: Tensor) -> Tensor:
+        if logits is None:
+            return attr_observed.new_zeros(attr_observed.shape[:-1])
+        target = attr_observed.expand_as(logits)
+        return -F.binary_cross_entropy_with_logits(
+            logits, target, reduction="none"
+        ).sum(-1)
+
+    # ------------------------------------------------------------------ losses
+    def terms(self, batch: Batch, stage: int | None = None) -> dict[str, Tensor]:
+        """Per-row ELBO terms: ``obs_ll``, ``mask_ll``, ``kl`` and ``unobs_ll``."""
+        stage = self.stage if stage is None else stage
+        x, obs, m = batch.x, batch.observed, batch.attr_observed
+        # E-step first (as in App. D), so restoring BatchNorm's running statistics
+        # cannot touch tensors saved for the gradient pass
+        draws = self.generate_targets(batch) if stage == 2 else None
+        enc_m, enc_obs = m, obs
+        if self.training and self.extra_drop_rate > 0:
+            keep = (torch.rand_like(m) >= self.extra_drop_rate).to(m.dtype)
+            enc_m, enc_obs = m * keep, obs * self.likelihood.expand_attributes(keep)
+        mu, logvar = self.proposal(x, enc_obs, enc_m, torch.randn_like(x))
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        out, logits = self.decode(z.flatten(-2), m)
+        res = {
+            "obs_ll": self.likelihood.log_prob(out, x, obs).sum(-1),
+            "mask_ll": self._mask_ll(logits, m),
+            "kl": gaussian_kl(mu, logvar).sum((-1, -2)),
+        }
+        if draws is not None:
+            res["unobs_ll"] = self._unobserved_ll(batch, out, draws)
+        else:
+            res["unobs_ll"] = torch.zeros_like(res["kl"])
+        return res
+
+    @torch.no_grad()
+    def generate_targets(self, batch: Batch) -> tuple[Tensor, Tensor | None]:
+        """E-step: ``S`` detached draws of the whole row ``(S, n, width)``.
+
+        z ~ q(z | x_o, m) (fresh collective noise per draw), then x ~ p(x | z, m)
+        (``x_u_target="mean"``: its mean). With ``x_u_target="importance"`` the
+        draws come with self-normalised log-weights ``(S, n)`` (the imputation
+        weights), so the targets follow p(x_u | x_o, m) rather than the proposal;
+        otherwise the second output is None (equal weights, the paper's recipe).
+
+        The draws use the networks in their current mode, like the gradient pass
+        (BatchNorm on batch statistics while training: targets made with the
+        running statistics fed a train/eval mismatch back into the model and
+        diverged), and BatchNorm's running statistics are restored afterwards so
+        the S-fold sample batch does not update them.
+        """
+        saved = {
+            name: buf.clone() for name, buf in self.named_buffers()
+            if "running_" in name or "num_batches_tracked" in name
+        }
+        try:
+            s = self.n_target_samples
+            x, obs, m = batch.x, batch.observed, batch.attr_observed
+            att = self.attributive(x, m)
+            noise = torch.randn((s, *x.shape), dtype=x.dtype, device=x.device)
+            mu, logvar = self.proposal(x, obs, m, noise, att)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            out, logits = self.decode(z.flatten(-2), m)
+            if self.x_u_target == "mean":
+                return self.likelihood.mean(out), None
+            draws = self.likelihood.sample(out)
+            if self.x_u_target == "sample":
+                return draws, None
+            log_w = self._log_weights(out, logits, z, mu, logvar, x, obs, m)
+            return draws, torch.log_softmax(log_w, dim=0)
+        finally:
+            for name, buf in self.named_buffers():
+                if name in saved:
+                    buf.copy_(saved[name])
+
+    def _unobserved_ll(
+        self, batch: Batch, out: Tensor, draws: tuple[Tensor, Tensor | None]
+    ) -> Tensor:
+        samples, log_w = draws
+        x, obs = batch.x, batch.observed
+        unobs = 1.0 - obs
+        w = (
+            torch.full_like(samples[..., 0], 1.0 / samples.shape[0])
+            if log_w is None
+            else log_w.exp()
+        ).unsqueeze(-1)  # (S, n, 1)
+        if self._average_targets:
+            target = torch.where(obs > 0, x, (w * samples).sum(0))
+            return self.likelihood.log_prob(out, target, unobs).sum(-1)
+        target = torch.where(obs > 0, x, samples)
+        ll = self.likelihood.log_prob(out, target, unobs)  # (S, n, M)
+        return (w * ll).sum(0).sum(-1)
+
+    def _log_weights(
+        self, out: Tensor, logits: Tensor | None, z: Tensor, mu: Tensor,
+        logvar: Tensor, x: Tensor, obs: Tensor, m: Tensor,
+    ) -> Tensor:
+        """log p(x_o | z, m) [+ log p(m | z)] + log p(z) - log q(z | x_o, m)."""
+        log_w = (
+            self.likelihood.log_prob(out, x, obs).sum(-1)
+            + log_normal_std(z).sum((-1, -2))
+            - log_normal(z, mu, logvar).sum((-1, -2))
+        )
+        if self.mask_in_weights:
+            log_w = log_w + self._mask_ll(logits, m)
+        return log_w
+
+    def loss(self, batch: Batch) -> Tensor:
+        t = self.terms(batch)
+        beta = self.kl_weight if self.training else 1.0
+        return -(t["obs_ll"] + t["mask_ll"] + t["unobs_ll"] - beta * t["kl"]).mean()
+
+    def training_step(
+        self, batch: Batch, optimizers: list[torch.optim.Optimizer]
+    ) -> dict[str, float]:
+        (opt,) = optimizers
+        opt.zero_grad(set_to_none=True)
+        t = self.terms(batch)
+        beta = self.kl_weight
+        loss = -(t["obs_ll"] + t["mask_ll"] + t["unobs_ll"] - beta * t["kl"]).mean()
+        loss.backward()
+        opt.step()
+        logs = {"loss": float(loss.detach())}
+        logs.update({k: float(v.detach().mean()) for k, v in t.items()})
+        logs["stage"] = float(self.stage)
+        return logs
+
+    def validation_loss(self, batch: Batch) -> Tensor:
+        """Negative ELBO of ``(x_o, m)`` on held-out rows (comparable across stages).
+
+        NaN during the warm-up stage: the shared loop then neither early-stops nor
+        keeps a checkpoint, so model selection happens within stage 2 (otherwise
+        early stopping could end training before the x_u stage ever starts).
+        """
+        if self.stage == 1 and self.warmup_epochs > 0:
+            return torch.tensor(float("nan"))
+        t = self.terms(batch, stage=1)
+        return -(t["obs_ll"] + t["mask_ll"] - t["kl"]).mean()
+
+    # -------------------------------------------------------------- imputation
+    def _importance_chunks(self, batch: Batch, per_row_noise: bool):
+        """Yield ``(rows, out, log_w)`` over row chunks of ``K`` proposal draws."""
+        x, obs, m = batch.x, batch.observed, batch.attr_observed
+        k, d = self.n_importance, self.latent_dim
+        att = self.attributive(x, m)
+        step = max(1, self.inference_rows // k)
+        if not per_row_noise:
+            # common random numbers: identical for every row, whatever the batch
+            eps = torch.randn((k, 1, self.n_attr, d), dtype=x.dtype, device=x.device)
+            noise = torch.randn((k, 1, self.width), dtype=x.dtype, device=x.device)
+        for lo in range(0, x.shape[0], step):
+            rows = slice(lo, lo + step)
+            xc, oc, mc = x[rows], obs[rows], m[rows]
+            if per_row_noise:
+                n = xc.shape[0]
+                eps = torch.randn((k, n, self.n_attr, d), dtype=x.dtype,
+                                  device=x.device)
+                noise = torch.randn((k, n, self.width), dtype=x.dtype,
+                                    device=x.device)
+            mu, logvar = self.proposal(xc, oc, mc, noise, att[rows])
+            z = mu + torch.exp(0.5 * logvar) * eps
+            out, logits = self.decode(z.flatten(-2), mc)
+            yield rows, out, self._log_weights(out, logits, z, mu, logvar, xc, oc, mc)
+
+    def impute(self, batch: Batch) -> Tensor:
+        if self.impute_mode == "proposal_mean":
+            x = batch.x
+            noise = torch.randn((1, self.width), dtype=x.dtype, device=x.device)
+            mu, _ = self.proposal(x, batch.observed, batch.attr_observed, noise)
+            out, _ = self.decode(mu.flatten(-2), batch.attr_observed)
+            return self.likelihood.mean(out)
+        res = batch.x.new_zeros((batch.n_rows, self.width))
+        for rows, out, log_w in self._importance_chunks(batch, per_row_noise=False):
+            res[rows] = importance_mean(log_w, self.likelihood.mean(out))
+        return res
+
+    def sample(self, batch: Batch) -> Tensor:
+        """Sampling-importance-resampling of ``z``, then a likelihood draw."""
+        res = batch.x.new_zeros((batch.n_rows, self.width))
+        for rows, out, log_w in self._importance_chunks(batch, per_row_noise=True):
+            w = torch.softmax(log_w, dim=0).T  # (n, K)
+            pick = torch.multinomial(w, 1).squeeze(1)
+            chosen = out[pick, torch.arange(out.shape[1], device=out.device)]
+            res[rows] = self.likelihood.sample(chosen)
+        return res
+

@@ -1,0 +1,252 @@
+"""Model-level tests of the VSAE torch core: selector, masking, stages, imputation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from deepimpute.models.vsae import VSAE, GroupedMLP
+from deepimpute.schema import AttributeLayout, ModelLayout
+from deepimpute.training import Batch
+
+# three numerical attributes and one categorical attribute with 3 classes
+LAYOUT = ModelLayout((
+    AttributeLayout("a", "numerical", 0, 1),
+    AttributeLayout("b", "numerical", 1, 1),
+    AttributeLayout("c", "categorical", 2, 3),
+    AttributeLayout("d", "numerical", 5, 1),
+))
+M = LAYOUT.n_attributes
+
+
+def _model(**kw) -> VSAE:
+    torch.manual_seed(0)
+    kw.setdefault("n_importance", 16)
+    kw.setdefault("n_target_samples", 4)
+    kw.setdefault("warmup_epochs", 1)
+    return VSAE(LAYOUT, **kw)
+
+
+def _batch(n: int = 8, seed: int = 1) -> Batch:
+    g = torch.Generator().manual_seed(seed)
+    attr = (torch.rand(n, M, generator=g) < 0.6).float()
+    attr[0] = 1.0  # one complete row
+    attr[1, :] = torch.tensor([1.0, 0.0, 0.0, 1.0])
+    x = torch.randn(n, LAYOUT.width, generator=g)
+    codes = torch.randint(0, 3, (n,), generator=g)
+    x[:, 2:5] = torch.nn.functional.one_hot(codes, 3).float()
+    observed = attr[:, LAYOUT.attribute_index()]
+    x = x * observed  # zero-filled where missing, as the encoder delivers it
+    return Batch(x, observed, attr, torch.arange(n))
+
+
+def _with_x(batch: Batch, x: torch.Tensor) -> Batch:
+    return Batch(x, batch.observed, batch.attr_observed, batch.index)
+
+
+def _params(model: VSAE, batch: Batch, noise: torch.Tensor):
+    return model.proposal(batch.x, batch.observed, batch.attr_observed, noise)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_selector_unobserved_values_do_not_matter(training):
+    model = _model()
+    model.train(training)
+    batch = _batch()
+    noise = torch.randn_like(batch.x)
+    mu, logvar = _params(model, batch, noise)
+    x2 = batch.x.clone()
+    hidden = batch.observed == 0
+    x2[hidden] = 100.0 * torch.randn(int(hidden.sum()))  # garbage placeholders
+    mu2, logvar2 = _params(model, _with_x(batch, x2), noise)
+    torch.testing.assert_close(mu2, mu)
+    torch.testing.assert_close(logvar2, logvar)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_selector_observed_block_is_attributive_and_local(training):
+    model = _model()
+    model.train(training)
+    batch = _batch()
+    noise = torch.randn_like(batch.x)
+    mu, logvar = _params(model, batch, noise)
+    att = model.attributive(batch.x, batch.attr_observed)
+    col = model.collective_params(batch.x, batch.observed, batch.attr_observed, noise)
+    obs = batch.attr_observed.bool()
+    # every block comes from the proposal the selector names
+    torch.testing.assert_close(mu[obs], att[..., :2][obs])
+    torch.testing.assert_close(mu[~obs], col[..., :2][~obs])
+    torch.testing.assert_close(logvar[obs], att[..., 2:][obs].clamp(-12, 8))
+    # changing attribute "a" leaves the observed blocks of b, c, d unchanged
+    x2 = batch.x.clone()
+    # a row-dependent change (a constant shift would be undone by BatchNorm)
+    x2[:, 0] += torch.arange(batch.n_rows) * batch.observed[:, 0]
+    mu2, _ = _params(model, _with_x(batch, x2), noise)
+    keep = obs.clone()
+    keep[:, 0] = False
+    torch.testing.assert_close(mu2[keep], mu[keep])
+    # ... while block "a" of rows observing it moves, and so do collective blocks
+    assert not torch.allclose(mu2[obs[:, 0], 0], mu[obs[:, 0], 0])
+    assert not torch.allclose(mu2[~obs], mu[~obs])
+
+
+def test_masked_batchnorm_ignores_unobserved_rows():
+    torch.manual_seed(0)
+    net = GroupedMLP(2, 1, (8, 8), 4)
+    twin = GroupedMLP(2, 1, (8, 8), 4)
+    twin.load_state_dict(net.state_dict())
+    x = torch.randn(10, 2, 1)
+    mask = torch.ones(10, 2)
+    mask[5:, 1] = 0.0
+    out = net(x, mask)
+    x2 = x.clone()
+    x2[5:, 1] = 1e3
+    out2 = twin(x2, mask)
+    torch.testing.assert_close(out2[:, 0], out[:, 0])
+    torch.testing.assert_close(out2[:5, 1], out[:5, 1])
+    # running statistics were fed by the observed rows only
+    theirs = twin.state_dict()
+    for k, a in net.state_dict().items():
+        torch.testing.assert_close(a, theirs[k], msg=k)
+    assert not torch.allclose(net.norms[0].running_mean, torch.zeros(2, 8))
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_loss_ignores_hidden_entries(stage):
+    model = _model()
+    model.train()
+    model.on_epoch_start(0 if stage == 1 else 5)
+    assert model.stage == stage
+    batch = _batch()
+    twin = _model()
+    twin.load_state_dict(model.state_dict())  # same BatchNorm statistics too
+    twin.train()
+    twin.stage = stage
+    x = batch.x.clone().requires_grad_(True)
+    torch.manual_seed(3)
+    loss = model.loss(_with_x(batch, x))
+    (grad,) = torch.autograd.grad(loss, x)
+    hidden = batch.observed == 0
+    assert hidden.any()
+    assert torch.all(grad[hidden] == 0)
+    assert grad[~hidden].abs().sum() > 0
+    # replacing the hidden values changes nothing, given the same noise
+    x2 = batch.x.clone()
+    x2[hidden] = 7.0
+    torch.manual_seed(3)
+    loss2 = twin.loss(_with_x(batch, x2))
+    torch.testing.assert_close(loss2, loss.detach())
+
+
+def test_stage_two_adds_unobserved_term_without_touching_batchnorm():
+    model = _model()
+    model.train()
+    batch = _batch()
+    model.on_epoch_start(0)
+    assert float(model.terms(batch)["unobs_ll"].detach().abs().sum()) == 0.0
+    model.on_epoch_start(1)
+    stats = {k: v.clone() for k, v in model.state_dict().items() if "running" in k}
+    targets = model.generate_targets(batch)
+    assert model.training
+    assert targets[0].shape == (4, batch.n_rows, LAYOUT.width)
+    assert targets[1] is None  # equal weights (the paper's recipe)
+    for k, v in model.state_dict().items():
+        if "running" in k:
+            torch.testing.assert_close(v, stats[k])
+    t = model.terms(batch)
+    assert float(t["unobs_ll"].detach().abs().sum()) > 0
+    # rows without unobserved attributes get no stage-2 term
+    assert float(t["unobs_ll"].detach()[0]) == 0.0
+    # importance-weighted targets: normalised log-weights over the S draws
+    weighted = _model(x_u_target="importance")
+    draws, log_w = weighted.generate_targets(batch)
+    assert log_w.shape == (4, batch.n_rows)
+    torch.testing.assert_close(log_w.exp().sum(0), torch.ones(batch.n_rows))
+
+
+def test_validation_loss_is_nan_during_warmup_only():
+    model = _model(warmup_epochs=2)
+    model.eval()
+    batch = _batch()
+    model.on_epoch_start(0)
+    assert torch.isnan(model.validation_loss(batch))
+    model.on_epoch_start(2)
+    assert torch.isfinite(model.validation_loss(batch))
+
+
+def test_mask_decoder_ablation():
+    model = _model(mask_decoder=False)
+    assert model.mask_net is None
+    assert model.decoder[0].in_features == 2 * M
+    t = model.terms(_batch())
+    assert float(t["mask_ll"].detach().abs().sum()) == 0.0
+    full = _model()
+    assert full.decoder[0].in_features == 2 * M + M
+    assert float(full.terms(_batch())["mask_ll"].detach().abs().sum()) > 0
+
+
+@pytest.mark.parametrize("condition", ["predicted", "true", "sampled"])
+@pytest.mark.parametrize("mode", ["importance", "proposal_mean"])
+def test_impute_is_row_invariant(condition, mode):
+    model = _model(decoder_mask_condition=condition, impute_mode=mode)
+    model.train()
+    for _ in range(3):  # populate the running statistics
+        model.loss(_batch(seed=5))
+    model.eval()
+    batch = _batch(n=12)
+    torch.manual_seed(11)
+    full = model.impute(batch)
+    rows = torch.tensor([7, 2, 9])
+    sub = Batch(batch.x[rows], batch.observed[rows], batch.attr_observed[rows], rows)
+    torch.manual_seed(11)
+    part = model.impute(sub)
+    torch.testing.assert_close(part, full[rows], rtol=1e-5, atol=1e-6)
+    assert torch.isfinite(full).all()
+    # categorical slots hold probabilities
+    torch.testing.assert_close(full[:, 2:5].sum(-1), torch.ones(12))
+
+
+def test_impute_chunks_agree_with_one_pass():
+    model = _model(n_importance=8)
+    model.eval()
+    batch = _batch(n=10)
+    torch.manual_seed(2)
+    one = model.impute(batch)
+    model.inference_rows = 8 * 3  # 3 rows per chunk
+    torch.manual_seed(2)
+    chunked = model.impute(batch)
+    torch.testing.assert_close(chunked, one, rtol=1e-5, atol=1e-6)
+
+
+def test_sample_gives_valid_draws():
+    model = _model()
+    model.eval()
+    batch = _batch(n=10)
+    draws = model.sample(batch)
+    assert draws.shape == (10, LAYOUT.width)
+    onehot = draws[:, 2:5]
+    assert torch.all((onehot == 0) | (onehot == 1))
+    torch.testing.assert_close(onehot.sum(-1), torch.ones(10))
+    assert not torch.equal(model.sample(batch), draws)
+
+
+def test_grouped_mlp_equals_separate_networks():
+    torch.manual_seed(0)
+    net = GroupedMLP(3, 2, (5,), 4, batch_norm=False)
+    x = torch.randn(6, 3, 2)
+    out = net(x, torch.ones(6, 3))
+    for g in range(3):
+        h = torch.nn.functional.leaky_relu(
+            x[:, g] @ net.weights[0][g] + net.biases[0][g], 0.2
+        )
+        torch.testing.assert_close(out[:, g], h @ net.weights[1][g] + net.biases[1][g])
+
+
+def test_kl_warmup_weight_rises_linearly():
+    model = _model(kl_warmup_epochs=4)
+    weights = []
+    for epoch in range(6):
+        model.on_epoch_start(epoch)
+        weights.append(model.kl_weight)
+    assert weights == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    assert _model().kl_weight == 1.0

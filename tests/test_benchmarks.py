@@ -1,0 +1,87 @@
+"""Smoke tests of the benchmark scripts: each main in --quick mode on tiny settings."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from benchmarks import oracle, scale, time_to_quality  # noqa: E402
+
+
+def _finite(df, cols):
+    values = df[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    return np.isfinite(values).all()
+
+
+def test_scale_quick(tmp_path, capsys):
+    out, fig = tmp_path / "scale.csv", tmp_path / "scale.png"
+    argv = ["--quick", "--no-isolate", "--imputers", "mean", "vae"]
+    argv += ["--rows", "100", "200", "--out", str(out), "--figure", str(fig)]
+    assert scale.main(argv) == 0
+    df = pd.read_csv(out)
+    assert list(df.columns) == scale.FIELDS
+    assert len(df) == 4 and (df["status"] == "ok").all()
+    assert sorted(df["n_rows"].unique()) == [100, 200]
+    timing = ["fit_seconds", "transform_seconds", "fit_peak_mb", "transform_peak_mb"]
+    assert _finite(df, [*timing, "input_mb", "output_mb", "nrmse_pooled_raw", "pfc"])
+    assert (df[["fit_seconds", "transform_seconds"]] > 0).all().all()
+    vae = df[df["imputer"] == "vae"]
+    assert (vae["epochs"] == 1).all() and _finite(vae, ["seconds_per_epoch"])
+    assert fig.stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert "| vae | 100, 200 |" in printed and "peak / (in+out)" in printed
+
+
+def test_scale_budget_skips_larger_sizes(tmp_path):
+    out = tmp_path / "scale.csv"
+    argv = ["--quick", "--no-isolate", "--imputers", "mean", "--rows", "50", "80"]
+    argv += ["--budget-seconds", "0", "--out", str(out)]
+    argv += ["--figure", str(tmp_path / "s.png")]
+    assert scale.main(argv) == 0
+    df = pd.read_csv(out)
+    assert df["status"].tolist() == ["ok", "skipped"]
+    assert "50 rows took longer" in df["error"].iloc[1]
+
+
+def test_oracle_quick(tmp_path, capsys):
+    out = tmp_path / "oracle.csv"
+    argv = ["--quick", "--imputers", "mean", "vae", "--seeds", "0", "--rates", "0.3"]
+    argv += ["--n-samples", "300", "--out", str(out)]
+    assert oracle.main(argv) == 0
+    df = pd.read_csv(out)
+    assert list(df.columns) == oracle.FIELDS
+    assert df["imputer"].tolist() == [oracle.ORACLE, "mean", "vae"]
+    assert (df["status"] == "ok").all()
+    assert _finite(df, [*oracle.METRICS, "excess_per_feature", "excess_pooled_raw"])
+    by = df.set_index("imputer")
+    assert by.loc[oracle.ORACLE, "excess_per_feature"] == 0.0
+    # correlated Gaussian columns: the conditional mean must beat the column mean
+    assert (
+        by.loc[oracle.ORACLE, "nrmse_per_feature"]
+        < 0.9 * by.loc["mean", "nrmse_per_feature"]
+    )
+    table = capsys.readouterr().out
+    rows = [line for line in table.splitlines() if line.startswith("| mcar")]
+    assert oracle.ORACLE in rows[0] and len(rows) == 3
+
+
+def test_time_to_quality_quick(tmp_path):
+    out, fig = tmp_path / "ttq.csv", tmp_path / "ttq.png"
+    argv = ["--quick", "--imputers", "mean", "vae", "--reference", "sk-iterative-rf"]
+    argv += ["--out", str(out), "--figure", str(fig)]
+    assert time_to_quality.main(argv) == 0
+    df = pd.read_csv(out)
+    assert list(df.columns) == time_to_quality.FIELDS
+    assert (df["status"] == "ok").all()
+    assert _finite(df, ["train_seconds", "eval_seconds", "nrmse_per_feature"])
+    vae = df[df["imputer"] == "vae"]
+    # quick: 3 epochs scored after each, then the model fit() returned
+    assert vae["setting"].tolist() == ["epoch=1", "epoch=2", "epoch=3", "final"]
+    assert np.all(np.diff(vae["train_seconds"].to_numpy()) >= 0)
+    assert (vae["eval_seconds"] > 0).all()
+    ref = df[df["imputer"] == "sk-iterative-rf"]
+    assert len(ref) == len(time_to_quality.QUICK_LADDER)
+    assert (ref["kind"] == "reference").all()
+    assert df[df["imputer"] == "mean"]["kind"].tolist() == ["single"]
+    assert fig.stat().st_size > 0
