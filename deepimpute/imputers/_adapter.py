@@ -29,7 +29,8 @@ class SklearnImputerAdapter(BaseImputer):
     handle_unknown : {"error", "missing"}, default="error"
         Unseen categories at transform time: raise, or impute them (warning).
     random_state : int, RandomState instance or None, default=None
-        Set on the wrapped imputer when it has a ``random_state`` parameter.
+        Seeds every ``random_state`` parameter of the wrapped imputer, nested
+        estimators included.
 
     Attributes
     ----------
@@ -74,8 +75,10 @@ class SklearnImputerAdapter(BaseImputer):
         from sklearn.impute import SimpleImputer
 
         imp = clone(self.imputer) if self.imputer is not None else SimpleImputer()
-        if "random_state" in imp.get_params():
-            imp.set_params(random_state=seed)
+        # seed every nested estimator too (IterativeImputer does not pass its
+        # random_state on to a forest it wraps)
+        params = imp.get_params(deep=True)
+        imp.set_params(**{k: seed for k in params if k.endswith("random_state")})
         if "keep_empty_features" in imp.get_params():
             imp.set_params(keep_empty_features=True)  # never drop a column
         self.imputer_ = imp.fit(C)
