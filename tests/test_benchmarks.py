@@ -67,6 +67,12 @@ def test_oracle_quick(tmp_path, capsys):
 
 
 def test_time_to_quality_quick(tmp_path):
+    from deepimpute.datasets import load_white_wine
+
+    try:
+        load_white_wine()
+    except FileNotFoundError:
+        pytest.skip("white wine needs the shared data folder ($DEEPIMPUTE_DATA)")
     out, fig = tmp_path / "ttq.csv", tmp_path / "ttq.png"
     argv = ["--quick", "--imputers", "mean", "vae", "--reference", "sk-iterative-rf"]
     argv += ["--out", str(out), "--figure", str(fig)]
