@@ -67,6 +67,38 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
+        self._fit_input(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit on ``X`` and return its imputation.
+
+        Equal to ``fit(X).transform(X)`` unless the method's fit already produces
+        an imputation of its training rows (MissForest's final round, MICE's pooled
+        chains, RVI's learned posteriors), which is then returned directly.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Training data with missing values.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
+            Same type as :meth:`transform`'s output.
+        """
+        X, C, data, fitted = self._fit_input(X)
+        if not np.isnan(C).any():
+            return self.encoder_.assemble(X, C, C)
+        C_imp = self._training_imputation(C, data, fitted)
+        self._check_finite(C_imp)
+        return self.encoder_.assemble(X, C, C_imp)
+
+    def _fit_input(self, X):
+        """Validate, fit the encoder and the method; return what fit_transform needs."""
         X = self._validate_input(X, reset=True)
         spec = self.column_spec if self.column_spec is not None else ColumnSpec.infer(X)
         names = getattr(self, "feature_names_in_", None)
@@ -74,8 +106,8 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         self.encoder_ = TableEncoder(spec, self.handle_unknown).fit(X, names)
         C, data = self.encoder_.encode(X)
         self.seed_ = seed_from(self.random_state)
-        self._fit(C, data, self.seed_)
-        return self
+        fitted = self._fit(C, data, self.seed_)
+        return X, C, data, fitted
 
     def transform(self, X):
         """Impute the missing entries of ``X``.
@@ -158,8 +190,16 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------- subclass hooks
-    def _fit(self, C: np.ndarray, data: EncodedTable, seed: int) -> None:
+    def _fit(self, C: np.ndarray, data: EncodedTable, seed: int) -> np.ndarray | None:
+        """Fit the method; may return the training rows' imputed column codes."""
         raise NotImplementedError
+
+    def _training_imputation(
+        self, C: np.ndarray, data: EncodedTable, fitted: np.ndarray | None
+    ) -> np.ndarray:
+        """Imputed codes of the training rows: what ``_fit`` returned, else
+        the regular imputation."""
+        return fitted if fitted is not None else self._impute(C, data)
 
     def _impute(self, C: np.ndarray, data: EncodedTable) -> np.ndarray:
         raise NotImplementedError

@@ -206,49 +206,6 @@ class MICEImputer(BaseImputer):
         self.handle_unknown = handle_unknown
         self.random_state = random_state
 
-    # ------------------------------------------------------------ sklearn API
-    def fit(self, X, y=None):
-        """Run the chains on ``X``; NaN (or None / pd.NA) marks missing entries.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Training data with missing values.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : object
-            The fitted imputer.
-        """
-        super().fit(X)
-        self.__dict__.pop("_train_chains", None)
-        return self
-
-    def fit_transform(self, X, y=None):
-        """Fit on ``X`` and return the chains' pooled training imputation.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Training data with missing values.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
-            Mean (numerical) or majority (categorical) of the chains' last round.
-        """
-        BaseImputer.fit(self, X)
-        C_imp = self._pool(self.__dict__.pop("_train_chains"))
-        X = self._validate_input(X, reset=False)
-        C, _ = self.encoder_.encode(X)
-        self._check_finite(C_imp)
-        return self.encoder_.assemble(X, C, C_imp)
-
-    # ---------------------------------------------------------------- models
     def _fit_model(self, Z, X, j, rows):
         if self._is_cat[j]:
             y = X[rows, j].astype(np.intp)
@@ -327,7 +284,7 @@ class MICEImputer(BaseImputer):
             self.n_iter_ = it
             self.chains_.append(models)
             finals.append(X)
-        self._train_chains = finals
+        return self._pool(finals)  # pooled training imputation for fit_transform
 
     def _pool(self, completed: list[np.ndarray]) -> np.ndarray:
         stack = np.stack(completed)

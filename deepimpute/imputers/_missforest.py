@@ -252,48 +252,6 @@ class MissForestImputer(BaseImputer):
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------ sklearn API
-    def fit(self, X, y=None):
-        """Fit the forests on ``X``; NaN (or None / pd.NA) marks missing entries.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Training data with missing values.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : object
-            The fitted imputer.
-        """
-        super().fit(X)
-        self.__dict__.pop("_train_imputation", None)
-        return self
-
-    def fit_transform(self, X, y=None):
-        """Fit on ``X`` and return its MissForest imputation (the training result).
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Training data with missing values.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
-            The imputation of round ``final_round_``; same type as ``transform``'s.
-        """
-        BaseImputer.fit(self, X)
-        C_imp = self.__dict__.pop("_train_imputation")
-        X = self._validate_input(X, reset=False)
-        C, _ = self.encoder_.encode(X)
-        self._check_finite(C_imp)
-        return self.encoder_.assemble(X, C, C_imp)
-
     # ------------------------------------------------------------------ hooks
     def _make_forest(self, categorical: bool, seed: int):
         cls = RandomForestClassifier if categorical else RandomForestRegressor
@@ -385,7 +343,7 @@ class MissForestImputer(BaseImputer):
             self.n_iter_ = self.final_round_ = 1
         self.estimators_ = [(int(j), forests_prev[j]) for j in self.order_]
         self.history_ = history
-        self._train_imputation = X
+        return X  # the training imputation, returned by fit_transform
 
     def _run_passes(self, C, predict):
         missing = np.isnan(C)

@@ -6,7 +6,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_is_fitted
 
 from .._utils.sklearn_compat import Interval, StrOptions
 from .._utils.torch_utils import seeded
@@ -231,43 +230,20 @@ class RVIImputer(BaseDeepImputer):
             inference_lr=self.inference_learning_rate,
         )
 
-    def fit_transform(self, X, y=None):
-        """Fit on ``X`` and impute it.
-
-        With ``reuse_train_posteriors`` the imputation decodes the posterior means
-        learned for the training rows (no second inference); otherwise it equals
-        ``fit(X).transform(X)``.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Training data with missing values.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
-        """
-        self.fit(X)
+    def _training_imputation(self, C, data, fitted):
+        """With ``reuse_train_posteriors``, decode the posterior means learned for
+        the training rows (no second inference); otherwise the regular imputation."""
         if not self.reuse_train_posteriors:
-            return self.transform(X)
-        check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        C, data = self.encoder_.encode(X)
-        if not np.isnan(C).any():
-            return self.encoder_.assemble(X, C, C)
+            return self._impute(C, data)
         module = self.module_.eval()
         outs = []
         with torch.no_grad(), seeded(self.seed_, self.device_):
             for batch in self._batches(data):
                 theta = module.train_rows(batch)
                 if theta is None:  # held-out validation rows: infer all rows
-                    return self.transform(X)
+                    return self._impute(C, data)
                 outs.append(module.reconstruct(theta).float().cpu().numpy())
-        C_imp = self._merge(C, np.concatenate(outs, axis=0))
-        self._check_finite(C_imp)
-        return self.encoder_.assemble(X, C, C_imp)
+        return self._merge(C, np.concatenate(outs, axis=0))
 
 
 class VADImputer(RVIImputer):

@@ -13,34 +13,24 @@ MIWAE (:mod:`deepimpute.models.miwae`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
 from ..nn import TableLikelihood, gaussian_kl, log_normal_std, mlp
 from ..nn.functional import log_normal
-from ..nn.importance import importance_mean, importance_resample
+from ..nn.importance import importance_mean, importance_resample, row_chunks
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule
 
 __all__ = ["VAE", "LatentImportanceModule"]
-
-#: importance samples x rows decoded at once at transform time (bounds memory)
-_SAMPLE_BUDGET = 1 << 16
 
 
 def take_rows(batch: Batch, rows: slice) -> Batch:
     """The rows ``rows`` of a batch, as a batch."""
     x, obs, attr = batch.x[rows], batch.observed[rows], batch.attr_observed[rows]
     return Batch(x, obs, attr, batch.index[rows])
-
-
-def row_chunks(n_rows: int, n_samples: int) -> Iterator[slice]:
-    """Row slices small enough that ``n_samples`` decodes of each fit the budget."""
-    step = max(1, _SAMPLE_BUDGET // max(n_samples, 1))
-    for start in range(0, n_rows, step):
-        yield slice(start, min(start + step, n_rows))
 
 
 class LatentImportanceModule(ImputationModule):
@@ -61,9 +51,7 @@ class LatentImportanceModule(ImputationModule):
     def _decode(self, z: Tensor, batch: Batch) -> Tensor:  # pragma: no cover
         raise NotImplementedError
 
-    def _log_weights(
-        self, batch: Batch, eps: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor]:
+    def _log_weights(self, batch: Batch, eps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``z = mu + sigma * eps`` and ``log p(x_o|z) + log p(z) - log q(z|x_o)``.
 
         Returns ``(z, out, log_w)`` with ``log_w`` of shape ``(K, n)``.
@@ -153,7 +141,9 @@ class VAE(LatentImportanceModule):
             width + n_cond, hidden, 2 * latent_dim, activation=activation
         )
         self.decoder = mlp(
-            latent_dim + n_cond, tuple(reversed(hidden)), self.likelihood.n_params,
+            latent_dim + n_cond,
+            tuple(reversed(hidden)),
+            self.likelihood.n_params,
             activation=activation,
         )
 

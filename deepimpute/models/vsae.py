@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from ..nn import TableLikelihood, gaussian_kl, log_normal_std, mlp
 from ..nn.functional import log_normal
-from ..nn.importance import importance_mean
+from ..nn.importance import importance_mean, importance_resample, row_chunks
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule
 
@@ -82,12 +82,20 @@ class MaskedGroupBatchNorm(nn.Module):
             with torch.no_grad():
                 unbiased = var * count / (count - 1).clamp(min=1.0)
                 m = self.momentum
-                self.running_mean.copy_(torch.where(
-                    enough, (1 - m) * self.running_mean + m * mean, self.running_mean
-                ))
-                self.running_var.copy_(torch.where(
-                    enough, (1 - m) * self.running_var + m * unbiased, self.running_var
-                ))
+                self.running_mean.copy_(
+                    torch.where(
+                        enough,
+                        (1 - m) * self.running_mean + m * mean,
+                        self.running_mean,
+                    )
+                )
+                self.running_var.copy_(
+                    torch.where(
+                        enough,
+                        (1 - m) * self.running_var + m * unbiased,
+                        self.running_var,
+                    )
+                )
             mean = torch.where(enough, mean, self.running_mean)
             var = torch.where(enough, var, self.running_var)
         else:
@@ -119,13 +127,17 @@ class GroupedMLP(nn.Module):
         self.biases = nn.ParameterList()
         for a, b in zip(sizes[:-1], sizes[1:], strict=True):
             bound = 1.0 / math.sqrt(a)  # nn.Linear's default initialisation
-            self.weights.append(nn.Parameter(torch.empty(groups, a, b).uniform_(
-                -bound, bound)))
-            self.biases.append(nn.Parameter(torch.empty(groups, b).uniform_(
-                -bound, bound)))
-        self.norms = nn.ModuleList(
-            MaskedGroupBatchNorm(groups, h) for h in hidden
-        ) if batch_norm else None
+            self.weights.append(
+                nn.Parameter(torch.empty(groups, a, b).uniform_(-bound, bound))
+            )
+            self.biases.append(
+                nn.Parameter(torch.empty(groups, b).uniform_(-bound, bound))
+            )
+        self.norms = (
+            nn.ModuleList(MaskedGroupBatchNorm(groups, h) for h in hidden)
+            if batch_norm
+            else None
+        )
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         h = x
@@ -286,17 +298,24 @@ class VSAE(ImputationModule):
             self.register_buffer(f"_enc_idx{g}", idx, False)
             self.register_buffer(f"_enc_valid{g}", valid, False)
             self.register_buffer(f"_enc_attr{g}", torch.tensor(attrs), False)
-            self.encoders.append(GroupedMLP(
-                len(attrs), in_dim, tuple(hidden[kind]), 2 * latent_dim,
-                batch_norm=kind != "image",  # App. C.1: no BatchNorm listed for images
-            ))
+            self.encoders.append(
+                GroupedMLP(
+                    len(attrs),
+                    in_dim,
+                    tuple(hidden[kind]),
+                    2 * latent_dim,
+                    batch_norm=kind
+                    != "image",  # App. C.1: no BatchNorm listed for images
+                )
+            )
             order.extend(attrs)
-        self.register_buffer(
-            "_enc_inverse", torch.argsort(torch.tensor(order)), False
-        )
+        self.register_buffer("_enc_inverse", torch.argsort(torch.tensor(order)), False)
         self.collective = mlp(
-            self.width + n_attr, tuple(collective_hidden), 2 * latent_dim * n_attr,
-            activation="leaky_relu", batch_norm=True,
+            self.width + n_attr,
+            tuple(collective_hidden),
+            2 * latent_dim * n_attr,
+            activation="leaky_relu",
+            batch_norm=True,
         )
         z_dim = latent_dim * n_attr
         self.mask_net = (
@@ -304,7 +323,8 @@ class VSAE(ImputationModule):
         )
         has_cond = mask_decoder or decoder_mask_condition == "true"
         self.decoder = _decoder_net(
-            z_dim + (n_attr if has_cond else 0), tuple(decoder_hidden),
+            z_dim + (n_attr if has_cond else 0),
+            tuple(decoder_hidden),
             self.likelihood.n_params,
         )
 
@@ -427,7 +447,8 @@ class VSAE(ImputationModule):
         the S-fold sample batch does not update them.
         """
         saved = {
-            name: buf.clone() for name, buf in self.named_buffers()
+            name: buf.clone()
+            for name, buf in self.named_buffers()
             if "running_" in name or "num_batches_tracked" in name
         }
         try:
@@ -469,8 +490,15 @@ class VSAE(ImputationModule):
         return (w * ll).sum(0).sum(-1)
 
     def _log_weights(
-        self, out: Tensor, logits: Tensor | None, z: Tensor, mu: Tensor,
-        logvar: Tensor, x: Tensor, obs: Tensor, m: Tensor,
+        self,
+        out: Tensor,
+        logits: Tensor | None,
+        z: Tensor,
+        mu: Tensor,
+        logvar: Tensor,
+        x: Tensor,
+        obs: Tensor,
+        m: Tensor,
     ) -> Tensor:
         """log p(x_o | z, m) [+ log p(m | z)] + log p(z) - log q(z | x_o, m)."""
         log_w = (
@@ -520,20 +548,18 @@ class VSAE(ImputationModule):
         x, obs, m = batch.x, batch.observed, batch.attr_observed
         k, d = self.n_importance, self.latent_dim
         att = self.attributive(x, m)
-        step = max(1, self.inference_rows // k)
         if not per_row_noise:
             # common random numbers: identical for every row, whatever the batch
             eps = torch.randn((k, 1, self.n_attr, d), dtype=x.dtype, device=x.device)
             noise = torch.randn((k, 1, self.width), dtype=x.dtype, device=x.device)
-        for lo in range(0, x.shape[0], step):
-            rows = slice(lo, lo + step)
+        for rows in row_chunks(x.shape[0], k, self.inference_rows):
             xc, oc, mc = x[rows], obs[rows], m[rows]
             if per_row_noise:
                 n = xc.shape[0]
-                eps = torch.randn((k, n, self.n_attr, d), dtype=x.dtype,
-                                  device=x.device)
-                noise = torch.randn((k, n, self.width), dtype=x.dtype,
-                                    device=x.device)
+                eps = torch.randn(
+                    (k, n, self.n_attr, d), dtype=x.dtype, device=x.device
+                )
+                noise = torch.randn((k, n, self.width), dtype=x.dtype, device=x.device)
             mu, logvar = self.proposal(xc, oc, mc, noise, att[rows])
             z = mu + torch.exp(0.5 * logvar) * eps
             out, logits = self.decode(z.flatten(-2), mc)
@@ -555,9 +581,5 @@ class VSAE(ImputationModule):
         """Sampling-importance-resampling of ``z``, then a likelihood draw."""
         res = batch.x.new_zeros((batch.n_rows, self.width))
         for rows, out, log_w in self._importance_chunks(batch, per_row_noise=True):
-            w = torch.softmax(log_w, dim=0).T  # (n, K)
-            pick = torch.multinomial(w, 1).squeeze(1)
-            chosen = out[pick, torch.arange(out.shape[1], device=out.device)]
-            res[rows] = self.likelihood.sample(chosen)
+            res[rows] = self.likelihood.sample(importance_resample(log_w, out))
         return res
-

@@ -8,10 +8,15 @@ means, and a multiple-imputation draw resamples one ``z_k`` by its weight (SIR).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import Tensor
 
-__all__ = ["importance_mean", "importance_resample"]
+__all__ = ["importance_mean", "importance_resample", "row_chunks"]
+
+#: importance samples x rows decoded at once at transform time (bounds memory)
+SAMPLE_BUDGET = 1 << 16
 
 
 def importance_mean(log_w: Tensor, means: Tensor) -> Tensor:
@@ -25,3 +30,12 @@ def importance_resample(log_w: Tensor, draws: Tensor) -> Tensor:
     w = torch.softmax(log_w, dim=0).T  # (n, K)
     k = torch.multinomial(w, 1).squeeze(1)
     return draws[k, torch.arange(draws.shape[1], device=draws.device)]
+
+
+def row_chunks(
+    n_rows: int, n_samples: int, budget: int = SAMPLE_BUDGET
+) -> Iterator[slice]:
+    """Row slices small enough that ``n_samples`` decodes of each fit ``budget``."""
+    step = max(1, budget // max(n_samples, 1))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
