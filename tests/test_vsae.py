@@ -84,10 +84,11 @@ def test_multiple_imputations_spread_where_data_do_not_determine():
     Xm = X.copy()
     Xm[rng.random(n) < 0.3, 1] = np.nan
     Xm[rng.random(n) < 0.3, 2] = np.nan
-    # stage one only (see the benchmark notes: stage two shrinks towards the mean)
+    # the multiple-imputation setting of the docstring's Notes: a learned variance
+    # and no extra encoder dropout (stage one only, to keep the test short)
     imp = VSAEImputer(
         max_iter=40, warmup_epochs=40, learning_rate=1e-2, numerical="gaussian_learned",
-        n_importance=100, random_state=0, device="cpu",
+        extra_drop_rate=0.0, n_importance=100, random_state=0, device="cpu",
     ).fit(Xm)
     draws = np.stack(imp.sample(Xm, n_draws=8, random_state=0))
     assert not np.allclose(draws[0], draws[1])
@@ -157,13 +158,9 @@ def _vsae_vs_mean(path, drop, n_rows=None, **kw):
 
 
 @pytest.mark.skipif(not YEAST.exists(), reason="shared yeast data not available")
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured: a short VSAE run only matches the column mean on yeast at "
-    "MCAR 0.5 (0.4952 vs 0.4951; so do the forest and MICE references, which are "
-    "worse than the mean there); see benchmarks/vsae_uci.py",
-)
 def test_yeast_beats_column_mean():
+    # measured 0.485 vs 0.495 (the forest and MICE references are worse than the
+    # mean here, protocol.md §7)
     score, baseline = _vsae_vs_mean(
         YEAST, ["sequence_name", "localization_site"], max_iter=30, warmup_epochs=30
     )
@@ -175,4 +172,5 @@ def test_white_wine_beats_column_mean():
     score, baseline = _vsae_vs_mean(
         WINE, ["quality"], n_rows=2000, max_iter=25, warmup_epochs=25
     )
-    assert score < 0.98 * baseline, (score, baseline)
+    # measured 0.270 vs 0.326
+    assert score < 0.9 * baseline, (score, baseline)

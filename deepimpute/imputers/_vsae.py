@@ -70,12 +70,19 @@ class VSAEImputer(BaseDeepImputer):
         proposal means (fast, cruder).
     numerical : str, default="gaussian"
         Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``; the default has unit variance
-        on standardised data. Use ``"gaussian_learned"`` for calibrated draws in
-        :meth:`sample`.
-    extra_drop_rate : float, default=0.0
+        ``deepimpute.nn.LIKELIHOODS["numerical"]``; the default has a fixed
+        standard deviation ``numerical_scale`` on standardised data. Use
+        ``"gaussian_learned"`` for calibrated draws in :meth:`sample`.
+    numerical_scale : float, default=0.3
+        Standard deviation of the numerical likelihood (fixed, or initial when
+        learned) on standardised data. The paper does not state it; with 1.0 the
+        model ignores its latents on standardised UCI tables (posterior collapse,
+        imputations equal the column mean), see Notes.
+    extra_drop_rate : float, default=0.5
         During training, share of observed attributes hidden from the encoders
-        (kept in the likelihood) to give the collective encoder more signal.
+        (kept in the likelihood). This is what trains the collective encoder to
+        predict an attribute from the others; at 0 (the paper's recipe as we read
+        it) it only learns through the stage-2 self-generated targets.
     kl_warmup_epochs : int, default=0
         Raise the KL term's weight linearly from 0 to 1 over this many epochs
         (not in the paper; a standard remedy for posterior collapse). 0 = off.
@@ -129,11 +136,21 @@ class VSAEImputer(BaseDeepImputer):
     With ``validation_fraction=0`` the training loss is monitored; it jumps when the
     stage-2 term is added, so prefer ``n_iter_no_change=None`` in that case.
 
-    Measured on white wine (MCAR 0.5, ``benchmarks/vsae_uci.py``): the stage-2
-    self-training pulls imputations towards the column mean (its targets are the
-    model's own predictions, so the decoder learns to ignore the uncertain latent
-    blocks of unobserved attributes); ``warmup_epochs=max_iter`` (stage one only)
-    imputed better in our runs. The default keeps the paper's schedule.
+    Two defaults are our decisions, not the paper's (design/methods/vsae.md §5,
+    pitfalls 7 and 11), both measured with ``benchmarks/vsae_uci.py`` on yeast and
+    white wine at MCAR 0.5: with ``numerical_scale=1`` and ``extra_drop_rate=0``
+    the KL term wins (its value falls to ~0) and every imputation is the column
+    mean; a smaller fixed scale makes the latents carry the data, and hiding
+    observed attributes from the encoders gives the collective encoder a
+    supervised signal. The two-stage schedule of the paper is kept.
+
+    The defaults aim at point imputation. Their draws in :meth:`sample` spread by
+    about ``numerical_scale`` around a mean-seeking posterior, even for an
+    attribute the others do not predict. For multiple imputation use
+    ``numerical="gaussian_learned", extra_drop_rate=0``: on a table with an exact
+    copy and an independent noise column, the draws of the copy then spread about
+    half as much as those of the noise column (``tests/test_vsae.py``), while with
+    the defaults both spread alike.
 
     References
     ----------
@@ -169,6 +186,7 @@ class VSAEImputer(BaseDeepImputer):
         "mask_in_weights": ["boolean"],
         "impute": [StrOptions(set(IMPUTE_MODES))],
         "numerical": [StrOptions(set(LIKELIHOODS["numerical"]))],
+        "numerical_scale": [Interval(Real, 0, None, closed="neither")],
         "extra_drop_rate": [Interval(Real, 0, 1, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
     }
@@ -192,7 +210,8 @@ class VSAEImputer(BaseDeepImputer):
         mask_in_weights=True,
         impute="importance",
         numerical="gaussian",
-        extra_drop_rate=0.0,
+        numerical_scale=0.3,
+        extra_drop_rate=0.5,
         kl_warmup_epochs=0,
         column_spec=None,
         handle_unknown="error",
@@ -223,6 +242,7 @@ class VSAEImputer(BaseDeepImputer):
         self.mask_in_weights = mask_in_weights
         self.impute = impute
         self.numerical = numerical
+        self.numerical_scale = numerical_scale
         self.extra_drop_rate = extra_drop_rate
         self.kl_warmup_epochs = kl_warmup_epochs
         self.column_spec = column_spec
@@ -264,6 +284,7 @@ class VSAEImputer(BaseDeepImputer):
             mask_in_weights=self.mask_in_weights,
             impute_mode=self.impute,
             numerical=self.numerical,
+            numerical_scale=self.numerical_scale,
             extra_drop_rate=self.extra_drop_rate,
             kl_warmup_epochs=self.kl_warmup_epochs,
         )

@@ -214,6 +214,8 @@ class VSAE(ImputationModule):
         Importance-weighted mean, or one decoder pass at the proposal means.
     numerical : str
         Numerical likelihood (:data:`deepimpute.nn.LIKELIHOODS`).
+    numerical_scale : float
+        Its (fixed or initial) standard deviation on standardised data.
     extra_drop_rate : float
         Training only: share of observed attributes hidden from the encoders (they
         switch to the collective proposal) while staying in the likelihood.
@@ -242,6 +244,7 @@ class VSAE(ImputationModule):
         mask_in_weights: bool = True,
         impute_mode: str = "importance",
         numerical: str = "gaussian",
+        numerical_scale: float = 1.0,
         extra_drop_rate: float = 0.0,
         kl_warmup_epochs: int = 0,
         inference_rows: int = 65536,
@@ -255,7 +258,7 @@ class VSAE(ImputationModule):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
         self.layout = layout
-        self.likelihood = TableLikelihood(layout, numerical)
+        self.likelihood = TableLikelihood(layout, numerical, numerical_scale)
         self.n_attr = n_attr = layout.n_attributes
         self.width = layout.width
         self.latent_dim = latent_dim

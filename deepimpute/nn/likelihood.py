@@ -51,6 +51,12 @@ class TableLikelihood(nn.Module):
     layout : ModelLayout
     numerical : str, default="gaussian"
         One of ``LIKELIHOODS["numerical"]``.
+    scale : float, default=1.0
+        Standard deviation of the ``"gaussian"`` numerical likelihood (fixed), or the
+        initial one of ``"gaussian_learned"``, on standardised data. Below 1 it
+        weights reconstruction against the KL term: with unit variance on unit-variance
+        data, ignoring the latent is a local optimum for a VAE (probabilistic PCA keeps
+        only directions whose variance exceeds the noise variance).
 
     Attributes
     ----------
@@ -58,13 +64,18 @@ class TableLikelihood(nn.Module):
         Width of the decoder output this likelihood reads.
     """
 
-    def __init__(self, layout: ModelLayout, numerical: str = "gaussian") -> None:
+    def __init__(
+        self, layout: ModelLayout, numerical: str = "gaussian", scale: float = 1.0
+    ) -> None:
         super().__init__()
         if numerical not in _N_NUM_PARAMS:
             raise ValueError(
                 f"numerical likelihood must be one of {LIKELIHOODS['numerical']}, "
                 f"got {numerical!r}."
             )
+        if not scale > 0:
+            raise ValueError(f"scale must be positive, got {scale!r}.")
+        self.scale = float(scale)
         self.layout = layout
         self.numerical = numerical
         k = _N_NUM_PARAMS[numerical]
@@ -124,13 +135,15 @@ class TableLikelihood(nn.Module):
         buf("cat_a", [c[0] for c in cats])
         buf("attr_index", layout.attribute_index().tolist())
         if numerical == "gaussian_learned":
-            self.num_log_scale = nn.Parameter(torch.zeros(len(num_x)))
+            self.num_log_scale = nn.Parameter(
+                torch.full((len(num_x),), math.log(self.scale))
+            )
 
     # ----------------------------------------------------------- parameters
     def _num_loc_scale(self, out: Tensor) -> tuple[Tensor, Tensor]:
         loc = out[..., self.num_p]
         if self.numerical == "gaussian":
-            scale = torch.ones_like(loc)
+            scale = torch.full_like(loc, self.scale)
         elif self.numerical == "gaussian_learned":
             scale = self.num_log_scale.exp().expand_as(loc)
         else:
