@@ -27,6 +27,11 @@ FULL: dict[str, dict] = {
     "gain": dict(max_iter=300),
     "misgan": dict(max_iter=300),
 }
+#: named variants of a registry imputer (ablations): name -> (imputer, parameters)
+VARIANTS: dict[str, tuple[str, dict]] = {
+    # VSAE without p(m | z): the mask decoder ablation of the paper's MNAR table
+    "vsae-nomask": ("vsae", dict(mask_decoder=False)),
+}
 QUICK: dict[str, object] = dict(
     max_iter=3, n_importance=20, n_estimators=10, inference_steps=5
 )
@@ -48,7 +53,7 @@ SKLEARN = {
 
 
 def available() -> list[str]:
-    return sorted(IMPUTERS) + sorted(SKLEARN)
+    return sorted(IMPUTERS) + sorted(VARIANTS) + sorted(SKLEARN)
 
 
 def make_imputer(
@@ -62,11 +67,12 @@ def make_imputer(
     """An unfitted imputer by name (a registry name or one of ``SKLEARN``)."""
     if name in SKLEARN:
         return SklearnImputerAdapter(SKLEARN[name](quick), random_state=seed)
-    if name not in IMPUTERS:
+    base, variant = VARIANTS.get(name, (name, {}))
+    if base not in IMPUTERS:
         raise KeyError(f"unknown imputer {name!r}; choose from {available()}")
-    cls = IMPUTERS[name]
+    cls = IMPUTERS[base]
     params = cls().get_params()
-    kwargs = dict(FULL.get(name, {}))
+    kwargs = {**FULL.get(base, {}), **variant}
     if quick:
         kwargs.update(QUICK)
     kwargs.update(random_state=seed, device=device)

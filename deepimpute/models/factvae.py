@@ -86,6 +86,9 @@ class FactVAE(ImputationModule):
         output layer) and of ``f_g`` (before its Linear output layer).
     numerical : str
         Likelihood of numerical attributes (see :data:`deepimpute.nn.LIKELIHOODS`).
+    numerical_scale : float
+        Its fixed (``"gaussian"``) or initial (``"gaussian_learned"``) standard
+        deviation on standardised data.
     sparsity : float
         lambda, the group-lasso strength.
     prox_learning_rate : float
@@ -118,6 +121,7 @@ class FactVAE(ImputationModule):
         encoder_hidden: Sequence[int] = (),
         generator_hidden: Sequence[int] = (),
         numerical: str = "gaussian_learned",
+        numerical_scale: float = 1.0,
         sparsity: float = 1.0,
         prox_learning_rate: float = 1e-4,
         group_available_prob: float = 0.9,
@@ -139,7 +143,7 @@ class FactVAE(ImputationModule):
         flat = sorted(a for g in groups for a in g)
         if flat != list(range(layout.n_attributes)) or any(not g for g in groups):
             raise ValueError("groups must partition the attributes 0..M-1.")
-        self.likelihood = TableLikelihood(layout, numerical)
+        self.likelihood = TableLikelihood(layout, numerical, numerical_scale)
         self.groups = groups
         self.n_groups = n_groups = len(groups)
         self.latent_dim = latent_dim

@@ -219,6 +219,10 @@ class VSAE(ImputationModule):
     extra_drop_rate : float
         Training only: share of observed attributes hidden from the encoders (they
         switch to the collective proposal) while staying in the likelihood.
+    kl_weight : float
+        Weight beta of the KL term (1 = the ELBO). Below 1 it keeps the latents in
+        use where one attribute carries little information (a categorical
+        attribute of a few classes), against posterior collapse.
     kl_warmup_epochs : int
         Training only: the KL term's weight rises linearly from 0 to 1 over this
         many epochs (our addition against posterior collapse; 0 = off, the paper).
@@ -246,6 +250,7 @@ class VSAE(ImputationModule):
         numerical: str = "gaussian",
         numerical_scale: float = 1.0,
         extra_drop_rate: float = 0.0,
+        kl_weight: float = 1.0,
         kl_warmup_epochs: int = 0,
         inference_rows: int = 65536,
     ) -> None:
@@ -272,7 +277,8 @@ class VSAE(ImputationModule):
         self.impute_mode = impute_mode
         self.extra_drop_rate = extra_drop_rate
         self.kl_warmup_epochs = kl_warmup_epochs
-        self.kl_weight = 1.0 if kl_warmup_epochs <= 0 else 0.0
+        self.beta = kl_weight
+        self.kl_ramp = 1.0 if kl_warmup_epochs <= 0 else 0.0
         self.inference_rows = inference_rows
         # With a fixed-variance Gaussian (and every other kind's likelihood, which is
         # linear in the target), averaging S log-likelihoods equals the likelihood of
@@ -335,7 +341,7 @@ class VSAE(ImputationModule):
     def on_epoch_start(self, epoch: int) -> None:
         self.stage = 2 if epoch >= self.warmup_epochs else 1
         if self.kl_warmup_epochs > 0:
-            self.kl_weight = min(1.0, epoch / self.kl_warmup_epochs)
+            self.kl_ramp = min(1.0, epoch / self.kl_warmup_epochs)
 
     # -------------------------------------------------------------- proposals
     def attributive(self, x: Tensor, attr_observed: Tensor) -> Tensor:
@@ -513,10 +519,17 @@ class VSAE(ImputationModule):
             log_w = log_w + self._mask_ll(logits, m)
         return log_w
 
+    @property
+    def kl_weight(self) -> float:
+        """The KL weight in use now: ``beta`` times the warm-up ramp in training."""
+        return self.beta * (self.kl_ramp if self.training else 1.0)
+
+    def _objective(self, t: dict[str, Tensor]) -> Tensor:
+        ll = t["obs_ll"] + t["mask_ll"] + t["unobs_ll"]
+        return -(ll - self.kl_weight * t["kl"]).mean()
+
     def loss(self, batch: Batch) -> Tensor:
-        t = self.terms(batch)
-        beta = self.kl_weight if self.training else 1.0
-        return -(t["obs_ll"] + t["mask_ll"] + t["unobs_ll"] - beta * t["kl"]).mean()
+        return self._objective(self.terms(batch))
 
     def training_step(
         self, batch: Batch, optimizers: list[torch.optim.Optimizer]
@@ -524,8 +537,7 @@ class VSAE(ImputationModule):
         (opt,) = optimizers
         opt.zero_grad(set_to_none=True)
         t = self.terms(batch)
-        beta = self.kl_weight
-        loss = -(t["obs_ll"] + t["mask_ll"] + t["unobs_ll"] - beta * t["kl"]).mean()
+        loss = self._objective(t)
         loss.backward()
         opt.step()
         logs = {"loss": float(loss.detach())}
@@ -542,8 +554,7 @@ class VSAE(ImputationModule):
         """
         if self.stage == 1 and self.warmup_epochs > 0:
             return torch.tensor(float("nan"))
-        t = self.terms(batch, stage=1)
-        return -(t["obs_ll"] + t["mask_ll"] - t["kl"]).mean()
+        return self._objective(self.terms(batch, stage=1))
 
     # -------------------------------------------------------------- imputation
     def _importance_chunks(self, batch: Batch, per_row_noise: bool):

@@ -250,3 +250,14 @@ def test_kl_warmup_weight_rises_linearly():
         weights.append(model.kl_weight)
     assert weights == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
     assert _model().kl_weight == 1.0
+
+
+def test_kl_weight_scales_the_ramp_and_the_validation_objective():
+    model = _model(kl_weight=0.5, kl_warmup_epochs=2)
+    weights = []
+    for epoch in range(4):
+        model.on_epoch_start(epoch)
+        weights.append(model.kl_weight)
+    assert weights == [0.0, 0.25, 0.5, 0.5]
+    model.eval()
+    assert model.kl_weight == 0.5
