@@ -331,6 +331,14 @@ def summarize(
     if df.empty:
         return "(no finished runs)"
     keys = ["dataset", "mechanism", "rate", "imputer", "quick"]
+    # cost relative to MissForest fitted on the same cell (same split and mask)
+    df = df.assign(seconds=df["fit_seconds"] + df["transform_seconds"])
+    cell = ["dataset", "mechanism", "rate", "seed", "quick"]
+    ref = df[df["imputer"] == "missforest"].set_index(cell)["seconds"]
+    if len(ref) and "time_vs_missforest" not in metrics:
+        df = df.join(ref.rename("mf_seconds"), on=cell)
+        df["time_vs_missforest"] = df["seconds"] / df["mf_seconds"]
+        metrics = (*metrics, "time_vs_missforest")
     lines = [
         "| dataset | mechanism | rate | imputer | seeds | "
         + " | ".join(metrics)

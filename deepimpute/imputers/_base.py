@@ -50,6 +50,14 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
+    #: rows encoded, imputed and assembled at a time by ``transform`` and ``sample``;
+    #: it bounds the memory of the column codes, the model view and the model's
+    #: tensors whatever the number of rows. A multiple of the deep imputers'
+    #: ``_inference_batch_size``, so their forward passes see the same batches as in
+    #: one pass over all rows and ``transform`` returns the same bits. A class
+    #: attribute rather than an ``__init__`` parameter: it is no modelling choice.
+    _transform_chunk_rows = 65536
+
     # ------------------------------------------------------------ sklearn API
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -114,7 +122,9 @@ class BaseImputer(TransformerMixin, BaseEstimator):
 
         The point imputation is deterministic for a fitted imputer and does not
         depend on which other rows are transformed with a row. Observed entries are
-        returned unchanged and ``X`` is not modified.
+        returned unchanged and ``X`` is not modified. Large inputs are encoded and
+        imputed in chunks of rows, so the intermediate encodings take memory bounded
+        by the chunk size, not by the number of rows.
 
         Parameters
         ----------
@@ -128,18 +138,21 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
-        C, data = self.encoder_.encode(X)
-        if not np.isnan(C).any():
-            return self.encoder_.assemble(X, C, C)
-        C_imp = self._impute(C, data)
-        self._check_finite(C_imp)
-        return self.encoder_.assemble(X, C, C_imp)
+        return _concat_rows([self._transform_chunk(part) for part in self._chunks(X)])
 
     def sample(self, X, n_draws: int = 5, random_state=None) -> list:
         """Multiple imputation: ``n_draws`` completed copies of ``X``.
 
         Each copy holds an independent draw of the missing values from the fitted
         model; observed entries are identical in every copy.
+
+        With a fixed ``random_state`` the draws are reproducible for the same ``X``.
+        Unlike :meth:`transform`, a row's draws may depend on the other rows of
+        ``X`` (the samplers draw noise in sequence over the rows). Inputs longer than
+        ``_transform_chunk_rows`` rows are drawn chunk by chunk, the first chunk
+        with the seed of ``random_state`` and each later one with its own seed
+        derived from it, so chunks do not share noise; those draws differ from
+        what one pass over all rows would give.
 
         Parameters
         ----------
@@ -158,15 +171,12 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         if not isinstance(n_draws, Integral) or n_draws < 1:
             raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}.")
         X = self._validate_input(X, reset=False)
-        C, data = self.encoder_.encode(X)
-        if not np.isnan(C).any():
-            return [self.encoder_.assemble(X, C, C) for _ in range(n_draws)]
-        draws = self._sample(C, data, int(n_draws), seed_from(random_state))
-        out = []
-        for C_imp in draws:
-            self._check_finite(C_imp)
-            out.append(self.encoder_.assemble(X, C, C_imp))
-        return out
+        seed = seed_from(random_state)
+        per_chunk = [  # per chunk: its n_draws completed pieces
+            self._sample_chunk(part, int(n_draws), _chunk_seed(seed, k))
+            for k, part in enumerate(self._chunks(X))
+        ]
+        return [_concat_rows(list(pieces)) for pieces in zip(*per_chunk, strict=True)]
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names (the input's: imputation keeps every column).
@@ -212,6 +222,33 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         )
 
     # -------------------------------------------------------------- helpers
+    def _chunks(self, X):
+        """Consecutive row slices (views) of ``X`` of ``_transform_chunk_rows``."""
+        step = int(self._transform_chunk_rows)
+        rows = X.iloc if isinstance(X, pd.DataFrame) else X
+        for start in range(0, X.shape[0], step):
+            yield rows[start : start + step]
+
+    def _transform_chunk(self, X):
+        """``transform`` of one chunk of validated rows."""
+        C, data = self.encoder_.encode(X)
+        if not np.isnan(C).any():
+            return self.encoder_.assemble(X, C, C)
+        C_imp = self._impute(C, data)
+        self._check_finite(C_imp)
+        return self.encoder_.assemble(X, C, C_imp)
+
+    def _sample_chunk(self, X, n_draws: int, seed: int) -> list:
+        """``sample`` of one chunk of validated rows: ``n_draws`` completed pieces."""
+        C, data = self.encoder_.encode(X)
+        if not np.isnan(C).any():
+            return [self.encoder_.assemble(X, C, C) for _ in range(n_draws)]
+        out = []
+        for C_imp in self._sample(C, data, n_draws, seed):
+            self._check_finite(C_imp)
+            out.append(self.encoder_.assemble(X, C, C_imp))
+        return out
+
     def _validate_input(self, X, *, reset: bool):
         # A DataFrame keeps its type only for an imputer fitted on a DataFrame: one
         # fitted on an array has no column names to map the frame onto.
@@ -257,6 +294,29 @@ class BaseImputer(TransformerMixin, BaseEstimator):
                 f"{type(self).__name__} produced non-finite imputations; the model "
                 "diverged (try a lower learning_rate or more regularisation)."
             )
+
+
+def _concat_rows(pieces: list):
+    """Stack assembled row chunks; a single chunk is returned as it is."""
+    if len(pieces) == 1:
+        return pieces[0]
+    if isinstance(pieces[0], pd.DataFrame):
+        # every piece has the input's columns and dtypes, so concat keeps them
+        return pd.concat(pieces, axis=0)
+    return np.concatenate(pieces, axis=0)
+
+
+def _chunk_seed(seed: int, k: int) -> int:
+    """Seed of chunk ``k`` of a ``sample`` call.
+
+    The first chunk keeps ``seed``, so an input of one chunk draws exactly as
+    before chunking; later chunks get a seed derived from ``(seed, k)`` so that no
+    two chunks share noise (``seed + k`` would not do: the deep samplers seed draw
+    ``d`` with ``seed + d``, so chunk ``k`` would replay draw ``d + k`` of chunk 0).
+    """
+    if k == 0:
+        return seed
+    return int(np.random.default_rng([seed, k]).integers(2**31 - 1))
 
 
 def _first_non_numeric_column(X):
