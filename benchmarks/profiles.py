@@ -31,6 +31,8 @@ FULL: dict[str, dict] = {
 VARIANTS: dict[str, tuple[str, dict]] = {
     # VSAE without p(m | z): the mask decoder ablation of the paper's MNAR table
     "vsae-nomask": ("vsae", dict(mask_decoder=False)),
+    # VSAE without the paper's stage 2 (x_u targets): the schedule ablation
+    "vsae-stage1": ("vsae", dict(warmup_epochs=None)),
 }
 QUICK: dict[str, object] = dict(
     max_iter=3, n_importance=20, n_estimators=10, inference_steps=5

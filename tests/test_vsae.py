@@ -67,6 +67,14 @@ def test_options_run(kw):
     assert [r["stage"] for r in imp.history_][-1] == 2.0
 
 
+def test_no_warmup_means_stage_one_only_with_monitoring():
+    _, Xm = _correlated(n=60)
+    imp = VSAEImputer(**{**TINY, "max_iter": 3, "warmup_epochs": None}).fit(Xm)
+    assert [r["stage"] for r in imp.history_] == [1.0, 1.0, 1.0]
+    assert all(np.isfinite(r["val_loss"]) for r in imp.history_)
+    assert all(r["unobs_ll"] == 0.0 for r in imp.history_)
+
+
 def test_stages_follow_warmup():
     _, Xm = _correlated(n=60)
     imp = VSAEImputer(**{**TINY, "max_iter": 4, "warmup_epochs": 2}).fit(Xm)

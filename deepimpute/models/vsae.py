@@ -199,8 +199,9 @@ class VSAE(ImputationModule):
         What conditions the data decoder: the mask-decoder probabilities, the true
         attribute mask, or a Bernoulli draw of the probabilities (probabilities at
         inference). Without a mask decoder only "true" adds a condition.
-    warmup_epochs : int
-        Epochs of stage 1 (no unobserved-attribute likelihood).
+    warmup_epochs : int or None
+        Epochs of stage 1 (no unobserved-attribute likelihood); None never starts
+        stage 2.
     n_target_samples : int
         Draws ``S`` of ``x~_u`` per row in stage 2.
     x_u_target : {"sample", "mean", "importance"}
@@ -241,7 +242,7 @@ class VSAE(ImputationModule):
         decoder_hidden: Sequence[int] = (64, 64, 64),
         mask_decoder: bool = True,
         decoder_mask_condition: str = "predicted",
-        warmup_epochs: int = 100,
+        warmup_epochs: int | None = 100,
         n_target_samples: int = 100,
         x_u_target: str = "sample",
         n_importance: int = 1000,
@@ -339,7 +340,8 @@ class VSAE(ImputationModule):
 
     # ------------------------------------------------------------------ stages
     def on_epoch_start(self, epoch: int) -> None:
-        self.stage = 2 if epoch >= self.warmup_epochs else 1
+        staged = self.warmup_epochs is not None and epoch >= self.warmup_epochs
+        self.stage = 2 if staged else 1
         if self.kl_warmup_epochs > 0:
             self.kl_ramp = min(1.0, epoch / self.kl_warmup_epochs)
 
@@ -552,7 +554,7 @@ class VSAE(ImputationModule):
         keeps a checkpoint, so model selection happens within stage 2 (otherwise
         early stopping could end training before the x_u stage ever starts).
         """
-        if self.stage == 1 and self.warmup_epochs > 0:
+        if self.stage == 1 and self.warmup_epochs:
             return torch.tensor(float("nan"))
         return self._objective(self.terms(batch, stage=1))
 
