@@ -367,6 +367,10 @@ def _fill_series(s: pd.Series, rows: np.ndarray, new: np.ndarray, label) -> pd.S
         )
     if pd.api.types.is_integer_dtype(dtype):
         new = np.round(new.astype(float))  # integer columns stay integer
+    elif isinstance(dtype, np.dtype) and dtype.kind == "f":
+        # the models compute in float64 (or float32); a float32 column (images)
+        # takes them rounded to its precision, as pandas refuses a lossy setitem
+        new = np.asarray(new, dtype=float).astype(dtype)
     out = s.copy()
     try:
         out.iloc[rows] = new

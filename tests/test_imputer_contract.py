@@ -58,6 +58,11 @@ def test_float32_preserved(name, table):
     out = tiny(name).fit(X32).transform(X32)
     assert out.dtype == np.float32
     assert np.array_equal(out[~np.isnan(X32)], X32[~np.isnan(X32)])
+    # float32 DataFrame columns (image pixels) take the imputations too
+    df = pd.DataFrame(X32, columns=[f"c{j}" for j in range(X32.shape[1])])
+    out_df = tiny(name).fit(df).transform(df)
+    assert (out_df.dtypes == np.float32).all()
+    assert not out_df.isna().any().any()
 
 
 @pytest.mark.parametrize("name", NAMES)
