@@ -120,7 +120,7 @@ def _rvi_imputation(paths: list[Path]) -> str:
     agg = df.pivot_table(index=["dataset", "rate"], columns="model", values="rmse",
                          aggfunc="mean")
     seeds = df.groupby("dataset")["seed"].nunique().to_dict()
-    return table(agg) + f"\n\nSeeds per dataset: {seeds}; RMSE on held-out hidden cells."
+    return table(agg) + f"\n\nSeeds per dataset: {seeds}; RMSE on held-out cells."
 
 
 def _factvae_bars(paths: list[Path]) -> str:
