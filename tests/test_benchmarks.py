@@ -91,3 +91,50 @@ def test_time_to_quality_quick(tmp_path):
     assert (ref["kind"] == "reference").all()
     assert df[df["imputer"] == "mean"]["kind"].tolist() == ["single"]
     assert fig.stat().st_size > 0
+
+
+def _runner_rows(tmp_path, rows):
+    from benchmarks.run import FIELDS
+
+    path = tmp_path / "uci-mcar.csv"
+    base = dict(mechanism="mcar", rate=0.5, quick=0, status="ok", fit_seconds=1.0,
+                transform_seconds=1.0, versions="v", host="h")
+    pd.DataFrame([{**base, **r} for r in rows], columns=FIELDS).to_csv(path,
+                                                                     index=False)
+    return path
+
+
+def test_compare_counts_cells_won_against_every_rival(tmp_path):
+    from benchmarks.run import compare
+
+    rows = []
+    for seed in (0, 1):
+        rows += [  # yeast: vsae below both; wine: below mean, above mice
+            dict(dataset="yeast", imputer="vsae", seed=seed, nrmse_pooled_raw=0.40),
+            dict(dataset="yeast", imputer="mean", seed=seed, nrmse_pooled_raw=0.50),
+            dict(dataset="yeast", imputer="mice", seed=seed, nrmse_pooled_raw=0.45),
+            dict(dataset="wine", imputer="vsae", seed=seed, nrmse_pooled_raw=0.30),
+            dict(dataset="wine", imputer="mean", seed=seed, nrmse_pooled_raw=0.35),
+            dict(dataset="wine", imputer="mice", seed=seed, nrmse_pooled_raw=0.25),
+        ]
+    text = compare(_runner_rows(tmp_path, rows), "vsae", ["mean", "mice"])
+    assert "on 1 of 2 cells" in text
+    assert "| yeast | mcar | 0.5 | nrmse_pooled_raw | 0.4000 (2) | 0.5000 ✓ | " \
+        "0.4500 ✓ |" in text
+    assert "0.2500 ✗" in text
+
+
+def test_report_renders_runner_csv_with_command(tmp_path, monkeypatch):
+    from benchmarks import report
+
+    rows = [dict(dataset="yeast", imputer=name, seed=0, nrmse_pooled_raw=v)
+            for name, v in (("vsae", 0.4), ("mean", 0.5), ("missforest", 0.6),
+                            ("mice", 0.45))]
+    _runner_rows(tmp_path, rows)
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    text = report.render()
+    assert "## UCI tables, MCAR 0.5 (VSAE paper Table 6)" in text
+    assert "python -m benchmarks.run --suite uci-mcar" in text
+    assert "vsae has the lowest mean error" in text and "on 1 of 1 cells" in text
+    assert "reduced run" not in text
+    assert "## MAR / MNAR" not in text  # no CSV, no section
