@@ -407,7 +407,9 @@ class BaseDeepImputer(BaseImputer):
                     torch.manual_seed(seed)
                 elif k == 0:
                     torch.manual_seed(seed)
-                outs.append(fn(batch).detach().float().cpu().numpy())
+                out = fn(batch).detach()
+                out = out if out.dtype == torch.float64 else out.float()
+                outs.append(out.cpu().numpy())
         return np.concatenate(outs, axis=0)
 
     def _impute(self, C, data):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.factvae import FactVAE
 from ..nn import LIKELIHOODS
+from ..training import Batch
 from ._base import BaseDeepImputer
 
 __all__ = ["FactVAEImputer"]
@@ -331,6 +333,14 @@ class FactVAEImputer(BaseDeepImputer):
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
         _, data = self.encoder_.encode(X)
-        return self._run(self.module_.log_likelihood, data, self.seed_, True).astype(
-            np.float64
-        )
+        # in float64: a float32 sum of tens of nats moves by an ulp (~4e-6) with
+        # the batch's size, and a row's score must not depend on its batch-mates
+        module = copy.deepcopy(self.module_).double().eval()
+
+        def score(b: Batch):
+            return module.log_likelihood(
+                Batch(b.x.double(), b.observed.double(), b.attr_observed.double(),
+                      b.index)
+            )
+
+        return self._run(score, data, self.seed_, True)
