@@ -31,8 +31,8 @@ FULL: dict[str, dict] = {
 VARIANTS: dict[str, tuple[str, dict]] = {
     # VSAE without p(m | z): the mask decoder ablation of the paper's MNAR table
     "vsae-nomask": ("vsae", dict(mask_decoder=False)),
-    # VSAE without the paper's stage 2 (x_u targets): the schedule ablation
-    "vsae-stage1": ("vsae", dict(warmup_epochs=None)),
+    # VSAE with the paper's two-stage schedule (x_u targets after the warm-up)
+    "vsae-paper": ("vsae", dict(warmup_epochs="auto")),
     # images on a CPU budget: the paper uses a 256-dim latent per image, 1000
     # epochs at lr 1e-4; here 16 dims, 100 epochs at lr 1e-3, stage one only
     "vsae-image": ("vsae", dict(

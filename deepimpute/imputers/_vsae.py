@@ -20,9 +20,10 @@ class VSAEImputer(BaseDeepImputer):
     *attributive* encoder from that attribute alone; an unobserved attribute's block
     by a *collective* encoder that reads every observed attribute (missing ones
     replaced by noise) and the mask. A mask decoder models ``p(m | z)`` and its
-    output conditions the data decoder ``p(x | z, m)``. Training runs
-    ``warmup_epochs`` on the observed attributes only, then adds the likelihood of
-    detached draws of the unobserved attributes (an EM-like stage). ``transform``
+    output conditions the data decoder ``p(x | z, m)``. Training fits the
+    observed attributes; with ``warmup_epochs`` set (the paper's schedule) it then
+    adds the likelihood of detached draws of the unobserved attributes (an
+    EM-like stage). ``transform``
     returns the self-normalised importance-sampling mean over ``n_importance``
     proposal draws, weighted by ``p(x_o | z, m) p(m | z) p(z) / q(z | x_o, m)``.
     Design notes and sources: ``shared/design/methods/vsae.md``.
@@ -52,14 +53,15 @@ class VSAEImputer(BaseDeepImputer):
         paper's reading), the true attribute mask, or a Bernoulli draw of the
         probabilities during training (probabilities at inference). Without a mask
         decoder only ``"true"`` adds a condition.
-    warmup_epochs : int, "auto" or None, default="auto"
-        Stage-1 epochs without the unobserved attributes' likelihood. ``"auto"``
-        means ``min(100, max_iter // 2)`` (the paper uses 100 of 1000 epochs);
-        None never starts stage 2 (then the validation loss is monitored from
-        the first epoch). With a stage 2, early stopping and best-checkpoint
-        selection act only after the warm-up. Measured with the runner (MCAR
-        0.5): stage-1-only imputed white wine better and in half the time, and
-        yeast worse (it overfits there); see docs/benchmarks.md.
+    warmup_epochs : int, "auto" or None, default=None
+        Stage-1 epochs without the unobserved attributes' likelihood. None (the
+        default) never starts stage 2 and monitors the validation loss from the
+        first epoch; ``"auto"`` is the paper's schedule, ``min(100, max_iter // 2)``
+        warm-up epochs (the paper uses 100 of 1000) then stage 2, with early
+        stopping and best-checkpoint selection after the warm-up only. Measured
+        with the runner (MCAR 0.5, 3 seeds): stage one only imputed yeast and
+        white wine better than the paper's schedule, in a third of the time
+        (docs/benchmarks.md, profiles ``vsae`` and ``vsae-paper``).
     n_target_samples : int, default=100
         Draws of the unobserved attributes per row and step in stage 2 (paper: 100).
     x_u_target : {"sample", "mean"}, default="sample"
@@ -142,16 +144,20 @@ class VSAEImputer(BaseDeepImputer):
 
     Notes
     -----
-    With ``validation_fraction=0`` the training loss is monitored; it jumps when the
-    stage-2 term is added, so prefer ``n_iter_no_change=None`` in that case.
+    With ``validation_fraction=0`` the training loss is monitored; with a stage 2
+    it jumps when the stage-2 term is added, so prefer ``n_iter_no_change=None``
+    in that case.
 
-    Two defaults are our decisions, not the paper's (design/methods/vsae.md §5,
-    pitfalls 7 and 11), both measured with ``benchmarks/vsae_uci.py`` on yeast and
-    white wine at MCAR 0.5: with ``numerical_scale=1`` and ``extra_drop_rate=0``
-    the KL term wins (its value falls to ~0) and every imputation is the column
-    mean; a smaller fixed scale makes the latents carry the data, and hiding
-    observed attributes from the encoders gives the collective encoder a
-    supervised signal. The two-stage schedule of the paper is kept.
+    Four defaults are our decisions, not the paper's (design/methods/vsae.md §5,
+    pitfalls 7 and 11), measured with ``benchmarks/vsae_uci.py`` and the runner
+    on the UCI tables at MCAR 0.5: with ``numerical_scale=1``,
+    ``extra_drop_rate=0`` and ``kl_weight=1`` the KL term wins (its value falls to
+    ~0) and every imputation is the column mean or mode; a smaller fixed scale
+    and KL weight make the latents carry the data, and hiding observed
+    attributes from the encoders gives the collective encoder a supervised
+    signal. With that signal the paper's stage 2 no longer helped (its targets
+    are the model's own predictions), so it is off by default
+    (``warmup_epochs="auto"`` restores it).
 
     The defaults aim at point imputation. Their draws in :meth:`sample` spread by
     about ``numerical_scale`` around a mean-seeking posterior, even for an
@@ -215,7 +221,7 @@ class VSAEImputer(BaseDeepImputer):
         decoder_hidden=(64, 64, 64),
         mask_decoder=True,
         decoder_mask_condition="predicted",
-        warmup_epochs="auto",
+        warmup_epochs=None,
         n_target_samples=100,
         x_u_target="sample",
         n_importance=1000,
