@@ -212,8 +212,8 @@ SECTIONS = [
     Section(
         "Time to quality on white wine, VSAE beside MIWAE, MICE and MissForest",
         "time_to_quality-vsae.csv",
-        "python -m benchmarks.time_to_quality --imputers vsae vsae-paper miwae mice mean "
-        "--reference missforest --epochs 150 --every 10 --seeds 0 "
+        "python -m benchmarks.time_to_quality --imputers vsae vsae-paper miwae mice "
+        "mean --reference missforest --epochs 150 --every 10 --seeds 0 "
         "--out benchmarks/results/time_to_quality-vsae.csv "
         "--figure docs/figures/time_to_quality-vsae.png",
         _ttq, figure="time_to_quality-vsae.png",
