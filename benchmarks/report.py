@@ -179,14 +179,18 @@ SECTIONS = [
         "Paper (VSAE Table 6; their protocol, metric variant unknown): VSAE phishing "
         "PFC 0.237, mushroom PFC 0.416, yeast NRMSE 0.419, white wine 0.3719, heart "
         "0.482 (cat) / 0.579 (num); MissForest 0.478 / 0.419 / 0.424 / 0.3762 / "
-        "0.487 / 0.634; MICE 0.396 / 0.574 / 0.521 / 0.4280 / 0.616 / 0.749.",
+        "0.487 / 0.634; MICE 0.396 / 0.574 / 0.521 / 0.4280 / 0.616 / 0.749. "
+        "`vsae-paper` (the paper's two-stage schedule) rows were run before VSAE's "
+        "validation loss moved to training-mode BatchNorm (commit 'VSAE validation "
+        "loss in training mode'); `vsae` rows after it.",
     ),
     Section(
         "MAR / MNAR, yeast and white wine (VSAE paper Table 5)", "uci-nonmcar.csv",
         "python -m benchmarks.run --suite uci-nonmcar --imputers <names> --seeds 0 1 2",
         _nonmcar,
         "Paper (VSAE Table 5): VSAE yeast MAR 0.472, NMAR 0.425; white wine MAR "
-        "0.3825, NMAR 0.3717. Our MNAR is `mnar_self` (protocol.md §1).",
+        "0.3825, NMAR 0.3717. Our MNAR is `mnar_self` (protocol.md §1). "
+        "`vsae-paper` rows predate the validation-loss change (see above).",
     ),
     Section(
         "Missing-rate sweep", "uci-rates.csv",
