@@ -395,7 +395,8 @@ def compare(
 
     A cell (dataset, mechanism, rate) counts as won when ``imputer`` has the lower
     mean over seeds on every metric the table has (numerical and categorical
-    errors both, on a mixed table). Only seeds run by both imputers are compared.
+    errors both, on a mixed table). Only seeds run by both imputers are compared;
+    cells where a rival did not run are shown but not counted.
     """
     import pandas as pd
 
@@ -422,23 +423,25 @@ def compare(
                 r = g[g["imputer"] == rival].set_index("seed")[m]
                 rv = pd.to_numeric(r, errors="coerce").dropna()
                 common = mv.index.intersection(rv.index)
-                if common.empty:
+                if common.empty:  # the rival did not run here: not compared
                     cells.append("")
-                    cell_won = False
+                    cell_won = None
                     continue
                 ok = mv[common].mean() < rv[common].mean()
-                cell_won &= bool(ok)
+                if cell_won is not None:
+                    cell_won &= bool(ok)
                 cells.append(f"{rv[common].mean():.4f} {'✓' if ok else '✗'}")
             lines.append(
                 f"| {key[0]} | {key[1]} | {key[2]:g} | {m} | "
                 f"{mv.mean():.4f} ({len(mv)}) | " + " | ".join(cells) + " |"
             )
-        won += cell_won
-        total += 1
+        if cell_won is not None:
+            won += cell_won
+            total += 1
     lines.append("")
     lines.append(
         f"{imputer} has the lowest mean error against all of "
-        f"{', '.join(against)} on {won} of {total} cells "
+        f"{', '.join(against)} on {won} of {total} cells where all of them ran "
         "(✓: lower than that rival on the seeds both ran)."
     )
     return "\n".join(lines)
