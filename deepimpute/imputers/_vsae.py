@@ -60,8 +60,10 @@ class VSAEImputer(BaseDeepImputer):
         warm-up epochs (the paper uses 100 of 1000) then stage 2, with early
         stopping and best-checkpoint selection after the warm-up only. Measured
         with the runner (MCAR 0.5, 3 seeds): stage one only imputed yeast and
-        white wine better than the paper's schedule, in a third of the time
-        (docs/benchmarks.md, profiles ``vsae`` and ``vsae-paper``).
+        white wine better than the paper's schedule, in a third of the time; on
+        mushroom the paper's schedule did better in its one run (PFC 0.230 vs
+        0.244) at three times the cost (docs/benchmarks.md, profiles ``vsae``
+        and ``vsae-paper``).
     n_target_samples : int, default=100
         Draws of the unobserved attributes per row and step in stage 2 (paper: 100).
     x_u_target : {"sample", "mean"}, default="sample"
