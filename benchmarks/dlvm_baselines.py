@@ -154,17 +154,37 @@ def markdown(df: pd.DataFrame, mechanism: str) -> str:
             + f" | {r.fit_seconds:.1f} | {r.epochs:.0f} | {r.seeds} | "
             + (f"{paper}" if paper is not None else "–") + " |"
         )
+    note = paper_note(df.dataset.unique(), mechanism)
+    # a blank line ends the Markdown table (a bare line would join it as a row)
+    return "\n".join(lines) + (f"\n\n{note}" if note else "")
+
+
+def paper_note(datasets, mechanism: str) -> str:
+    """One line quoting :data:`PAPER` for these datasets ("" when it has none).
+
+    Parameters
+    ----------
+    datasets : iterable of str
+        Dataset names as in :data:`LOADERS`.
+    mechanism : {"mcar", "mar", "mnar"}
+        The missingness mechanism (``mnar_self`` is read as ``mnar``).
+
+    Returns
+    -------
+    str
+        The VSAE paper's values, with the table they come from.
+    """
+    mechanism = "mnar" if mechanism.startswith("mnar") else mechanism
     ctx = []
-    for ds in df.dataset.unique():
+    for ds in datasets:
         ref = PAPER.get((ds, mechanism))
         if ref:
             ctx.append(f"{ds}: " + ", ".join(f"{k} {v}" for k, v in ref.items()))
     table = "VSAE Table 6" if mechanism == "mcar" else "VSAE Table 5"
-    note = (
-        f"\nPaper values ({table}, NRMSE variant unknown; our MAR/MNAR recipes are "
+    return (
+        f"Paper values ({table}, NRMSE variant unknown; our MAR/MNAR recipes are "
         "not the paper's): " + "; ".join(ctx) if ctx else ""
     )
-    return "\n".join(lines) + note
 
 
 def main(argv=None) -> None:

@@ -125,7 +125,41 @@ def loglik_table(name, seeds, train_sizes, n_test, max_iter):
 def summarise(rows, keys, value):
     df = pd.DataFrame(rows)
     g = df.groupby(keys, sort=False)[value]
-    return g.mean().round(4).astype(str) + " ± " + g.std(ddof=0).round(4).astype(str)
+    return g.mean().map("{:.4f}".format) + " ± " + g.std(ddof=0).map("{:.4f}".format)
+
+
+def markdown(csv_path: Path) -> str:
+    """Markdown: :func:`summarise` of a CSV written by this script.
+
+    Parameters
+    ----------
+    csv_path : Path
+        ``factvae_uci_mcar*.csv`` (imputation errors) or ``factvae_uci_loglik*.csv``
+        (held-out log-likelihood).
+
+    Returns
+    -------
+    str
+        Mean ± sd over seeds: per method and dataset for the imputation table
+        (NRMSE pooled raw, PFC), per dataset and training size for the
+        log-likelihood table.
+    """
+    # the report's formatter, imported here so that the script runs standalone
+    from benchmarks.report import table
+
+    df = pd.read_csv(csv_path)
+    seeds = ", ".join(str(s) for s in sorted(set(df["seed"])))
+    if "test_loglik" in df:
+        wide = summarise(df, ["dataset", "n_train", "method"], "test_loglik")
+        return (f"Held-out log-likelihood per row (higher is better; seeds "
+                f"{seeds}):\n\n{table(wide.unstack(-1))}")
+    parts = []
+    for value in ("nrmse_pooled_raw", "pfc"):
+        if df[value].notna().any():
+            wide = summarise(df[df[value].notna()], ["dataset", "method"], value)
+            parts.append(f"{value} (lower is better; seeds {seeds}):\n\n"
+                         + table(wide.unstack(0)))
+    return "\n\n".join(parts)
 
 
 def main(argv=None) -> None:

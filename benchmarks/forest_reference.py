@@ -246,6 +246,55 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     return agg
 
 
+def _latest(csv_path: Path) -> pd.DataFrame:
+    """The CSV's rows, the last run of each (dataset, seed, method) kept."""
+    return pd.read_csv(csv_path).drop_duplicates(
+        ["dataset", "seed", "method"], keep="last"
+    )
+
+
+def markdown(csv_path: Path) -> str:
+    """Markdown: :func:`summarise` of a CSV written by this script.
+
+    Parameters
+    ----------
+    csv_path : Path
+        ``forest_reference.csv`` (one row per dataset, seed and method).
+
+    Returns
+    -------
+    str
+        Mean over seeds per (dataset, method) and the time ratio to scikit-learn.
+    """
+    # the report's formatter, imported here so that the script runs standalone
+    from benchmarks.report import table
+
+    return (
+        table(summarise(_latest(csv_path)))
+        + "\n\n`speedup_vs_sklearn_ref`: scikit-learn reference's fit seconds / "
+        "ours, paired by seed (ours_missforest* against sk_iter_rf, ours_mice* "
+        "against sk_iter_br); above 1 means ours is faster."
+    )
+
+
+def model_size_markdown(csv_path: Path) -> str:
+    """Markdown: pickled size of a fitted MissForest per option (``--model-size``).
+
+    Parameters
+    ----------
+    csv_path : Path
+        ``forest_reference_model_size.csv``.
+
+    Returns
+    -------
+    str
+        One row per option set.
+    """
+    from benchmarks.report import table
+
+    return table(pd.read_csv(csv_path), digits=1)
+
+
 def model_sizes(out: Path, seed: int = 0) -> pd.DataFrame:
     """Pickled size of a fitted MissForest on diabetes under the memory options."""
     import pickle
@@ -295,10 +344,7 @@ def main(argv=None):
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out, mode="a", header=not out.exists(), index=False)
-    everything = pd.read_csv(out).drop_duplicates(
-        ["dataset", "seed", "method"], keep="last"
-    )
-    summary = summarise(everything)
+    summary = summarise(_latest(out))
     summary.to_csv(out.with_name(out.stem + "_summary.csv"), index=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(summary.round(4).to_string(index=False))

@@ -2,20 +2,25 @@
 
     python -m benchmarks.report
 
-One section per CSV (or family of CSVs): the paper table or figure it mirrors, the
-command that regenerates it, the paper's published values for context, the figure
-when the script makes one, and a label when the CSV comes from a reduced run. The
-tables themselves come from the producing scripts' own summary functions, so each
-table has one definition. A section whose CSV is absent is skipped.
+One section per paper table or figure (``SECTIONS``): what it mirrors, the paper's
+published values where a script quotes them, then per CSV the command that writes
+it, a label when it comes from a reduced (``--quick``) run, and its table; the
+figure last when the script draws one. The tables come from the producing scripts'
+own summary functions, so each table has one definition; this module only lists
+the sections and lays them out. A CSV that is absent is skipped, so a section
+appears once its runs are committed. ``<name>_summary.csv`` files are derived from
+``<name>.csv`` by the same script and are rendered through it.
 """
 
 from __future__ import annotations
 
 import datetime
+import importlib
+import os
 import platform
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -30,29 +35,70 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 REFERENCES = ["mean", "missforest", "mice"]
 
 
+# ------------------------------------------------------------------- formatting
 def table(df: pd.DataFrame, digits: int = 4) -> str:
-    """A DataFrame as a Markdown table (floats rounded)."""
-    df = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df
-    cols = [str(c) for c in df.columns]
+    """A DataFrame as a Markdown table (floats rounded, NaN left blank).
 
-    def fmt(v) -> str:
+    Parameters
+    ----------
+    df : DataFrame
+        A named index is written as leading columns; column tuples are joined.
+    digits : int, default=4
+        Decimals of float cells.
+
+    Returns
+    -------
+    str
+        The table, without a trailing newline.
+    """
+    df = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df
+    cols = [" ".join(str(c) for c in col if str(c)) if isinstance(col, tuple)
+            else str(col) for col in df.columns]
+    # settings such as a rate 0.5, a learning rate 1e-3 or 60 epochs read as given
+    plain = [pd.api.types.is_float_dtype(df[c])
+             and bool((df[c].dropna() == df[c].dropna().round(3)).all())
+             for c in df.columns]
+
+    def fmt(v, plain: bool) -> str:
         if isinstance(v, float):
-            return "" if v != v else f"{v:.{digits}f}"
+            return "" if v != v else f"{v:g}" if plain else f"{v:.{digits}f}"
         return str(v)
 
     rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    rows += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in df.itertuples(False)]
+    rows += ["| " + " | ".join(fmt(v, k) for v, k in zip(r, plain, strict=True))
+             + " |" for r in df.itertuples(False)]
     return "\n".join(rows)
 
 
-def _reduced(path: Path) -> bool:
-    if "quick" in path.stem:
-        return True
-    df = pd.read_csv(path)
-    return "quick" in df and bool(df["quick"].astype(str).isin(["1", "True"]).any())
+def mean_sd(values: Iterable[float], digits: int = 4) -> str:
+    """``"mean ± sd"`` of the finite values (sample sd; the mean alone for one)."""
+    v = pd.to_numeric(pd.Series(list(values)), errors="coerce").dropna()
+    if v.empty:
+        return ""
+    if len(v) == 1:
+        return f"{v.iloc[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
 
 
-# ------------------------------------------------------------ section bodies
+# ------------------------------------------------------------- section bodies
+def _script(*refs: str) -> Callable:
+    """Render with ``module:function`` helpers of the producing scripts.
+
+    The script is imported when its section renders (some pull in torch and their
+    sibling modules); the helpers' outputs are joined by a blank line.
+    """
+
+    def render(arg) -> str:
+        parts = []
+        for ref in refs:
+            module, func = ref.split(":")
+            helper = getattr(importlib.import_module(f"benchmarks.{module}"), func)
+            parts.append(helper(arg))
+        return "\n\n".join(parts)
+
+    return render
+
+
 def _uci(path: Path) -> str:
     return (
         summarize(path)
@@ -64,93 +110,12 @@ def _uci(path: Path) -> str:
 
 def _nonmcar(path: Path) -> str:
     out = _uci(path)
-    df = pd.read_csv(path)
-    if (df["imputer"] == "vsae-nomask").any():
+    if (pd.read_csv(path)["imputer"] == "vsae-nomask").any():
         out += (
             "\n\nMask-decoder ablation (VSAE with vs without p(m | z)):\n\n"
             + compare(path, "vsae", ["vsae-nomask"])
         )
     return out
-
-
-def _ttq(path: Path) -> str:
-    from benchmarks.time_to_quality import summarize as ttq
-
-    return ttq(path)
-
-
-def _scale(path: Path) -> str:
-    from benchmarks.scale import memory_table, slopes
-
-    return slopes(path) + "\n\n" + memory_table(path)
-
-
-def _oracle(path: Path) -> str:
-    from benchmarks.oracle import summarize as oracle
-
-    return oracle(path)
-
-
-def _gain(path: Path) -> str:
-    df = pd.read_csv(path)
-    g = df.groupby(["dataset", "method"])
-    out = g.agg(seeds=("seed", "nunique"), rmse=("rmse", "mean"),
-                rmse_sd=("rmse", "std"), seconds=("seconds", "mean"))
-    return table(out)
-
-
-def _forest(path: Path) -> str:
-    return table(pd.read_csv(path))
-
-
-def _rvi_convergence(path: Path) -> str:
-    df = pd.read_csv(path)
-    keep = ["dataset", "lr", "rate", "seed", "vad_epochs", "rvi_epochs_to_vad_final",
-            "epoch_ratio", "seconds_ratio", "claim_holds"]
-    agg = df.groupby(["dataset", "lr", "rate"]).agg(
-        seeds=("seed", "nunique"), epoch_ratio=("epoch_ratio", "mean"),
-        seconds_ratio=("seconds_ratio", "mean"),
-        claim_holds=("claim_holds", "mean"),
-    )
-    return table(agg) + "\n\nPer run:\n\n" + table(df[keep])
-
-
-def _rvi_imputation(paths: list[Path]) -> str:
-    df = pd.concat([pd.read_csv(p) for p in paths])
-    agg = df.pivot_table(index=["dataset", "rate"], columns="model", values="rmse",
-                         aggfunc="mean")
-    seeds = df.groupby("dataset")["seed"].nunique().to_dict()
-    return table(agg) + f"\n\nSeeds per dataset: {seeds}; RMSE on held-out cells."
-
-
-def _factvae_bars(paths: list[Path]) -> str:
-    df = pd.concat([pd.read_csv(p) for p in paths])
-    keep = ["seed", "sparsity", "rows", "epochs", "ratio", "n_live", "separated",
-            "top_shared", "bottom_shared", "mixed", "seconds"]
-    return table(df[[c for c in keep if c in df]].drop_duplicates())
-
-
-def _factvae_uci(path: Path) -> str:
-    df = pd.read_csv(path)
-    if "test_loglik" in df:
-        agg = df.groupby(["dataset", "n_train", "method"])["test_loglik"].agg(
-            ["mean", "std"])
-        return table(agg.unstack("method")["mean"]) + "\n\n(mean over seeds, " \
-            f"{df['seed'].nunique()} seed(s); higher is better)"
-    vals = [c for c in ("nrmse_pooled_raw", "nrmse_pooled_std", "pfc", "seconds")
-            if c in df]
-    agg = df.groupby(["dataset", "method"])[vals].mean()
-    return table(agg) + f"\n\n(mean over {df['seed'].nunique()} seed(s))"
-
-
-def _vsae_uci(path: Path) -> str:
-    from benchmarks.vsae_uci import summarise
-
-    df = pd.read_csv(path)
-    parts = []
-    for config, g in df.groupby("config", sort=False):
-        parts.append(f"Configuration: `{config}`\n\n{summarise(g)}")
-    return "\n\n".join(parts)
 
 
 def _dlvm(path: Path) -> str:
@@ -160,180 +125,375 @@ def _dlvm(path: Path) -> str:
     return markdown(df, df["mechanism"].iloc[0])
 
 
+def _vsae_images(path: Path) -> str | None:
+    """The script's own summary; None (source skipped) while it has none."""
+    try:
+        script = importlib.import_module("benchmarks.vsae_images")
+    except ImportError:
+        return None
+    if hasattr(script, "markdown"):
+        return script.markdown(path)
+    if not hasattr(script, "summarise"):
+        return None
+    df = pd.read_csv(path)
+    return "\n\n".join(
+        f"Configuration `{config}`:\n\n{script.summarise(g)}"
+        for config, g in df.groupby("config", sort=False)
+    )
+
+
+def _runner(suite: str) -> Callable[[Path], str]:
+    """The runner command with the imputers and seeds the CSV holds."""
+
+    def command(path: Path) -> str:
+        df = pd.read_csv(path)
+        names = " ".join(dict.fromkeys(df["imputer"]))
+        seeds = " ".join(str(s) for s in sorted(set(df["seed"])))
+        quick = " --quick" if (df["quick"] == 1).any() else ""
+        return (f"python -m benchmarks.run --suite {suite} --imputers {names} "
+                f"--seeds {seeds}{quick}")
+
+    return command
+
+
+def _paper_t6() -> str:
+    from benchmarks.vsae_uci import paper_table
+
+    return (
+        "Paper (VSAE appendix Table 6, MCAR 0.5; NRMSE variant not stated), quoted "
+        f"from `benchmarks/vsae_uci.py`:\n\n{paper_table()}\n\n`vsae-paper` is "
+        "VSAE with the paper's two-stage schedule. `vsae-paper` rows were run "
+        "before VSAE's validation loss moved to training-mode BatchNorm (commit "
+        "'VSAE validation loss in training mode'); `vsae` rows after it."
+    )
+
+
+def _paper_t5() -> str:
+    from benchmarks.dlvm_baselines import paper_note
+
+    tables = ["yeast", "white_wine"]
+    return (
+        f"MAR. {paper_note(tables, 'mar')}.\n\nMNAR. {paper_note(tables, 'mnar')}."
+        "\n\nOur MNAR is `mnar_self` (protocol.md §1). `vsae-paper` rows predate "
+        "the validation-loss change (see above)."
+    )
+
+
+def _paper_t7() -> str:
+    try:
+        from benchmarks.vsae_images import PAPER_SUM
+    except ImportError:
+        return ""
+    values = " / ".join(f"{v} at {r}" for r, v in sorted(PAPER_SUM.items()))
+    return (
+        f"Paper (VSAE appendix Table 7, VSAE's summed error of the two images): "
+        f"{values}; its pixel scaling and averaging are not stated. Our "
+        "`image_mse` is the mean per-pixel MSE of a hidden image."
+    )
+
+
+def _paper_gain() -> str:
+    from benchmarks.gain_reference import PUBLISHED
+
+    return (
+        "Paper (GAIN Table 2, 20 % MCAR, RMSE on min-max scaled data, GAIN): "
+        + ", ".join(f"{k} {v}" for k, v in PUBLISHED.items()) + "."
+    )
+
+
+# -------------------------------------------------------------------- sections
 @dataclass
 class Section:
-    title: str
-    files: str  # glob under benchmarks/results/
-    command: str
-    render: Callable
-    context: str = ""
-    figure: str = ""
-    many: bool = False  # render all matching files together
+    """One part of the report.
 
+    ``sources`` maps a glob under benchmarks/results/ to the shell command(s) that
+    write the matching CSV (a callable gets the path and reads them from it).
+    ``render`` turns one CSV (all the glob's CSVs when ``together``) into Markdown.
+    ``context``: the paper's values or a note, text or a callable returning it.
+    """
+
+    title: str
+    sources: dict[str, str | Callable[[Path], str]]
+    render: Callable
+    context: str | Callable[[], str] = ""
+    figure: str = ""  # under docs/figures/
+    together: bool = False
+    notes: dict[str, str] = field(default_factory=dict)  # glob -> note on its run
+
+
+TTQ = "python -m benchmarks.time_to_quality"
+SCALE = "python -m benchmarks.scale --imputers mean vae sk-iterative-br"
+ORACLE = "python -m benchmarks.oracle --rates 0.3 0.5 --seeds 0 1 2 --n-samples 5000"
+FACTVAE_UCI = "python benchmarks/factvae_uci.py"
 
 SECTIONS = [
     Section(
-        "UCI tables, MCAR 0.5 (VSAE paper Table 6)", "uci-mcar.csv",
-        "python -m benchmarks.run --suite uci-mcar --imputers <names> --seeds 0 1 2",
-        _uci,
-        "Paper (VSAE Table 6; their protocol, metric variant unknown): VSAE phishing "
-        "PFC 0.237, mushroom PFC 0.416, yeast NRMSE 0.419, white wine 0.3719, heart "
-        "0.482 (cat) / 0.579 (num); MissForest 0.478 / 0.419 / 0.424 / 0.3762 / "
-        "0.487 / 0.634; MICE 0.396 / 0.574 / 0.521 / 0.4280 / 0.616 / 0.749. "
-        "`vsae-paper` (the paper's two-stage schedule) rows were run before VSAE's "
-        "validation loss moved to training-mode BatchNorm (commit 'VSAE validation "
-        "loss in training mode'); `vsae` rows after it.",
+        "UCI tables, MCAR 0.5 (VSAE paper Table 6)",
+        {"uci-mcar.csv": _runner("uci-mcar")}, _uci, _paper_t6,
     ),
     Section(
-        "MAR / MNAR, yeast and white wine (VSAE paper Table 5)", "uci-nonmcar.csv",
-        "python -m benchmarks.run --suite uci-nonmcar --imputers <names> --seeds 0 1 2",
-        _nonmcar,
-        "Paper (VSAE Table 5): VSAE yeast MAR 0.472, NMAR 0.425; white wine MAR "
-        "0.3825, NMAR 0.3717. Our MNAR is `mnar_self` (protocol.md §1). "
-        "`vsae-paper` rows predate the validation-loss change (see above).",
+        "MAR / MNAR, yeast and white wine (VSAE paper Table 5)",
+        {"uci-nonmcar.csv": _runner("uci-nonmcar")}, _nonmcar, _paper_t5,
+    ),
+    Section("Missing-rate sweep", {"uci-rates.csv": _runner("uci-rates")}, summarize),
+    Section(
+        "MNIST+MNIST image pairs (VSAE paper Table 7), runner",
+        {"images.csv": _runner("images")}, summarize, _paper_t7,
     ),
     Section(
-        "Missing-rate sweep", "uci-rates.csv",
-        "python -m benchmarks.run --suite uci-rates --imputers <names> --seeds 0 1 2",
-        summarize,
+        "MNIST+MNIST image pairs (VSAE paper Table 7), VSAE script",
+        {"vsae_images.csv": "python benchmarks/vsae_images.py  # or with "
+         "--vsae '<json>' --tag <config> (one table per --tag)"},
+        _vsae_images, figure="vsae_images.png",  # its tables quote Table 7
     ),
     Section(
-        "MNIST+MNIST image pairs (VSAE paper Table 7)", "images.csv",
-        "python -m benchmarks.run --suite images --imputers <names> --seeds 0 1 2",
-        summarize,
-        "Paper (VSAE Table 7, summed per-image MSE of the two images): 0.1371 / "
-        "0.1376 / 0.1379 at 0.3 / 0.5 / 0.7; our `image_mse` is the mean per-pixel "
-        "MSE of a hidden image.",
-        "vsae_images.png",
-    ),
-    Section(
-        "The tables of design/peers.md", "peers.csv",
-        "python -m benchmarks.run --suite peers --imputers <names> --seeds 0 1 2",
-        summarize,
+        "The tables of design/peers.md",
+        {"peers.csv": _runner("peers")}, summarize,
         "peers.md measured MissForest (missingpy) 0.766 / 0.850, HyperImpute "
         "0.726 / 0.856 (per-feature NRMSE, diabetes / latent factor).",
     ),
     Section(
         "Time to quality on white wine, VSAE beside MIWAE, MICE and MissForest",
-        "time_to_quality-vsae.csv",
-        "python -m benchmarks.time_to_quality --imputers vsae vsae-paper miwae mice "
-        "mean --reference missforest --epochs 150 --every 10 --seeds 0 "
-        "--out benchmarks/results/time_to_quality-vsae.csv "
-        "--figure docs/figures/time_to_quality-vsae.png",
-        _ttq, figure="time_to_quality-vsae.png",
+        {"time_to_quality-vsae.csv":
+         f"{TTQ} --imputers vsae vsae-paper miwae mice mean --reference missforest "
+         "--epochs 150 --every 10 --seeds 0 "
+         "--out benchmarks/results/time_to_quality-vsae.csv "
+         "--figure docs/figures/time_to_quality-vsae.png"},
+        _script("time_to_quality:summarize"), figure="time_to_quality-vsae.png",
     ),
     Section(
-        "Time to quality on white wine, deep baselines", "time_to_quality-deep.csv",
-        "python -m benchmarks.time_to_quality --imputers vae miwae hivae mean "
-        "--reference sk-iterative-rf --epochs 60 "
-        "--out benchmarks/results/time_to_quality-deep.csv "
-        "--figure docs/figures/time_to_quality-deep.png",
-        _ttq, figure="time_to_quality-deep.png",
+        "Time to quality on white wine, deep baselines",
+        {"time_to_quality-deep.csv":
+         f"{TTQ} --imputers vae miwae hivae mean --reference sk-iterative-rf "
+         "--ladder 1x10 3x25 --epochs 60 --every 5 "
+         "--out benchmarks/results/time_to_quality-deep.csv "
+         "--figure docs/figures/time_to_quality-deep.png"},
+        _script("time_to_quality:summarize"), figure="time_to_quality-deep.png",
     ),
     Section(
-        "Scale: cost against rows (synthetic mixed table)", "scale.csv",
-        "python -m benchmarks.scale", _scale, figure="scale.png",
+        "Time to quality on white wine, VAE against the forest reference",
+        {"time_to_quality.csv":
+         f"{TTQ} --imputers vae mean --reference sk-iterative-rf "
+         "--ladder 1x10 2x10 3x25 5x25 --epochs 100 --every 5 "
+         "--out benchmarks/results/time_to_quality.csv "
+         "--figure docs/figures/time_to_quality.png"},
+        _script("time_to_quality:summarize"), figure="time_to_quality.png",
     ),
     Section(
-        "Oracle floor: Gaussian table, exact conditional mean", "oracle*.csv",
-        "python -m benchmarks.oracle --imputers <names>", _oracle,
+        "Scale: cost against rows (synthetic mixed table)",
+        {"scale.csv": f"{SCALE} --rows 1e3 1e4 1e5 --epochs 2 --set n_importance=100 "
+         "--budget-seconds 300"},
+        _script("scale:slopes", "scale:memory_table"), figure="scale.png",
     ),
     Section(
-        "GAIN on its own letter and spam files (GAIN paper Table 2)",
-        "gain_reference.csv", "python benchmarks/gain_reference.py --seeds 3", _gain,
-        "Paper (GAIN, 20 % MCAR, RMSE on min-max scaled data): letter 0.1198 ± "
-        "0.0005, spam 0.0513 ± 0.0016.",
+        "Scale: streaming transform up to a million rows",
+        {"scale-stream.csv": f"{SCALE} --rows 1e5 1e6 --epochs 1 "
+         "--set n_importance=25 --out benchmarks/results/scale-stream.csv "
+         "--figure docs/figures/scale-stream.png"},
+        _script("scale:slopes", "scale:memory_table"), figure="scale-stream.png",
     ),
     Section(
-        "MissForest and MICE against scikit-learn's IterativeImputer",
-        "forest_reference_summary.csv",
-        "python benchmarks/forest_reference.py", _forest,
+        "Oracle floor: Gaussian table, exact conditional mean",
+        {"oracle.csv": f"{ORACLE} --imputers mean vae sk-iterative-br sk-knn",
+         "oracle-deep.csv": f"{ORACLE} --imputers mean vae miwae hivae gain "
+         "sk-iterative-br sk-knn --out benchmarks/results/oracle-deep.csv"},
+        _script("oracle:summarize"),
+    ),
+    Section(
+        "GAIN and MisGAN on GAIN's letter and spam files (GAIN paper Table 2)",
+        {"gain_reference.csv":
+         "python benchmarks/gain_reference.py --seeds 3\n"
+         "python benchmarks/gain_reference.py --datasets spam --methods mean misgan\n"
+         "python benchmarks/gain_reference.py --datasets letter --methods mean misgan "
+         "--misgan-epochs 10"},
+        _script("gain_reference:markdown"), _paper_gain,
+    ),
+    Section(
+        "MissForest and MICE against scikit-learn's IterativeImputer (peers.md)",
+        {"forest_reference.csv":
+         "python benchmarks/forest_reference.py --datasets diabetes yeast --seeds 3\n"
+         "python benchmarks/forest_reference.py --datasets synthetic wine --seeds 1"},
+        _script("forest_reference:markdown"),
         "Our MissForest vs IterativeImputer + RandomForest, our MICE vs "
         "IterativeImputer + BayesianRidge, same masks.",
     ),
     Section(
+        "MissForest model size (pickled) under the memory options",
+        {"forest_reference_model_size.csv":
+         "python benchmarks/forest_reference.py --model-size"},
+        _script("forest_reference:model_size_markdown"),
+    ),
+    Section(
         "RVI convergence against VAD (RVI paper Fig. 1)",
-        "rvi_convergence_quick_summary.csv",
-        "cd benchmarks && python rvi_convergence.py --quick --seeds 0 1 2 --lrs 1e-3",
-        _rvi_convergence,
+        {"rvi_convergence_*.csv":
+         "python benchmarks/rvi_convergence.py --quick --seeds 0 1 2 --lrs 1e-3"},
+        _script("rvi_convergence:markdown"),
         "The paper's claim: RVI reaches VAD's final loss in at most half of VAD's "
-        "epochs and seconds (`claim_holds` needs both).",
-        "rvi_convergence.png",
+        "epochs and seconds.", "rvi_convergence.png",
     ),
     Section(
         "RVI test-time imputation against the rate (RVI paper Fig. 4)",
-        "rvi_imputation_quick_*.csv",
-        "cd benchmarks && python rvi_imputation.py --quick", _rvi_imputation,
-        figure="rvi_imputation.png", many=True,
+        {"rvi_imputation_*.csv":
+         "python benchmarks/rvi_imputation.py --quick --datasets mnist --seeds 0 "
+         "--tag quick_mnist\n"
+         "python benchmarks/rvi_imputation.py --quick --datasets mnist --seeds 1 "
+         "--tag quick_mnist_seed1\n"
+         "python benchmarks/rvi_imputation.py --quick --datasets artificial "
+         "--seeds 0 --tag quick_artificial\n"
+         "python benchmarks/rvi_imputation.py --quick --datasets artificial "
+         "--seeds 1 --tag quick_artificial_seed1"},
+        _script("rvi_imputation:markdown"), figure="rvi_imputation.png",
+        together=True,
     ),
     Section(
         "factVAE bars: learned sparsity map (factVAE paper Fig. 2)",
-        "factvae_bars_*.csv", "python benchmarks/factvae_bars.py", _factvae_bars,
-        "`separated`: latent dimensions shared within the top and within the bottom "
-        "quadrants and none across; `ratio`: right-half MSE against mean imputation.",
-        "factvae_bars.png", many=True,
+        {"factvae_bars_seeds*.csv":
+         "python benchmarks/factvae_bars.py --seeds 0 --sparsity 1\n"
+         "python benchmarks/factvae_bars.py --seeds 0 --sparsity 0\n"
+         "python benchmarks/factvae_bars.py --seeds 1 --sparsity 1\n"
+         "python benchmarks/factvae_bars.py --seeds 1 --sparsity 0\n"
+         "python benchmarks/factvae_bars.py --seeds 0 "
+         "--figure-from benchmarks/results/factvae_bars_seeds0_*.csv",
+         "factvae_bars_quick_*.csv":
+         "python benchmarks/factvae_bars.py --quick --seeds 0 1 2"},
+        _script("factvae_bars:markdown"), figure="factvae_bars.png", together=True,
     ),
     Section(
-        "factVAE on UCI tables, MCAR 0.5", "factvae_uci_mcar*.csv",
-        "python benchmarks/factvae_uci.py --tables mcar --datasets yeast white_wine "
-        "heart --seeds 0 1 2", _factvae_uci,
+        "factVAE on UCI tables, MCAR 0.5",
+        {"factvae_uci_mcar.csv": f"{FACTVAE_UCI} --tables mcar "
+         "--datasets yeast white_wine heart --seeds 0 1 2",
+         "factvae_uci_mcar_quick.csv": f"{FACTVAE_UCI} --quick --tables mcar "
+         "--seeds 0 1"},
+        _script("factvae_uci:markdown"),
+        notes={"factvae_uci_mcar_quick.csv":
+               "Written by an earlier version of the script: its factVAE "
+               "variants (`prior_scaling=dataset`, `weight_prior_std=100`) are "
+               "no longer in its method list."},
     ),
     Section(
         "factVAE held-out log-likelihood, small training sets (factVAE Table 1 in "
-        "spirit)", "factvae_uci_loglik*.csv",
-        "python benchmarks/factvae_uci.py --tables loglik --quick --seeds 0",
-        _factvae_uci,
+        "spirit)",
+        {"factvae_uci_loglik*.csv": f"{FACTVAE_UCI} --quick --tables loglik "
+         "--seeds 0"},
+        _script("factvae_uci:markdown"),
     ),
     Section(
-        "VSAE development runs (supplementary; per configuration)", "vsae_uci.csv",
-        "python benchmarks/vsae_uci.py --quick --vsae '<json>'", _vsae_uci,
+        "VSAE development runs on UCI tables (supplementary)",
+        {"vsae_uci.csv": "python benchmarks/vsae_uci.py --quick [--seeds 3] "
+         "[--mechanism mnar_self] --vsae '<json>' --tag '<configuration>'"},
+        _script("vsae_uci:markdown"),
+        "One table per configuration (`--tag`); the `--vsae` keyword arguments of "
+        "each were not recorded, only the tag describing them. The runner's "
+        "`uci-mcar` / `uci-nonmcar` sections above are the reference runs.",
     ),
     Section(
-        "Deep baselines of the VSAE paper (AE, VAE, CVAE, HI-VAE)",
-        "dlvm_baselines_*.csv", "python benchmarks/dlvm_baselines.py --quick", _dlvm,
+        "Deep baselines of the VSAE paper (AE, VAE, CVAE, HI-VAE, MIWAE)",
+        {"dlvm_baselines_mcar_quick.csv":
+         "python benchmarks/dlvm_baselines.py --quick --seeds 1",
+         "dlvm_baselines_mar_quick.csv":
+         "python benchmarks/dlvm_baselines.py --quick --seeds 1 --mechanism mar",
+         "dlvm_baselines_mcar_seed0_300ep.csv":
+         "python benchmarks/dlvm_baselines.py --seeds 1 --max-iter 300 "
+         "--patience 30 --out benchmarks/results/dlvm_baselines_mcar_seed0_300ep.csv"},
+        _dlvm,
+        notes={"dlvm_baselines_mcar_seed0_300ep.csv":
+               "Not `--quick`, but shorter than the script's full run (one seed, "
+               "at most 300 epochs instead of 3 seeds and 1000)."},
     ),
 ]
 
 
+# -------------------------------------------------------------------- layout
+def _paths(pattern: str) -> list[Path]:
+    return sorted(p for p in RESULTS.glob(pattern)
+                  if not p.stem.endswith("_summary"))
+
+
+def _reduced(path: Path) -> bool:
+    if "quick" in path.stem:
+        return True
+    df = pd.read_csv(path)
+    return "quick" in df and bool(df["quick"].astype(str).isin(["1", "True"]).any())
+
+
+def _source_line(group: list[Path]) -> str:
+    names = ", ".join(f"`benchmarks/results/{p.name}`" for p in group)
+    seeds = set()
+    for p in group:
+        df = pd.read_csv(p)
+        if "seed" in df:
+            seeds |= set(df["seed"].dropna().astype(int))
+    line = f"Source: {names}"
+    if seeds:
+        line += f" (seeds {', '.join(str(s) for s in sorted(seeds))})"
+    if any(_reduced(p) for p in group):
+        line += (" — **reduced run**: the script's `--quick` settings (fewer rows, "
+                 "epochs or seeds than its full run), not a reproduction of the "
+                 "paper's setting")
+    return line + "."
+
+
 def _render_section(sec: Section) -> list[str]:
-    paths = sorted(RESULTS.glob(sec.files))
-    if not paths:
+    found = [(pattern, command, paths) for pattern, command in sec.sources.items()
+             if (paths := _paths(pattern))]
+    body = []
+    for pattern, command, paths in found:
+        for group in [paths] if sec.together else [[p] for p in paths]:
+            text = sec.render(group if sec.together else group[0])
+            if text is None:  # the producing script has no summary (yet)
+                continue
+            cmd = command(group[0]) if callable(command) else command
+            body += [_source_line(group), "", "```bash", cmd, "```", ""]
+            if pattern in sec.notes:
+                body += [sec.notes[pattern], ""]
+            body += [text, ""]
+    if not body:
         return []
-    out = [f"## {sec.title}", "", f"Command: `{sec.command}`", ""]
-    groups = [paths] if sec.many else [[p] for p in paths]
-    for group in groups:
-        names = ", ".join(f"`benchmarks/results/{p.name}`" for p in group)
-        reduced = any(_reduced(p) for p in group)
-        out.append(
-            f"Source: {names}"
-            + (" — **reduced run** (fewer epochs / rows / seeds than the paper)"
-               if reduced else "")
-        )
-        out += ["", sec.render(group if sec.many else group[0]), ""]
-    if sec.context:
-        out += [sec.context, ""]
+    context = sec.context() if callable(sec.context) else sec.context
+    out = [f"## {sec.title}", ""] + ([context, ""] if context else []) + body
     if sec.figure and (ROOT / "docs" / "figures" / sec.figure).exists():
         out += [f"![{sec.title}](figures/{sec.figure})", ""]
     return out
 
 
-def render() -> str:
-    versions = set()
+def _recorded(columns: tuple[str, ...]) -> list[str]:
+    """Distinct values of these columns over every CSV (versions, hosts)."""
+    seen: set[str] = set()
     for p in RESULTS.glob("*.csv"):
-        df = pd.read_csv(p, nrows=200)
-        if "versions" in df:
-            versions |= set(df["versions"].dropna().astype(str))
+        df = pd.read_csv(p, nrows=500)
+        have = [c for c in columns if c in df]
+        if len(have) == 1:
+            seen |= set(df[have[0]].dropna().astype(str))
+        elif have:  # one library per column (gain_reference, forest_reference)
+            rows = df[have].dropna().astype(str).drop_duplicates()
+            seen |= {";".join(f"{c}={v}" for c, v in zip(have, r, strict=True))
+                     for r in rows.itertuples(False)}
+    return sorted(seen)
+
+
+def render() -> str:
+    """The whole report as Markdown, from the CSVs under ``RESULTS``."""
+    versions = _recorded(("versions",)) + _recorded(
+        ("torch", "sklearn", "numpy", "python"))
+    hosts = _recorded(("host",)) + _recorded(("machine",))
     out = [
         "# Benchmarks", "",
         "Generated by `python -m benchmarks.report` from the CSVs in "
         "`benchmarks/results/`; every number below comes from those files, and each "
-        "section names the command that produced its CSV. Lower is better for every "
-        "error (NRMSE per protocol.md §2, PFC = share of wrong categories, MSE).", "",
+        "section names the command (run from the repository root) that wrote its "
+        "CSV. Lower is better for every error (NRMSE per protocol.md §2, PFC = "
+        "share of wrong categories, MSE) unless a table says otherwise. A CSV made "
+        "with a script's `--quick` settings is labelled as such where it is "
+        "listed.", "",
         f"Generated {datetime.date.today().isoformat()} on {platform.node()} "
-        f"({platform.machine()}, {platform.system()}); runs use 1 thread on a "
-        "2-core machine unless a section says otherwise.", "",
+        f"({platform.machine()}, {platform.system()}, {os.cpu_count()} CPUs). "
+        "Hosts recorded in the CSVs: " + ("; ".join(hosts) or "not recorded")
+        + ". The runs were made on a shared 2-core CPU machine with one thread "
+        "per run (`OMP_NUM_THREADS=1`), so seconds compare within a table, not "
+        "across machines.", "",
         "Versions recorded in the CSVs: "
-        + ("; ".join(sorted(versions)) if versions else "not recorded"), "",
+        + ("; ".join(f"`{v}`" for v in versions) if versions else "not recorded"),
+        "",
     ]
     for sec in SECTIONS:
         out += _render_section(sec)

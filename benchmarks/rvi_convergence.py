@@ -89,6 +89,40 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def markdown(csv_path: Path) -> str:
+    """Markdown: :func:`summarize` of a per-epoch CSV, over seeds and per run.
+
+    Parameters
+    ----------
+    csv_path : Path
+        A per-epoch CSV written by this script (``rvi_convergence_<tag>.csv``).
+
+    Returns
+    -------
+    str
+        Mean ratios and the share of runs where the claim holds per (dataset, lr,
+        rate), then one row per run.
+    """
+    # the report's formatter, imported here so that the script runs standalone
+    from benchmarks.report import table
+
+    runs = summarize(pd.read_csv(csv_path))
+    agg = runs.groupby(["dataset", "lr", "rate"]).agg(
+        seeds=("seed", "nunique"), epoch_ratio=("epoch_ratio", "mean"),
+        seconds_ratio=("seconds_ratio", "mean"),
+        claim_holds=("claim_holds", "mean"),
+    )
+    keep = ["dataset", "lr", "rate", "seed", "vad_epochs", "rvi_epochs_to_vad_final",
+            "epoch_ratio", "seconds_ratio", "claim_holds"]
+    return (
+        table(agg)
+        + "\n\n`epoch_ratio` / `seconds_ratio`: RVI's epochs / seconds to reach "
+        "VAD's final training loss over VAD's (the claim: both at most 0.5); "
+        "`claim_holds`: share of seeds where both are.\n\nPer run:\n\n"
+        + table(runs[keep])
+    )
+
+
 def plot(df: pd.DataFrame, path: Path) -> None:
     import matplotlib
 

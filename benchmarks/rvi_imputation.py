@@ -75,6 +75,37 @@ def plot(df: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+def markdown(csv_paths: list[Path]) -> str:
+    """Markdown: error on the hidden held-out entries per (dataset, rate) and model.
+
+    Parameters
+    ----------
+    csv_paths : list of Path
+        CSVs written by this script (one per tag); their rows are pooled.
+
+    Returns
+    -------
+    str
+        Elastic metric (the figure's) and RMSE, mean over seeds.
+    """
+    # the report's formatter, imported here so that the script runs standalone
+    from benchmarks.report import table
+
+    df = pd.concat([pd.read_csv(p) for p in csv_paths], ignore_index=True)
+    models = [m for m in [*MODELS, "mean"] if m in set(df.model)]
+    parts = []
+    for value in ("elastic", "rmse"):
+        pivot = df.pivot_table(index=["dataset", "rate"], columns="model",
+                               values=value, aggfunc="mean")[models]
+        parts.append(f"{value} (lower is better):\n\n{table(pivot)}")
+    seeds = df.groupby("dataset")["seed"].apply(
+        lambda s: ", ".join(str(v) for v in sorted(set(s))))
+    parts.append("Seeds: " + "; ".join(f"{k} {v}" for k, v in seeds.items())
+                 + f". Epochs: {', '.join(str(e) for e in sorted(set(df.epochs)))}; "
+                 "`mean`: column means of the observed training entries.")
+    return "\n\n".join(parts)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--datasets", nargs="+", default=["mnist", "artificial"])

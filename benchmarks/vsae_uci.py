@@ -230,6 +230,64 @@ def run_one(name, seed, mechanism, methods, vsae_kw, quick):
     return rows
 
 
+def _paper(ds: str, mech: str, method: str, metric: str) -> str:
+    """The paper's Table 6 value for this cell, as text ("" when it has none)."""
+    if mech != "mcar" or metric not in ("pfc", "nrmse_pooled_raw"):
+        return ""
+    val = PAPER.get((ds, "pfc" if metric == "pfc" else "nrmse"), {}).get(method)
+    return "" if val is None else f"{val}"
+
+
+def paper_table() -> str:
+    """Markdown: the paper's Table 6 values of :data:`PAPER` (quoted, not measured).
+
+    Returns
+    -------
+    str
+        One row per (dataset, metric), one column per method.
+    """
+    methods = ["vsae", "missforest", "mice"]
+    lines = ["| dataset | metric | " + " | ".join(methods) + " |",
+             "|" + "---|" * (2 + len(methods))]
+    for (ds, metric), vals in PAPER.items():
+        lines.append(f"| {ds} | {metric} | "
+                     + " | ".join(f"{vals[m]}" for m in methods) + " |")
+    return "\n".join(lines)
+
+
+def markdown(csv_path: Path) -> str:
+    """Markdown: headline metrics per configuration (``config``) of this script's CSV.
+
+    Parameters
+    ----------
+    csv_path : Path
+        ``vsae_uci.csv`` (tidy rows, appended by every run).
+
+    Returns
+    -------
+    str
+        One row per (configuration, dataset, mechanism, method): mean ± sd over
+        seeds, with the paper's Table 6 value.
+    """
+    df = pd.read_csv(csv_path)
+    digits = {"nrmse_pooled_raw": 4, "pfc": 4, "epochs": 0, "seconds": 1}
+    shown = [m for m in digits if m in set(df.metric)]
+    lines = ["| configuration | dataset | mech | method | seeds | "
+             + " | ".join(shown) + " | paper T6 |", "|" + "---|" * (6 + len(shown))]
+    keys = ["config", "dataset", "mechanism", "method"]
+    for (config, ds, mech, method), g in df.groupby(keys, sort=False):
+        cells = []
+        for m in shown:
+            v, d = g.loc[g.metric == m, "value"], digits[m]
+            sd = f" ± {v.std(ddof=1):.{d}f}" if len(v) > 1 else ""
+            cells.append(f"{v.mean():.{d}f}{sd}" if len(v) else "")
+        # heart has both: NRMSE / PFC, in the columns' order
+        paper = " / ".join(filter(None, (_paper(ds, mech, method, m) for m in shown)))
+        lines.append(f"| {config} | {ds} | {mech} | {method} | {g.seed.nunique()} | "
+                     + " | ".join(cells) + f" | {paper} |")
+    return "\n".join(lines)
+
+
 def summarise(df: pd.DataFrame) -> str:
     """Markdown table: mean ± std over seeds, with the paper's Table 6 value."""
     lines = [
@@ -241,11 +299,7 @@ def summarise(df: pd.DataFrame) -> str:
     g = df[df.metric.isin(keep)].groupby(["dataset", "mechanism", "method", "metric"],
                                         sort=False)["value"]
     for (ds, mech, method, metric), v in g:
-        paper = ""
-        if mech == "mcar" and metric in ("pfc", "nrmse_pooled_raw"):
-            key = (ds, "pfc" if metric == "pfc" else "nrmse")
-            val = PAPER.get(key, {}).get(method)
-            paper = "" if val is None else f"{val}"
+        paper = _paper(ds, mech, method, metric)
         sd = v.std(ddof=1) if len(v) > 1 else 0.0
         lines.append(f"| {ds} | {mech} | {method} | {metric} | "
                      f"{v.mean():.4f} ± {sd:.4f} ({len(v)}) | {paper} |")
