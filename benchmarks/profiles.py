@@ -33,13 +33,6 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "vsae-nomask": ("vsae", dict(mask_decoder=False)),
     # VSAE with the paper's two-stage schedule (x_u targets after the warm-up)
     "vsae-paper": ("vsae", dict(warmup_epochs="auto")),
-    # images on a CPU budget: the paper uses a 256-dim latent per image, 1000
-    # epochs at lr 1e-4; here 16 dims, 100 epochs at lr 1e-3, stage one only
-    "vsae-image": ("vsae", dict(
-        latent_dim=16, max_iter=100, learning_rate=1e-3, warmup_epochs=None,
-        n_importance=100, decoder_hidden=(128, 128, 128),
-        collective_hidden=(128, 128, 128),
-    )),
 }
 QUICK: dict[str, object] = dict(
     max_iter=3, n_importance=20, n_estimators=10, inference_steps=5

@@ -52,17 +52,8 @@ SUITES: dict[str, dict] = {
     "peers": dict(
         datasets=["diabetes", "latent_factor"], mechanisms=["mcar"], rates=[0.3]
     ),
-    "images": dict(  # VSAE Table 7, MNIST+MNIST
-        datasets=["mnist_pairs"], mechanisms=["mcar"], rates=[0.3, 0.5, 0.7]
-    ),
     "smoke": dict(datasets=["yeast"], mechanisms=["mcar"], rates=[0.5]),
 }
-
-#: per-dataset options of simulate_missing. Two images per row: keeping one observed
-#: would hide exactly one image per row at rate 0.5 (no complete row to learn the
-#: pairing from) and cannot reach 0.7, so images are hidden independently and a row
-#: may lose both (then only the model's marginal is left to impute it).
-MISSING_OPTIONS: dict[str, dict] = {"mnist_pairs": dict(ensure_observed=False)}
 
 FIELDS = [
     "dataset",
@@ -110,8 +101,6 @@ def load(name: str):
             "diabetes",
             "sklearn.datasets.load_diabetes",
         )
-    if name == "mnist_pairs":  # VSAE Table 7; 2000 of the 4832 rows, for a CPU
-        return ds.make_mnist_pairs(random_state=0, n_samples=2000)
     if name == "latent_factor":  # peers.md table (b)
         from benchmarks.synthetic import latent_factor_table
 
@@ -205,8 +194,7 @@ def run_cell(
     )
     X = data.frame
     X_miss, hidden = simulate_missing(
-        X, mechanism, rate, spec=data.spec, random_state=seed,
-        **MISSING_OPTIONS.get(data.name, {}),
+        X, mechanism, rate, spec=data.spec, random_state=seed
     )
     fit_rows, test_rows = split(len(X), seed)
     if quick:  # a smoke run: at most 600 training rows

@@ -138,3 +138,52 @@ def test_report_renders_runner_csv_with_command(tmp_path, monkeypatch):
     assert "vsae has the lowest mean error" in text and "on 1 of 1 cells" in text
     assert "reduced run" not in text
     assert "## MAR / MNAR" not in text  # no CSV, no section
+
+
+def test_vsae_images_quick(tmp_path, capsys):
+    from benchmarks import vsae_images
+    from deepimpute.datasets import make_mnist_pairs
+
+    try:
+        make_mnist_pairs(n_samples=10, random_state=0)
+    except FileNotFoundError:
+        pytest.skip("MNIST needs the shared data folder ($DEEPIMPUTE_DATA)")
+    out, fig = tmp_path / "vsae_images.csv", tmp_path / "vsae_images.png"
+    argv = ["--quick", "--n-samples", "150", "--rates", "0.3", "0.7"]
+    argv += ["--out", str(out), "--figure", str(fig)]
+    assert vsae_images.main(argv) == 0
+    df = pd.read_csv(out)
+    scored = df[df["method"] != "data"]
+    assert set(scored["method"]) == {"vsae", "mean", "knn"}
+    assert sorted(scored["rate"].unique()) == [0.3, 0.7]
+    errors = scored[scored["metric"].isin(["image_mse", "image_mse_sum"])]
+    assert len(errors) == 2 * 3 * 2 and _finite(errors, ["value"])
+    assert (errors["value"] > 0).all()
+    assert fig.stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert "| 0.7 | vsae |" in printed
+    assert "Error growth from rate 0.3 to 0.7" in printed
+
+
+def test_report_has_a_section_with_its_command_for_every_result_csv():
+    from benchmarks import report
+
+    text = report.render()
+    lines = text.splitlines()
+    covered = set()
+    for sec in report.SECTIONS:
+        for pattern, command in sec.sources.items():
+            for path in report._paths(pattern):
+                covered.add(path)
+                assert f"## {sec.title}" in text
+                assert (command(path) if callable(command) else command) in text
+                source = [
+                    line for line in lines
+                    if line.startswith("Source:") and f"/{path.name}`" in line
+                ]
+                assert len(source) == 1, path.name
+                # a --quick CSV is labelled as such, never passed off as a full run
+                assert ("reduced run" in source[0]) == report._reduced(path)
+    # a newly committed CSV needs a section (or an entry in one) in report.SECTIONS
+    csvs = {p for p in report.RESULTS.glob("*.csv") if not p.stem.endswith("_summary")}
+    assert csvs and csvs <= covered, sorted(p.name for p in csvs - covered)
