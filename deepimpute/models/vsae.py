@@ -581,6 +581,8 @@ class VSAE(ImputationModule):
         # categorical table jumped by 10x between epochs and stopped training
         # after 20 epochs while imputations were still improving.
         gen = torch.Generator(device=batch.x.device).manual_seed(0)
+        if batch.n_rows < 2:  # batch statistics need two rows: running ones then
+            return self._objective(self.terms(batch, stage=1, generator=gen))
         was_training = self.training
         self.train()
         try:

@@ -261,3 +261,17 @@ def test_kl_weight_scales_the_ramp_and_the_validation_objective():
     assert weights == [0.0, 0.25, 0.5, 0.5]
     model.eval()
     assert model.kl_weight == 0.5
+
+
+def test_validation_loss_uses_batch_statistics_and_leaves_running_ones():
+    model = _model(warmup_epochs=None)
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    loss = model.validation_loss(_batch())
+    assert torch.isfinite(loss) and not model.training
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+    # one held-out row: no batch statistics, the running ones are used
+    one = _batch(n=2)
+    one = Batch(one.x[:1], one.observed[:1], one.attr_observed[:1], one.index[:1])
+    assert torch.isfinite(model.validation_loss(one))
