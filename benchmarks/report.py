@@ -125,23 +125,6 @@ def _dlvm(path: Path) -> str:
     return markdown(df, df["mechanism"].iloc[0])
 
 
-def _vsae_images(path: Path) -> str | None:
-    """The script's own summary; None (source skipped) while it has none."""
-    try:
-        script = importlib.import_module("benchmarks.vsae_images")
-    except ImportError:
-        return None
-    if hasattr(script, "markdown"):
-        return script.markdown(path)
-    if not hasattr(script, "summarise"):
-        return None
-    df = pd.read_csv(path)
-    return "\n\n".join(
-        f"Configuration `{config}`:\n\n{script.summarise(g)}"
-        for config, g in df.groupby("config", sort=False)
-    )
-
-
 def _runner(suite: str) -> Callable[[Path], str]:
     """The runner command with the imputers and seeds the CSV holds."""
 
@@ -227,7 +210,8 @@ SECTIONS = [
         "MNIST+MNIST image pairs (VSAE paper Table 7)",
         {"vsae_images.csv": "python benchmarks/vsae_images.py  # or with "
          "--vsae '<json>' --tag <config> (one table per --tag)"},
-        _vsae_images, figure="vsae_images.png",  # its tables quote Table 7
+        # its tables quote Table 7
+        _script("vsae_images:markdown"), figure="vsae_images.png",
     ),
     Section(
         "The tables of design/peers.md",
@@ -423,8 +407,6 @@ def _render_section(sec: Section) -> list[str]:
     for pattern, command, paths in found:
         for group in [paths] if sec.together else [[p] for p in paths]:
             text = sec.render(group if sec.together else group[0])
-            if text is None:  # the producing script has no summary (yet)
-                continue
             cmd = command(group[0]) if callable(command) else command
             body += [_source_line(group), "", "```bash", cmd, "```", ""]
             if pattern in sec.notes:

@@ -245,6 +245,15 @@ def summarise(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def markdown(csv_path: Path) -> str:
+    """Markdown of this script's CSV: :func:`summarise` per ``config``."""
+    df = pd.read_csv(csv_path)
+    return "\n\n".join(
+        f"Configuration `{config}`:\n\n{summarise(g)}"
+        for config, g in df.groupby("config", sort=False)
+    )
+
+
 def plot(view: dict, rate: float, path: Path, n_rows: int = 6) -> None:
     """Observed / hidden truth / VSAE / KNN images for test rows with one hidden."""
     import matplotlib

@@ -66,13 +66,18 @@ def test_oracle_quick(tmp_path, capsys):
     assert oracle.ORACLE in rows[0] and len(rows) == 3
 
 
+def _require_shared(load, what: str) -> None:
+    """Skip the test when the shared data folder lacks ``what``."""
+    try:
+        load()
+    except FileNotFoundError:
+        pytest.skip(f"{what} needs the shared data folder ($DEEPIMPUTE_DATA)")
+
+
 def test_time_to_quality_quick(tmp_path):
     from deepimpute.datasets import load_white_wine
 
-    try:
-        load_white_wine()
-    except FileNotFoundError:
-        pytest.skip("white wine needs the shared data folder ($DEEPIMPUTE_DATA)")
+    _require_shared(load_white_wine, "white wine")
     out, fig = tmp_path / "ttq.csv", tmp_path / "ttq.png"
     argv = ["--quick", "--imputers", "mean", "vae", "--reference", "sk-iterative-rf"]
     argv += ["--out", str(out), "--figure", str(fig)]
@@ -144,10 +149,7 @@ def test_vsae_images_quick(tmp_path, capsys):
     from benchmarks import vsae_images
     from deepimpute.datasets import make_mnist_pairs
 
-    try:
-        make_mnist_pairs(n_samples=10, random_state=0)
-    except FileNotFoundError:
-        pytest.skip("MNIST needs the shared data folder ($DEEPIMPUTE_DATA)")
+    _require_shared(lambda: make_mnist_pairs(n_samples=10, random_state=0), "MNIST")
     out, fig = tmp_path / "vsae_images.csv", tmp_path / "vsae_images.png"
     argv = ["--quick", "--n-samples", "150", "--rates", "0.3", "0.7"]
     argv += ["--out", str(out), "--figure", str(fig)]
