@@ -57,6 +57,7 @@ def test_transform_is_deterministic_and_row_invariant():
         {"numerical": "gaussian_learned", "mask_in_weights": False},
         {"extra_drop_rate": 0.3, "warmup_epochs": 0},
         {"kl_warmup_epochs": 2},
+        {"n_train_samples": 3},
     ],
 )
 def test_options_run(kw):

@@ -99,6 +99,10 @@ class VSAEImputer(BaseDeepImputer):
     kl_warmup_epochs : int, default=0
         Raise the KL term's weight linearly from 0 to 1 over this many epochs
         (not in the paper; a standard remedy for posterior collapse). 0 = off.
+    n_train_samples : int, default=1
+        Latent draws per row in training: 1 trains on the ELBO (the paper); more
+        train on the importance-weighted bound over that many draws (as MIWAE),
+        at about that many times the decoder's cost.
     column_spec : ColumnSpec, default=None
         Attribute description; inferred from dtypes when None.
     handle_unknown : {"error", "missing"}, default="error"
@@ -209,6 +213,7 @@ class VSAEImputer(BaseDeepImputer):
         "extra_drop_rate": [Interval(Real, 0, 1, closed="left")],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "n_train_samples": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -234,6 +239,7 @@ class VSAEImputer(BaseDeepImputer):
         extra_drop_rate=0.5,
         kl_weight=0.1,
         kl_warmup_epochs=0,
+        n_train_samples=1,
         column_spec=None,
         handle_unknown="error",
         device="auto",
@@ -267,6 +273,7 @@ class VSAEImputer(BaseDeepImputer):
         self.extra_drop_rate = extra_drop_rate
         self.kl_weight = kl_weight
         self.kl_warmup_epochs = kl_warmup_epochs
+        self.n_train_samples = n_train_samples
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
         self.device = device
@@ -310,4 +317,5 @@ class VSAEImputer(BaseDeepImputer):
             extra_drop_rate=self.extra_drop_rate,
             kl_weight=self.kl_weight,
             kl_warmup_epochs=self.kl_warmup_epochs,
+            n_train_samples=self.n_train_samples,
         )

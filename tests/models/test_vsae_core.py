@@ -111,14 +111,15 @@ def test_masked_batchnorm_ignores_unobserved_rows():
     assert not torch.allclose(net.norms[0].running_mean, torch.zeros(2, 8))
 
 
+@pytest.mark.parametrize("k", [1, 4])
 @pytest.mark.parametrize("stage", [1, 2])
-def test_loss_ignores_hidden_entries(stage):
-    model = _model()
+def test_loss_ignores_hidden_entries(stage, k):
+    model = _model(n_train_samples=k)
     model.train()
     model.on_epoch_start(0 if stage == 1 else 5)
     assert model.stage == stage
     batch = _batch()
-    twin = _model()
+    twin = _model(n_train_samples=k)
     twin.load_state_dict(model.state_dict())  # same BatchNorm statistics too
     twin.train()
     twin.stage = stage
@@ -240,6 +241,25 @@ def test_grouped_mlp_equals_separate_networks():
             x[:, g] @ net.weights[0][g] + net.biases[0][g], 0.2
         )
         torch.testing.assert_close(out[:, g], h @ net.weights[1][g] + net.biases[1][g])
+
+
+def test_importance_weighted_bound_is_tighter_than_the_elbo():
+    model = _model(warmup_epochs=None)
+    model.eval()  # no encoder-side dropout, BatchNorm on running statistics
+    batch = _batch(n=16)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        elbo = torch.stack(
+            [-model._objective(model.terms(batch)) for _ in range(200)]
+        ).mean()
+        model.n_train_samples = 64
+        t = model.terms(batch)
+        iw = torch.stack(
+            [-model._objective(model.terms(batch)) for _ in range(20)]
+        ).mean()
+    assert t["iw_bound"].shape == (16,)
+    assert t["obs_ll"].shape == (16,)
+    assert iw > elbo + 0.05  # Burda et al.: L_K >= L_1 = ELBO in expectation
 
 
 def test_kl_warmup_weight_rises_linearly():
