@@ -267,7 +267,7 @@ def run(
     new_file = not out.exists()
     rows = []
     with out.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
+        writer = csv.DictWriter(fh, fieldnames=FIELDS, lineterminator="\n")
         if new_file:
             writer.writeheader()
         for dname in datasets:

@@ -1,14 +1,14 @@
 """VSAE settings sweep: how much do the defaults matter? (issue #3, supplementary)
 
-Each setting overrides some of :class:`deepimpute.VSAEImputer`'s defaults and runs
+Each setting overrides some of :class:`deepimpute.VSAEImputer`'s parameters and runs
 through the benchmark runner's cells (same splits, masks and seeds as the
-``uci-mcar`` suite, MCAR 0.5), so a setting's error can be compared with the
-default's seed by seed::
+``uci-mcar`` / ``uci-nonmcar`` suites at rate 0.5), so a setting's error can be
+compared with the defaults' (``base``) seed by seed::
 
     python -m benchmarks.vsae_sweep --datasets yeast white_wine heart
 
-The table gives each setting's mean error and its paired difference from the
-default (``base``): mean and standard deviation over seeds of
+The table gives each setting's mean error and its paired difference from
+``base``: mean and standard deviation over seeds of
 ``setting - base`` on the same cell. A difference smaller than its spread is noise.
 """
 
@@ -22,7 +22,7 @@ import pandas as pd
 from benchmarks import profiles
 from benchmarks.run import RESULTS, run
 
-#: name -> VSAEImputer parameters overriding the defaults
+#: name -> VSAEImputer parameters overriding its defaults (``base``: none)
 SETTINGS: dict[str, dict] = {
     "base": {},
     "scale0.2": dict(numerical_scale=0.2),
@@ -68,7 +68,7 @@ def markdown(path: Path) -> str:
         setting=lambda d: d["imputer"].str.removeprefix(PREFIX)
     )
     parts = []
-    for dname, d in df.groupby("dataset", sort=True):
+    for (dname, mech), d in df.groupby(["dataset", "mechanism"], sort=True):
         rows = []
         base = d[d["setting"] == "base"].set_index("seed")
         for setting, g in d.groupby("setting", sort=False):
@@ -86,7 +86,7 @@ def markdown(path: Path) -> str:
             rows.append(row)
         first = [m for m in METRICS if m in rows[0]][0]
         table = pd.DataFrame(rows).sort_values(first)
-        parts.append(f"**{dname}** (MCAR 0.5)\n\n" + _md(table))
+        parts.append(f"**{dname}** ({mech} 0.5)\n\n" + _md(table))
     return "\n\n".join(parts)
 
 
@@ -95,7 +95,7 @@ def _md(df: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
         cells = [
-            f"{v:.4f}" if isinstance(v, float) else ("" if pd.isna(v) else str(v))
+            "" if pd.isna(v) else (f"{v:.4f}" if isinstance(v, float) else str(v))
             for v in r
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -107,11 +107,15 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", nargs="+", default=["yeast", "white_wine", "heart"])
     p.add_argument("--settings", nargs="+", default=list(SETTINGS),
                    choices=list(SETTINGS))
+    p.add_argument("--mechanisms", nargs="+", default=["mcar"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--out", type=Path, default=RESULTS / "vsae_sweep.csv")
     args = p.parse_args(argv)
     names = register(args.settings)
-    run(args.datasets, ["mcar"], [0.5], names, args.seeds, out=args.out, quick=False)
+    run(
+        args.datasets, args.mechanisms, [0.5], names, args.seeds,
+        out=args.out, quick=False,
+    )
     print(markdown(args.out))
     return 0
 

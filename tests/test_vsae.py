@@ -94,11 +94,14 @@ def test_multiple_imputations_spread_where_data_do_not_determine():
     Xm = X.copy()
     Xm[rng.random(n) < 0.3, 1] = np.nan
     Xm[rng.random(n) < 0.3, 2] = np.nan
-    # the multiple-imputation setting of the docstring's Notes: a learned variance
-    # and no extra encoder dropout (stage one only, to keep the test short)
+    # the multiple-imputation setting of the docstring's Notes: a learned variance,
+    # no extra encoder dropout and the full KL term (stage one only, to keep the
+    # test short); seeds 0-2 gave spread ratios 0.51-0.55 and a noise-column
+    # spread of about 0.8 (its true standard deviation is 1)
     imp = VSAEImputer(
         max_iter=40, warmup_epochs=40, learning_rate=1e-2, numerical="gaussian_learned",
-        extra_drop_rate=0.0, n_importance=100, random_state=0, device="cpu",
+        extra_drop_rate=0.0, kl_weight=1.0, n_importance=100, random_state=0,
+        device="cpu",
     ).fit(Xm)
     draws = np.stack(imp.sample(Xm, n_draws=8, random_state=0))
     assert not np.allclose(draws[0], draws[1])
@@ -107,6 +110,7 @@ def test_multiple_imputations_spread_where_data_do_not_determine():
     copy_sd = spread[np.isnan(Xm[:, 1]), 1].mean()
     noise_sd = spread[np.isnan(Xm[:, 2]), 2].mean()
     assert copy_sd < 0.65 * noise_sd, (copy_sd, noise_sd)
+    assert noise_sd > 0.6, noise_sd  # draws of the noise column are not collapsed
     # the point imputation of the copy follows the observed column
     out = imp.transform(Xm)
     miss = np.isnan(Xm[:, 1])
