@@ -84,8 +84,8 @@ class FactVAEImputer(BaseDeepImputer):
         the weight prior, counted once per row, outweighs what one categorical
         attribute gains from z; ``"dataset"`` gave 0.258 and 0.211, and white
         wine NRMSE 0.295 instead of 0.306, yeast 0.506 instead of 0.502. It
-        also divides the sparsity strength by the number of rows, so the
-        learned map is far less sparse at the same ``sparsity``.
+        also divides the lasso's proximal threshold by the number of rows; the
+        bars settings (``sparsity``, ``prox_learning_rate``) assume the default.
     weight_prior_std : float, default=1.0
         Standard deviation of the Gaussian prior on the generator weights (not
         biases). With the default ``prior_scaling`` this prior is not divided by the
