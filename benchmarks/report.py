@@ -350,7 +350,13 @@ SECTIONS = [
          "python benchmarks/rvi_imputation.py --quick --datasets artificial "
          "--seeds 0 --tag quick_artificial\n"
          "python benchmarks/rvi_imputation.py --quick --datasets artificial "
-         "--seeds 1 --tag quick_artificial_seed1"},
+         "--seeds 1 --tag quick_artificial_seed1\n"
+         "python benchmarks/rvi_imputation.py --quick --datasets mnist --seeds 2 "
+         "--tag quick_mnist_seed2\n"
+         "python benchmarks/rvi_imputation.py --quick --datasets artificial "
+         "--seeds 2 --tag quick_artificial_seed2\n"
+         "python benchmarks/rvi_imputation.py --from-csv "
+         "benchmarks/results/rvi_imputation_quick_*.csv  # the figure"},
         _script("rvi_imputation:markdown"), figure="rvi_imputation.png",
         together=True,
     ),
@@ -361,6 +367,10 @@ SECTIONS = [
          "python benchmarks/factvae_bars.py --seeds 0 --sparsity 0\n"
          "python benchmarks/factvae_bars.py --seeds 1 --sparsity 1\n"
          "python benchmarks/factvae_bars.py --seeds 1 --sparsity 0\n"
+         "python benchmarks/factvae_bars.py --seeds 2 --sparsity 1 "
+         "--figure /tmp/bars.png\n"
+         "python benchmarks/factvae_bars.py --seeds 2 --sparsity 0 "
+         "--figure /tmp/bars.png\n"
          "python benchmarks/factvae_bars.py --seeds 0 "
          "--figure-from benchmarks/results/factvae_bars_seeds0_*.csv",
          "factvae_bars_quick_*.csv":
