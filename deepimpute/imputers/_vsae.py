@@ -171,9 +171,10 @@ class VSAEImputer(BaseDeepImputer):
     ``benchmarks/vsae_sweep.py`` varies the other settings one or two at a time
     on the runner's cells (MCAR 0.5, paired by seed). No setting beat these
     defaults everywhere: a 128-unit collective encoder with proposal-mean
-    imputation gained on white wine (5 more seeds confirmed it) and mushroom but
-    failed on some yeast and heart seeds; importance-weighted *training*
-    (``n_train_samples`` 5 or 20) imputed worse on all three numerical tables.
+    imputation gained on white wine (8 seeds), heart and mushroom (3 seeds) but
+    lost on yeast over 5 more seeds (+0.021 +- 0.048, some runs failing);
+    importance-weighted *training* (``n_train_samples`` 5 or 20) imputed worse
+    on all three numerical tables.
 
     The defaults aim at point imputation. Their draws in :meth:`sample` spread by
     about ``numerical_scale`` around a mean-seeking posterior, even for an
