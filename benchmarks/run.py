@@ -272,8 +272,8 @@ def run(
             writer.writeheader()
         for dname in datasets:
             data = load(dname)
+            cell_rates = rates.get(dname, []) if isinstance(rates, dict) else rates
             for mech in mechanisms:
-                cell_rates = rates.get(dname, []) if isinstance(rates, dict) else rates
                 for rate in cell_rates:
                     for imp in imputers:
                         for seed in seeds:

@@ -63,6 +63,9 @@ def register(names) -> list[str]:
 
 def markdown(path: Path) -> str:
     """Per dataset and metric: mean error and paired difference from ``base``."""
+    # the report's formatter, imported here so that the script runs standalone
+    from benchmarks.report import table
+
     df = pd.read_csv(path)
     df = df[df["status"] == "ok"].assign(
         setting=lambda d: d["imputer"].str.removeprefix(PREFIX)
@@ -85,21 +88,9 @@ def markdown(path: Path) -> str:
                     )
             rows.append(row)
         first = [m for m in METRICS if m in rows[0]][0]
-        table = pd.DataFrame(rows).sort_values(first)
-        parts.append(f"**{dname}** ({mech} 0.5)\n\n" + _md(table))
+        frame = pd.DataFrame(rows).sort_values(first).set_index("setting")
+        parts.append(f"**{dname}** ({mech} 0.5)\n\n" + table(frame))
     return "\n\n".join(parts)
-
-
-def _md(df: pd.DataFrame) -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in df.iterrows():
-        cells = [
-            "" if pd.isna(v) else (f"{v:.4f}" if isinstance(v, float) else str(v))
-            for v in r
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def main(argv=None) -> int:

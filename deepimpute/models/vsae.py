@@ -446,22 +446,23 @@ class VSAE(ImputationModule):
             keep = (u >= self.extra_drop_rate).to(m.dtype)
             enc_m, enc_obs = m * keep, obs * self.likelihood.expand_attributes(keep)
         mu, logvar = self.proposal(x, enc_obs, enc_m, torch.randn_like(x))
+        # K latent draws per row on a leading axis (K = 1: the ELBO's single draw)
         k = self.n_train_samples
-        shape = mu.shape if k == 1 else (k, *mu.shape)
-        eps = torch.randn(shape, dtype=mu.dtype, device=mu.device)
+        eps = torch.randn((k, *mu.shape), dtype=mu.dtype, device=mu.device)
         z = mu + torch.exp(0.5 * logvar) * eps
         out, logits = self.decode(z.flatten(-2), m)
         obs_ll = self.likelihood.log_prob(out, x, obs).sum(-1)
         mask_ll = self._mask_ll(logits, m)
         kl = gaussian_kl(mu, logvar).sum((-1, -2))
-        if draws is None:
-            unobs_ll = torch.zeros_like(obs_ll)
-        elif k == 1:
-            unobs_ll = self._unobserved_ll(batch, out, draws)
-        else:
-            unobs_ll = torch.stack([self._unobserved_ll(batch, o, draws) for o in out])
+        unobs_ll = (
+            torch.zeros_like(obs_ll)
+            if draws is None
+            else torch.stack([self._unobserved_ll(batch, o, draws) for o in out])
+        )
         if k == 1:
-            return dict(obs_ll=obs_ll, mask_ll=mask_ll, kl=kl, unobs_ll=unobs_ll)
+            return dict(
+                obs_ll=obs_ll[0], mask_ll=mask_ll[0], kl=kl, unobs_ll=unobs_ll[0]
+            )
         # importance-weighted bound over the K draws (the KL enters as the sampled
         # log p(z) - log q(z), weighted by beta like the analytic KL above)
         log_ratio = log_normal_std(z).sum((-1, -2)) - log_normal(z, mu, logvar).sum(
