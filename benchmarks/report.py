@@ -237,7 +237,7 @@ SECTIONS = [
     Section("Missing-rate sweep", {"uci-rates.csv": _runner("uci-rates")}, _rates),
     Section(
         "MNIST+MNIST image pairs (VSAE paper Table 7)",
-        {"vsae_images.csv": "python benchmarks/vsae_images.py  # or with "
+        {"vsae_images.csv": "python -m benchmarks.vsae_images  # or with "
          "--vsae '<json>' --tag <config> (one table per --tag)"},
         # its tables quote Table 7
         _script("vsae_images:markdown"), figure="vsae_images.png",

@@ -215,13 +215,16 @@ def run(
     overrides: dict,
     device: str = "auto",
     isolate: bool = True,
+    append: bool = False,
 ) -> list[dict]:
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     desc = ";".join(f"{k}={v!r}" for k, v in sorted(overrides.items()))
-    with out.open("w", newline="") as fh:
+    fresh = not append or not out.exists() or out.stat().st_size == 0
+    with out.open("w" if not append else "a", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        writer.writeheader()
+        if fresh:
+            writer.writeheader()
         for name in imputers:
             over_budget = None
             for n in sizes:
@@ -415,6 +418,9 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--no-isolate", action="store_true", help="run cells in-process")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument(
+        "--append", action="store_true", help="add rows to --out (larger sizes)"
+    )
     p.add_argument("--figure", type=Path, default=None)
     p.add_argument(
         "--replot", action="store_true", help="only redraw and print from --out"
@@ -442,6 +448,7 @@ def main(argv=None) -> int:
             overrides=parse_overrides(args.set),
             device=args.device,
             isolate=not args.no_isolate,
+            append=args.append,
         )
     if any(r["status"] == "ok" for r in rows):
         plot(out, figure)

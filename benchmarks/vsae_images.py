@@ -1,4 +1,4 @@
-"""VSAE on MNIST+MNIST (the paper's Table 7) beside column-mean and KNN imputation.
+"""MNIST+MNIST image pairs (the VSAE paper's Table 7) with every imputer.
 
 Protocol (shared/design/methods/protocol.md §2-3), per seed and missing rate:
 
@@ -10,12 +10,12 @@ Protocol (shared/design/methods/protocol.md §2-3), per seed and missing rate:
    (attribute level). With two images per row, keeping one observed
    (``ensure_observed=True``) would hide exactly one image per row at 0.5 and
    cannot reach 0.7, so images are hidden independently and a row may lose both
-   (``ensure_observed=False``, as the runner's ``images`` suite does); such a row can
-   only get the training distribution's average back;
+   (``ensure_observed=False``); such a row can only get the training
+   distribution's average back;
 3. 70 % train / 10 % validation / 20 % test rows; every method is fitted on the
-   train + validation rows (VSAE holds out ``validation_fraction = 1/8`` of them for
-   early stopping on its own negative ELBO; no ground truth is used) and
-   ``transform`` s the test rows (inductive);
+   train + validation rows (deep imputers with early stopping hold out
+   ``validation_fraction = 1/8`` of them, on their own loss; no ground truth is
+   used) and ``transform`` s the test rows (inductive);
 4. score the hidden test images with ``deepimpute.metrics.image_mse``: ``image_mse``
    is the per-pixel MSE of a hidden image averaged over hidden images (VSAE's
    "MNIST-MSE/784"), ``image_mse_sum`` the sum of the two per-attribute means
@@ -25,9 +25,15 @@ Protocol (shared/design/methods/protocol.md §2-3), per seed and missing rate:
 
 Methods: ``vsae`` (VSAEImputer with the image settings of ``VSAE_DEFAULTS``;
 ``--vsae`` adds keyword arguments as JSON), ``mean`` (column means of the observed
-training pixels) and ``knn`` (scikit-learn ``KNNImputer``, 5 neighbours, on the
+training pixels), ``knn`` (scikit-learn ``KNNImputer``, 5 neighbours, on the
 flattened pixels of both images; a test row with no observed image gets the column
-means). Fit and transform seconds are recorded separately.
+means) and every other imputer of the benchmark runner by its name
+(``benchmarks.profiles``), with the shared image budget of ``IMAGE_BUDGET`` (the
+same epochs, latent size and hidden width as VSAE where the estimator has the
+parameter). Each of those runs in a child process stopped after ``--cap-seconds``
+(recorded as ``timeout_seconds``; the method's later cells are then skipped):
+MissForest and MICE fit one model per pixel column (1568 of them) and cannot finish
+on this machine. Fit and transform seconds are recorded separately.
 
 Budgets: the paper trains a 256-dim latent per image with 128-unit MLPs at lr 1e-4 for
 1000 epochs on 23k rows; on one CPU core this script uses by default (the "reduced"
@@ -37,15 +43,17 @@ takes about as long as VSAE's fit). Short tuning runs (rate 0.5, seed 0, all 483
 rows; ``image_mse``) chose it: 30 epochs 0.0642, 60 epochs 0.0644, 150 epochs 0.0656
 (longer training imputes worse, with the validation ELBO still improving); latent 64
 0.0642; lr 1e-4 0.0666 after 60 epochs, 0.0642 after 150; KL weight 1 0.0663;
-``impute="proposal_mean"`` 0.0649; 300 importance samples 0.0645.
+``impute="proposal_mean"`` 0.0649; 300 importance samples 0.0645. The other deep
+imputers get the same budget untuned.
 ``--quick`` is a CI-size smoke test (300 rows, 2 epochs, 10 importance samples).
 
 Usage::
 
-    python benchmarks/vsae_images.py --quick
-    python benchmarks/vsae_images.py                         # 3 rates x 1 seed
-    python benchmarks/vsae_images.py --seeds 3 --rates 0.5
-    python benchmarks/vsae_images.py --vsae '{"learning_rate": 1e-4}' --tag lr1e-4
+    python -m benchmarks.vsae_images --quick
+    python -m benchmarks.vsae_images                         # 3 rates x 1 seed
+    python -m benchmarks.vsae_images --seeds 3 --rates 0.5
+    python -m benchmarks.vsae_images --methods miwae gain --first-seed 1 --seeds 2
+    python -m benchmarks.vsae_images --vsae '{"learning_rate": 1e-4}' --tag lr1e-4
 
 Writes tidy rows (dataset, mechanism, rate, seed, method, metric, value, config,
 quick, n_fit, n_test) to ``benchmarks/results/vsae_images.csv`` (appending), prints
@@ -58,14 +66,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import os
+import queue
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.impute import KNNImputer
 
+from benchmarks.profiles import FULL, available, make_imputer
 from deepimpute.datasets import make_mnist_pairs
 from deepimpute.imputers._vsae import VSAEImputer
 from deepimpute.metrics import image_mse
@@ -75,6 +87,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "vsae_images.csv"
 FIGURE = ROOT / "docs" / "figures" / "vsae_images.png"
 METHODS = ("vsae", "mean", "knn")
+#: the table's order: the paper's method, the simple references, then the runner's
+ORDER = METHODS + ("mice", "missforest", "gain", "misgan", "vae", "miwae", "hivae",
+                   "vad", "rvi", "factvae")
 RATES = (0.3, 0.5, 0.7)
 # VSAE appendix Table 7 (MNIST+MNIST): VSAE's sum of the two per-image MSEs. The
 # paper's exact pixel scaling and averaging are not stated, so its definition may
@@ -94,6 +109,22 @@ VSAE_DEFAULTS = dict(
     impute="importance",
 )
 QUICK = dict(max_iter=2, n_importance=10, latent_dim=8)
+#: the other imputers on images: VSAE's epochs, latent size and hidden width where
+#: an estimator has the parameter (each keeps its own defaults otherwise)
+IMAGE_BUDGET = dict(
+    max_iter=30,
+    latent_dim=32,
+    hidden=(128, 128),
+    encoder_hidden=(128,),
+    generator_hidden=(128,),
+    learning_rate=1e-3,
+    n_importance=100,
+    n_iter_no_change=20,
+)
+#: the encoderless imputers keep the runner's epochs (``profiles.FULL``): each row's
+#: posterior takes one step per epoch, and their epoch costs a fraction of an encoder's
+ENCODERLESS = ("rvi", "vad")
+QUICK_BUDGET = dict(max_iter=2, latent_dim=8, n_importance=10, inference_steps=5)
 
 
 # ------------------------------------------------------------------- methods
@@ -129,16 +160,76 @@ def _knn(fit_df, test_df, spec, seed, kw):
     return out, t1 - t0, time.perf_counter() - t1, {}
 
 
+def _registry(name, fit_df, test_df, spec, seed, kw, quick=False):
+    """Fit and transform an imputer of ``benchmarks.profiles`` on the image budget."""
+    imp = make_imputer(name, quick=quick, seed=seed, device="cpu")
+    params = imp.get_params()
+    budget = {"column_spec": spec}
+    if "learning_rate" in params:  # a deep imputer: epochs, not MICE's rounds
+        budget.update(IMAGE_BUDGET)
+        if name in ENCODERLESS:
+            budget["max_iter"] = FULL[name]["max_iter"]
+        budget.update(QUICK_BUDGET if quick else {})
+        if params.get("validation_fraction"):
+            budget["validation_fraction"] = 1 / 8
+    # GAIN's int ``hidden`` (None: the data width, its paper's) stays as it is
+    imp.set_params(**{k: v for k, v in budget.items() if k in params and (
+        k != "hidden" or isinstance(params[k], tuple))})
+    t0 = time.perf_counter()
+    imp.fit(fit_df)
+    t1 = time.perf_counter()
+    out = imp.transform(test_df)
+    t2 = time.perf_counter()
+    extra = {"epochs": imp.n_iter_} if hasattr(imp, "n_iter_") else {}
+    return np.asarray(out, np.float64), t1 - t0, t2 - t1, extra
+
+
+def _child(q, runner, args) -> None:
+    try:
+        q.put(runner(*args))
+    except Exception as exc:  # sent back to the parent, which raises it
+        q.put(exc)
+
+
+def capped(runner, args, cap: float):
+    """``runner(*args)`` in a fresh process; None if it runs past ``cap`` s."""
+    # spawn, not fork: a forked child of a process that already ran torch can hang
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(q, runner, args), daemon=True)
+    proc.start()
+    try:
+        got = q.get(timeout=cap)
+    except queue.Empty:
+        got = None
+        proc.terminate()
+    proc.join(timeout=30)
+    if proc.is_alive():
+        proc.kill()
+    if isinstance(got, Exception):
+        raise got
+    return got
+
+
 RUNNERS = {"vsae": _vsae, "mean": _mean, "knn": _knn}
 
 
+def runner_for(method: str):
+    return RUNNERS.get(method) or partial(_registry, method)
+
+
 # ---------------------------------------------------------------------- runs
-def run_one(ds, seed, rate, methods, vsae_kw):
+def run_one(ds, seed, rate, methods, vsae_kw, *, quick=False, cap=None,
+            stopped=None):
     """Mask, split, fit and score every method for one seed and rate.
 
     Returns the tidy rows and, for the figure, the test frames (truth, masked,
-    hidden mask, imputations by method).
+    hidden mask, imputations by method). Methods other than ``vsae``, ``mean`` and
+    ``knn`` run in a child process stopped after ``cap`` seconds; a stopped method
+    gets a ``timeout_seconds`` row and is added to ``stopped`` (a set), which skips
+    it in later calls.
     """
+    stopped = set() if stopped is None else stopped
     frame, spec = ds.frame, ds.spec
     masked, hidden, info = simulate_missing(
         frame, "mcar", rate, spec=spec, random_state=seed, ensure_observed=False,
@@ -166,8 +257,20 @@ def run_one(ds, seed, rate, methods, vsae_kw):
     ]
     outputs = {}
     for method in methods:
-        imputed, fit_s, tr_s, extra = RUNNERS[method](fit_df, test_df, spec, seed,
-                                                      vsae_kw)
+        if method in stopped:
+            continue
+        args = (fit_df, test_df, spec, seed, vsae_kw)
+        if method in RUNNERS:
+            got = RUNNERS[method](*args)
+        else:
+            got = capped(runner_for(method), args + (quick,), cap or np.inf)
+        print(f"  {method}: {'stopped' if got is None else 'done'}", flush=True)
+        if got is None:
+            stopped.add(method)
+            rows.append(dict(base, method=method, metric="timeout_seconds",
+                             value=float(cap)))
+            continue
+        imputed, fit_s, tr_s, extra = got
         imputed = pd.DataFrame(imputed, columns=frame.columns)
         outputs[method] = imputed.to_numpy()
         scores = {
@@ -193,8 +296,8 @@ def summarise(df: pd.DataFrame) -> str:
     d = df[df.method != "data"]
     stat = d.groupby(["rate", "method", "metric"], sort=True)["value"].agg(
         ["mean", "std", "count"])
-    methods = [m for m in METHODS if m in set(d.method)] + sorted(
-        set(d.method) - set(METHODS))
+    methods = [m for m in ORDER if m in set(d.method)] + sorted(
+        set(d.method) - set(ORDER))
 
     def cell(rate, method, metric, fmt="{:.4f}"):
         if (rate, method, metric) not in stat.index:
@@ -212,6 +315,10 @@ def summarise(df: pd.DataFrame) -> str:
     for rate in sorted(set(d.rate)):
         for method in methods:
             if (rate, method, "image_mse") not in stat.index:
+                if (rate, method, "timeout_seconds") in stat.index:
+                    cap = stat.loc[(rate, method, "timeout_seconds"), "mean"]
+                    lines.append(f"| {rate} | {method} | stopped after {cap:.0f} s "
+                                 "(fit + transform) | | | | | | | |")
                 continue
             n = int(stat.loc[(rate, method, "image_mse"), "count"])
             paper = PAPER_SUM.get(rate, "") if method == "vsae" else ""
@@ -245,13 +352,30 @@ def summarise(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def markdown(csv_path: Path) -> str:
-    """Markdown of this script's CSV: :func:`summarise` per ``config``."""
-    df = pd.read_csv(csv_path)
-    return "\n\n".join(
-        f"Configuration `{config}`:\n\n{summarise(g)}"
-        for config, g in df.groupby("config", sort=False)
+def config_label(vsae_kw: dict) -> str:
+    """The ``config`` column of a run: VSAE's settings as sorted JSON."""
+    return json.dumps(
+        {k: list(v) if isinstance(v, tuple) else v for k, v in vsae_kw.items()},
+        sort_keys=True,
     )
+
+
+def markdown(csv_path: Path) -> str:
+    """Markdown of this script's CSV: :func:`summarise` per ``config``, the default
+    settings (every imputer) first, then VSAE's tuning runs."""
+    df = pd.read_csv(csv_path)
+    default = config_label(VSAE_DEFAULTS)
+    parts = []
+    if (df.config == default).any():
+        parts.append(
+            "Default budget (VSAE's `VSAE_DEFAULTS`; the other imputers on "
+            f"`IMAGE_BUDGET`):\n\n{summarise(df[df.config == default])}"
+        )
+    parts += [
+        f"VSAE tuning run `{config}` (rate 0.5, seed 0):\n\n{summarise(g)}"
+        for config, g in df[df.config != default].groupby("config", sort=False)
+    ]
+    return "\n\n".join(parts)
 
 
 def plot(view: dict, rate: float, path: Path, n_rows: int = 6) -> None:
@@ -296,9 +420,14 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true",
                    help="300 rows, 2 epochs, 10 importance samples (smoke test)")
     p.add_argument("--seeds", type=int, default=1, help="number of seeds (1)")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="seeds first-seed .. first-seed + seeds - 1 (0)")
+    p.add_argument("--cap-seconds", type=float, default=1800.0,
+                   help="stop a runner imputer's cell after this long (1800)")
     p.add_argument("--rates", type=float, nargs="+", default=list(RATES))
     p.add_argument("--methods", nargs="+", default=list(METHODS),
-                   choices=list(METHODS))
+                   choices=list(METHODS) + [m for m in available()
+                                            if m not in METHODS])
     p.add_argument("--n-samples", type=int, default=None,
                    help="rows kept (all 4832; --quick: 300)")
     p.add_argument("--max-iter", type=int, default=None, help="VSAE epochs")
@@ -317,20 +446,24 @@ def main(argv=None) -> int:
         vsae_kw[k] = tuple(v) if isinstance(v, list) else v
     if args.max_iter is not None:
         vsae_kw["max_iter"] = args.max_iter
-    config = args.tag or json.dumps(
-        {k: list(v) if isinstance(v, tuple) else v for k, v in vsae_kw.items()},
-        sort_keys=True)
-    rows, views = [], {}
-    for seed in range(args.seeds):
+    config = args.tag or config_label(vsae_kw)
+    rows, views, stopped = [], {}, set()
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         ds = make_mnist_pairs(random_state=seed, n_samples=n_samples)
         for rate in args.rates:
-            got, view = run_one(ds, seed, rate, args.methods, vsae_kw)
+            got, view = run_one(ds, seed, rate, args.methods, vsae_kw,
+                                quick=args.quick, cap=args.cap_seconds,
+                                stopped=stopped)
             if seed == 0:
                 views[rate] = view
             for r in got:
                 r["config"] = config
                 r["quick"] = args.quick
             rows.extend(got)
+            # appended per seed and rate, so a stopped run keeps what it finished
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame(got).to_csv(args.out, mode="a",
+                                     header=not args.out.exists(), index=False)
             done = pd.DataFrame(got)
             done = done[done.metric.isin(["image_mse", "fit_seconds",
                                           "transform_seconds"])]
@@ -338,8 +471,6 @@ def main(argv=None) -> int:
                 index="method", columns="metric", values="value").round(4)
                 .to_dict("index"), flush=True)
     df = pd.DataFrame(rows)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
     print(f"\nconfig: {config}")
     print(summarise(df))
     print(f"\nwrote {len(df)} rows to {args.out}")

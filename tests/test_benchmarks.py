@@ -44,6 +44,18 @@ def test_scale_budget_skips_larger_sizes(tmp_path):
     assert "50 rows took longer" in df["error"].iloc[1]
 
 
+def test_scale_append_adds_sizes_to_an_earlier_run(tmp_path):
+    out = tmp_path / "scale.csv"
+    argv = ["--quick", "--no-isolate", "--imputers", "mean", "--out", str(out)]
+    argv += ["--figure", str(tmp_path / "s.png")]
+    assert scale.main([*argv, "--rows", "50"]) == 0
+    assert scale.main([*argv, "--rows", "80", "--append"]) == 0
+    df = pd.read_csv(out)
+    assert df["n_rows"].tolist() == [50, 80] and (df["status"] == "ok").all()
+    assert scale.main([*argv, "--rows", "60"]) == 0  # without --append: a new file
+    assert pd.read_csv(out)["n_rows"].tolist() == [60]
+
+
 def test_oracle_quick(tmp_path, capsys):
     out = tmp_path / "oracle.csv"
     argv = ["--quick", "--imputers", "mean", "vae", "--seeds", "0", "--rates", "0.3"]
@@ -66,10 +78,10 @@ def test_oracle_quick(tmp_path, capsys):
     assert oracle.ORACLE in rows[0] and len(rows) == 3
 
 
-def _require_shared(load, what: str) -> None:
-    """Skip the test when the shared data folder lacks ``what``."""
+def _require_shared(load, what: str):
+    """``load()``; skip the test when the shared data folder lacks ``what``."""
     try:
-        load()
+        return load()
     except FileNotFoundError:
         pytest.skip(f"{what} needs the shared data folder ($DEEPIMPUTE_DATA)")
 
@@ -165,6 +177,34 @@ def test_vsae_images_quick(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| 0.7 | vsae |" in printed
     assert "Error growth from rate 0.3 to 0.7" in printed
+
+
+def test_image_pairs_run_any_runner_imputer_and_stop_the_slow_ones():
+    from benchmarks import vsae_images
+    from deepimpute.datasets import make_mnist_pairs
+
+    ds = _require_shared(lambda: make_mnist_pairs(n_samples=60, random_state=0),
+                         "MNIST")
+    stopped = set()
+    rows, view = vsae_images.run_one(ds, 0, 0.5, ["vae", "mice"], {}, quick=True,
+                                     cap=60.0, stopped=stopped)
+    got = pd.DataFrame(rows)
+    vae = got[(got.method == "vae") & (got.metric == "image_mse")]["value"]
+    assert len(vae) == 1 and np.isfinite(vae).all() and (vae > 0).all()
+    assert view["outputs"]["vae"].shape == (len(ds.frame) - 48, 2 * 784)
+    # a cap no child process can meet (starting one takes longer) stops the method,
+    # records the cap and skips it in the next cell
+    stopped = set()
+    rows, _ = vsae_images.run_one(ds, 0, 0.5, ["mean", "mice"], {}, quick=True,
+                                  cap=1e-3, stopped=stopped)
+    got = pd.DataFrame(rows)
+    assert stopped == {"mice"}
+    assert got[got.method == "mice"]["metric"].tolist() == ["timeout_seconds"]
+    rows, _ = vsae_images.run_one(ds, 1, 0.5, ["mean", "mice"], {}, quick=True,
+                                  cap=1e-3, stopped=stopped)
+    assert "mice" not in set(pd.DataFrame(rows).method)
+    table = vsae_images.summarise(got)
+    assert "| 0.5 | mice | stopped after 0 s (fit + transform)" in table
 
 
 def test_report_has_a_section_with_its_command_for_every_result_csv():
