@@ -120,7 +120,12 @@ class RVIImputer(BaseDeepImputer):
     Per-row parameters are updated by a row-wise Adam (each row keeps its own
     moments and step count and moves only when it is in the batch). ``transform``
     is deterministic and invariant to batching: new rows share one initial point
-    and one noise stream, and the loss is summed over rows. Its cost is
+    and one noise stream, and the loss is summed over rows. That point is the
+    prior mean (relay coefficients 1e-3 of the training init's scale, offsets
+    ~1e-3, as VAD's test init), so a row with nothing observed decodes like
+    VAD's; the training init's full-size coefficients would start every new row
+    at one random mix of the learned relays, where rows with few observed
+    entries stay. Its cost is
     ``inference_steps`` forward/backward passes of the decoder per row.
 
     Examples

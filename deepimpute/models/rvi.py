@@ -146,14 +146,14 @@ class RVI(ImputationModule):
         self._lr = posterior_lr
 
     # ------------------------------------------------------------ posterior
-    def init_rows(self, n: int) -> Tensor:
+    def init_rows(self, n: int, relay_scale: float = 1.0) -> Tensor:
         """Fresh per-row parameters, shape ``(n, n_local)``.
 
-        Coefficients ``a^g ~ N(0, 1/K_g)``, offsets ``N(0, 1e-3^2)`` (the VAD code's
-        test init; random so rows differ and top-k has no ties), log-variance
-        ``posterior_logvar`` (method note §2, our decision).
+        Coefficients ``a^g ~ N(0, relay_scale^2 / K_g)``, offsets ``N(0, 1e-3^2)``
+        (the VAD code's test init; random so rows differ and top-k has no ties),
+        log-variance ``posterior_logvar`` (method note §2, our decision).
         """
-        parts = [torch.randn(n, k) / k**0.5 for k in self.relay_groups]
+        parts = [relay_scale * torch.randn(n, k) / k**0.5 for k in self.relay_groups]
         parts.append(1e-3 * torch.randn(n, self.latent_dim))
         if self.learn_var:
             parts.append(torch.full((n, self.latent_dim), self.posterior_logvar))
@@ -247,7 +247,11 @@ class RVI(ImputationModule):
         steps = self.inference_steps if steps is None else steps
         n = batch.n_rows
         device = batch.x.device
-        theta = self.init_rows(1).to(device).expand(n, -1).clone()
+        # new rows start at the prior mean (z ~ 0, VAD's test init): full-size
+        # random coefficients would start them at a random mix of the learned
+        # relays, where a row with few or no observed entries stays (tiny ones
+        # still break top-k ties)
+        theta = self.init_rows(1, relay_scale=1e-3).to(device).expand(n, -1).clone()
         m = torch.zeros_like(theta)
         v = torch.zeros_like(theta)
         step = torch.zeros(n, 1, device=device)

@@ -120,6 +120,22 @@ def test_training_step_moves_only_the_batch_rows():
                zip(dec_before, model.decoder.parameters(), strict=True))
 
 
+def test_new_rows_start_at_the_prior_mean():
+    # a row with nothing observed has no likelihood gradient: its inferred mean must
+    # stay near z = 0 (the prior's, as for VAD), not at a random mix of the relays
+    model = _model(relay_groups=(4, 6), inference_steps=20)
+    with torch.no_grad():
+        for relay in model.relays:
+            relay.mul_(10.0)  # learned relays can be long; the init must not care
+    batch = _batch()
+    empty = Batch(batch.x * 0, batch.observed * 0, batch.attr_observed * 0,
+                  batch.index)
+    mu, _ = model.posterior(model.infer(empty))
+    assert mu.abs().max() < 0.05
+    # training rows keep their full-size random coefficients (method note §2)
+    assert model.posterior(model.rows)[0].abs().max() > 0.5
+
+
 def test_infer_freezes_the_network_and_is_row_independent():
     model = _model(relay_groups=(4,), inference_steps=20, inference_lr=1e-2)
     state = {k: v.clone() for k, v in model.state_dict().items()}
