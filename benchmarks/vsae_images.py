@@ -110,16 +110,16 @@ VSAE_DEFAULTS = dict(
 )
 QUICK = dict(max_iter=2, n_importance=10, latent_dim=8)
 #: the other imputers on images: VSAE's epochs, latent size and hidden width where
-#: an estimator has the parameter (each keeps its own defaults otherwise)
+#: an estimator has the parameter; each keeps its own learning rate and early
+#: stopping (MisGAN at VSAE's lr 1e-3 with a patience on its GAN loss painted every
+#: hidden image white at rate 0.3: image MSE 0.83)
 IMAGE_BUDGET = dict(
     max_iter=30,
     latent_dim=32,
     hidden=(128, 128),
     encoder_hidden=(128,),
     generator_hidden=(128,),
-    learning_rate=1e-3,
     n_importance=100,
-    n_iter_no_change=20,
 )
 #: the encoderless imputers keep the runner's epochs (``profiles.FULL``): each row's
 #: posterior takes one step per epoch, and their epoch costs a fraction of an encoder's
