@@ -196,7 +196,7 @@ def main(argv=None) -> None:
                    help="Adam step sizes (network and rows alike, as in §6.2)")
     p.add_argument("--tag", default=None, help="suffix of the result files")
     p.add_argument("--from-csv", nargs="+", default=None,
-                   help="skip training: summarise and plot these per-epoch CSVs")
+                   help="skip training: merge, summarise and plot these per-epoch CSVs")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--quick", action="store_true",
                    help="2000 rows, 40 epochs (the reduced run)")
@@ -209,11 +209,11 @@ def main(argv=None) -> None:
     tag = args.tag or ("quick" if args.quick else "full")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.from_csv:
+    if args.from_csv:  # merge separate runs (seeds, datasets) into one result
         df = pd.concat([pd.read_csv(f) for f in args.from_csv], ignore_index=True)
     else:
         df = pd.DataFrame(train_all(args))
-        df.to_csv(out / f"rvi_convergence_{tag}.csv", index=False)
+    df.to_csv(out / f"rvi_convergence_{tag}.csv", index=False)
     summary = summarize(df)
     summary.to_csv(out / f"rvi_convergence_{tag}_summary.csv", index=False)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
