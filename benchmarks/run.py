@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import multiprocessing as mp
 import os
 import platform
+import queue
 import sys
 import threading
 import time
@@ -164,6 +166,37 @@ def versions() -> str:
         f"sklearn={sklearn.__version__};pandas={pandas.__version__};"
         f"numpy={np.__version__};python={platform.python_version()}"
     )
+
+
+def _child(q, fn, args) -> None:
+    try:
+        q.put(fn(*args))
+    except Exception as exc:  # sent back to the parent, which raises it
+        traceback.print_exc()
+        q.put(exc)
+
+
+def call_isolated(fn, args: tuple, limit: float):
+    """``fn(*args)`` in a fresh (spawned) process; None if it runs past ``limit`` s.
+
+    Spawn, not fork: a forked child of a process that already ran torch can hang.
+    An exception in the child is raised here.
+    """
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(q, fn, args), daemon=True)
+    proc.start()
+    try:
+        got = q.get(timeout=limit)
+    except queue.Empty:
+        got = None
+        proc.terminate()
+    proc.join(timeout=30)
+    if proc.is_alive():
+        proc.kill()
+    if isinstance(got, Exception):
+        raise got
+    return got
 
 
 def split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

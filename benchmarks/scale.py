@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import multiprocessing as mp
 import platform
-import queue
 import resource
 import sys
 import time
@@ -38,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.profiles import available, make_imputer
-from benchmarks.run import RESULTS, PeakRSS, versions
+from benchmarks.run import RESULTS, PeakRSS, call_isolated, versions
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 
@@ -178,28 +176,14 @@ def warm_up(imputer) -> None:
         warm.fit(X).transform(X)
 
 
-def _child(q, args) -> None:
-    try:
-        q.put(run_one(*args))
-    except Exception as exc:  # sent back to the parent and recorded there
-        traceback.print_exc()
-        q.put(dict(status="error", error=f"{type(exc).__name__}: {exc}"))
-
-
 def run_isolated(args: tuple, hard_limit: float) -> dict:
     """``run_one(*args)`` in a fresh process, stopped after ``hard_limit`` seconds."""
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(q, args), daemon=True)
-    proc.start()
     try:
-        row = q.get(timeout=hard_limit)
-    except queue.Empty:
-        proc.terminate()
-        row = dict(status="timeout", error=f"stopped after {hard_limit:.0f} s")
-    proc.join(timeout=30)
-    if proc.is_alive():
-        proc.kill()
+        row = call_isolated(run_one, args, hard_limit)
+    except Exception as exc:  # recorded as the cell's error
+        return dict(status="error", error=f"{type(exc).__name__}: {exc}")
+    if row is None:
+        return dict(status="timeout", error=f"stopped after {hard_limit:.0f} s")
     return row
 
 

@@ -66,9 +66,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
-import queue
 import time
 from functools import partial
 from pathlib import Path
@@ -78,6 +76,7 @@ import pandas as pd
 from sklearn.impute import KNNImputer
 
 from benchmarks.profiles import FULL, available, make_imputer
+from benchmarks.run import call_isolated
 from deepimpute.datasets import make_mnist_pairs
 from deepimpute.imputers._vsae import VSAEImputer
 from deepimpute.metrics import image_mse
@@ -184,33 +183,6 @@ def _registry(name, fit_df, test_df, spec, seed, kw, quick=False):
     return np.asarray(out, np.float64), t1 - t0, t2 - t1, extra
 
 
-def _child(q, runner, args) -> None:
-    try:
-        q.put(runner(*args))
-    except Exception as exc:  # sent back to the parent, which raises it
-        q.put(exc)
-
-
-def capped(runner, args, cap: float):
-    """``runner(*args)`` in a fresh process; None if it runs past ``cap`` s."""
-    # spawn, not fork: a forked child of a process that already ran torch can hang
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(q, runner, args), daemon=True)
-    proc.start()
-    try:
-        got = q.get(timeout=cap)
-    except queue.Empty:
-        got = None
-        proc.terminate()
-    proc.join(timeout=30)
-    if proc.is_alive():
-        proc.kill()
-    if isinstance(got, Exception):
-        raise got
-    return got
-
-
 RUNNERS = {"vsae": _vsae, "mean": _mean, "knn": _knn}
 
 
@@ -263,7 +235,7 @@ def run_one(ds, seed, rate, methods, vsae_kw, *, quick=False, cap=None,
         if method in RUNNERS:
             got = RUNNERS[method](*args)
         else:
-            got = capped(runner_for(method), args + (quick,), cap or np.inf)
+            got = call_isolated(runner_for(method), args + (quick,), cap or np.inf)
         print(f"  {method}: {'stopped' if got is None else 'done'}", flush=True)
         if got is None:
             stopped.add(method)
@@ -462,9 +434,8 @@ def main(argv=None) -> int:
             rows.extend(got)
             # appended per seed and rate, so a stopped run keeps what it finished
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            pd.DataFrame(got).to_csv(args.out, mode="a",
-                                     header=not args.out.exists(), index=False)
             done = pd.DataFrame(got)
+            done.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
             done = done[done.metric.isin(["image_mse", "fit_seconds",
                                           "transform_seconds"])]
             print(f"seed {seed} rate {rate}:", done.pivot_table(
