@@ -33,6 +33,11 @@ SETTINGS: dict[str, dict] = {
     "kl1": dict(kl_weight=1.0),
     "drop0.3": dict(extra_drop_rate=0.3),
     "drop0.7": dict(extra_drop_rate=0.7),
+    # the encoder-side dropout hides observed attributes behind the same mask flag
+    # as missing ones, which blurs what p(m | z) can learn under MNAR
+    "drop0": dict(extra_drop_rate=0.0),
+    "drop0+nomask": dict(extra_drop_rate=0.0, mask_decoder=False),
+    "nomask": dict(mask_decoder=False),
     "latent4": dict(latent_dim=4),
     "proposal_mean": dict(impute="proposal_mean"),
     "patience40": dict(n_iter_no_change=40),
