@@ -46,6 +46,10 @@ __all__ = ["VSAE", "GroupedMLP", "MaskedGroupBatchNorm"]
 
 _LEAK = 0.2  # same slope as deepimpute.nn.mlp's "leaky_relu"
 _LOGVAR_MIN, _LOGVAR_MAX = -12.0, 8.0
+# Bound on the proposal means, in prior standard deviations. An encoder fed a value
+# it rarely saw in training can extrapolate far (a rare level of a yeast column gave
+# |mu| = 312, and the decoder imputed -5.2 in a column ranging 0.11-0.89).
+_MU_BOUND = 10.0
 _DEFAULT_HIDDEN = {"numerical": (16, 16), "categorical": (64, 64), "image": (128, 128)}
 CONDITIONS = ("predicted", "true", "sampled")
 TARGETS = ("sample", "mean", "importance")
@@ -394,7 +398,7 @@ class VSAE(ImputationModule):
         col = self.collective_params(x, observed, attr_observed, noise)
         chosen = torch.where((attr_observed > 0).unsqueeze(-1), att, col)
         mu, logvar = chosen.chunk(2, dim=-1)
-        return mu, logvar.clamp(_LOGVAR_MIN, _LOGVAR_MAX)
+        return mu.clamp(-_MU_BOUND, _MU_BOUND), logvar.clamp(_LOGVAR_MIN, _LOGVAR_MAX)
 
     # --------------------------------------------------------------- decoders
     def decode(self, z: Tensor, attr_observed: Tensor) -> tuple[Tensor, Tensor | None]:
