@@ -295,3 +295,21 @@ def test_validation_loss_uses_batch_statistics_and_leaves_running_ones():
     one = _batch(n=2)
     one = Batch(one.x[:1], one.observed[:1], one.attr_observed[:1], one.index[:1])
     assert torch.isfinite(model.validation_loss(one))
+
+
+def test_proposal_means_stay_bounded_for_extreme_inputs():
+    # a value far outside what the encoders saw (a rare level, 1e4 standard
+    # deviations out) must not send the latent, and so the decoder, off the chart
+    from deepimpute.models.vsae import _MU_BOUND
+
+    model = _model()
+    model.eval()
+    batch = _batch()
+    x = batch.x.clone()
+    x[0, 0] = 1e4
+    mu, _ = _params(model, _with_x(batch, x), torch.zeros_like(x))
+    free, _ = _params(model, batch, torch.zeros_like(x))
+    # the extreme row saturates at the bound; ordinary rows are left alone
+    assert mu.abs().max() == _MU_BOUND < 100
+    assert not torch.equal(mu[0], free[0])
+    assert torch.equal(mu[1:], free[1:])
