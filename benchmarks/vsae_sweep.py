@@ -25,6 +25,8 @@ from benchmarks.run import RESULTS, run
 #: name -> VSAEImputer parameters overriding its defaults (``base``: none)
 SETTINGS: dict[str, dict] = {
     "base": {},
+    # the defaults before commit 'VSAE: proposal means bounded' (the bound stays)
+    "v1": dict(collective_hidden=(64, 64, 64), impute="importance"),
     "scale0.2": dict(numerical_scale=0.2),
     "scale0.5": dict(numerical_scale=0.5),
     "learned_scale": dict(numerical="gaussian_learned"),
