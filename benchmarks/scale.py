@@ -417,7 +417,9 @@ def main(argv=None) -> int:
     sizes = sorted(int(n) for n in sizes)
     epochs = 1 if args.quick else args.epochs
     out = args.out or RESULTS / ("scale-quick.csv" if args.quick else "scale.csv")
-    figure = args.figure or FIGURES / ("scale-quick.png" if args.quick else "scale.png")
+    # the figure follows the CSV's name, so a run into another CSV (--append to
+    # scale-all.csv) cannot overwrite the figure of scale.csv
+    figure = args.figure or FIGURES / f"{out.stem}.png"
     if args.replot:
         rows = [{"status": "ok"}]
     else:

@@ -56,6 +56,15 @@ def test_scale_append_adds_sizes_to_an_earlier_run(tmp_path):
     assert pd.read_csv(out)["n_rows"].tolist() == [60]
 
 
+def test_scale_default_figure_follows_the_csv_name(tmp_path, monkeypatch):
+    # an append run into another CSV must not overwrite the figure of scale.csv
+    monkeypatch.setattr(scale, "FIGURES", tmp_path / "figures")
+    out = tmp_path / "scale-all.csv"
+    argv = ["--quick", "--no-isolate", "--imputers", "mean", "--rows", "50"]
+    assert scale.main([*argv, "--out", str(out)]) == 0
+    assert [p.name for p in (tmp_path / "figures").iterdir()] == ["scale-all.png"]
+
+
 def test_oracle_quick(tmp_path, capsys):
     out = tmp_path / "oracle.csv"
     argv = ["--quick", "--imputers", "mean", "vae", "--seeds", "0", "--rates", "0.3"]
