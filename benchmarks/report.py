@@ -115,7 +115,11 @@ def _rates(path: Path) -> str:
     if mcar.exists():
         m = pd.read_csv(mcar)
         m = m[m["dataset"].isin(df["dataset"]) & m["imputer"].isin(df["imputer"])]
-        df = pd.concat([df, m[(m["rate"] == 0.5) & (m["quick"] == df["quick"].max())]])
+        m = m[(m["rate"] == 0.5) & (m["quick"] == df["quick"].max())]
+        # a rate-sweep run that also made the 0.5 cells must not count them twice
+        have = pd.MultiIndex.from_frame(df[["dataset", "imputer", "rate"]])
+        m = m[~pd.MultiIndex.from_frame(m[["dataset", "imputer", "rate"]]).isin(have)]
+        df = pd.concat([df, m])
     df = df[df["status"] == "ok"]
     parts = []
     for metric in ("nrmse_pooled_raw", "nrmse_per_feature"):
