@@ -22,7 +22,8 @@ import pandas as pd
 from benchmarks import profiles
 from benchmarks.run import RESULTS, run
 
-#: name -> VSAEImputer parameters overriding its defaults (``base``: none)
+#: name -> VSAEImputer parameters overriding its defaults (``base``: none). Names
+#: kept from the v1 sweep: ``collective128`` and ``proposal_mean`` are defaults now.
 SETTINGS: dict[str, dict] = {
     "base": {},
     # the defaults before commit 'VSAE: proposal means bounded' (the bound stays)
