@@ -453,16 +453,21 @@ SECTIONS = [
         _script("factvae_uci:markdown"),
     ),
     Section(
-        "VSAE settings sweep, MCAR 0.5 (supplementary)",
+        "VSAE settings sweep, rate 0.5 (supplementary)",
         {"vsae_sweep.csv": "python -m benchmarks.vsae_sweep --datasets yeast "
-         "white_wine heart",
+         "white_wine heart --settings base student_t hetero kl1 kl0.3 iw5+kl1 "
+         "--seeds 0 1 2 3 4 5\n"
+         "python -m benchmarks.vsae_sweep --datasets yeast white_wine "
+         "--mechanisms mar mnar_self --settings base student_t learned_scale kl1 "
+         "sampled --seeds 0 1 2",
          "vsae_sweep_v1.csv": "git checkout d961373  # the earlier VSAE defaults\n"
          "python -m benchmarks.vsae_sweep --datasets yeast white_wine heart "
          "[mushroom phishing] [--mechanisms mnar_self mar] --settings <names> "
          "--seeds <seeds> --out benchmarks/results/vsae_sweep_v1.csv"},
         _script("vsae_sweep:markdown"),
         "Each setting overrides some VSAEImputer defaults (`SETTINGS` in the "
-        "script) and runs the runner's `uci-mcar` cells; `- base` is the paired "
+        "script) and runs the runner's `uci-mcar` / `uci-nonmcar` cells; `- base` "
+        "is the paired "
         "difference from the defaults over the same seeds (mean ± std).",
         notes={"vsae_sweep_v1.csv": "Made with the VSAE of commit d961373: `base` "
                "is its defaults (collective encoder (64, 64, 64), importance-"

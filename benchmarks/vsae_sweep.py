@@ -46,6 +46,8 @@ SETTINGS: dict[str, dict] = {
     "drop0": dict(extra_drop_rate=0.0),
     "drop0+nomask": dict(extra_drop_rate=0.0, mask_decoder=False),
     "nomask": dict(mask_decoder=False),
+    # the data decoder conditioned on a Bernoulli draw of p(m | z) in training
+    "sampled": dict(decoder_mask_condition="sampled"),
     "latent4": dict(latent_dim=4),
     "patience40": dict(n_iter_no_change=40),
     "batch64": dict(batch_size=64),
