@@ -458,7 +458,11 @@ SECTIONS = [
          "--seeds 0 1 2 3 4 5\n"
          "python -m benchmarks.vsae_sweep --datasets yeast white_wine "
          "--mechanisms mar mnar_self --settings base student_t learned_scale kl1 "
-         "sampled --seeds 0 1 2",
+         "sampled --seeds 0 1 2\n"
+         "python -m benchmarks.vsae_sweep --datasets yeast white_wine heart "
+         "--settings sampled --seeds 0 1 2 3 4 5\n"
+         "python -m benchmarks.vsae_sweep --datasets mushroom phishing "
+         "--settings base sampled --seeds 0 1 2",
          "vsae_sweep_v1.csv": "git checkout d961373  # the earlier VSAE defaults\n"
          "python -m benchmarks.vsae_sweep --datasets yeast white_wine heart "
          "[mushroom phishing] [--mechanisms mnar_self mar] --settings <names> "
