@@ -217,7 +217,6 @@ def run_cell(
     callback=None,
 ) -> dict:
     from deepimpute.metrics import score_imputation
-    from deepimpute.missingness import simulate_missing
 
     row = dict(
         dataset=data.name,
@@ -227,6 +226,45 @@ def run_cell(
         seed=seed,
         quick=int(quick),
     )
+    cell = impute_cell(
+        data, mechanism, rate, imputer_name, seed, quick, device, callback
+    )
+    scores = score_imputation(
+        cell["X_true"], cell["X_imputed"], missing=cell["missing"], spec=data.spec
+    )
+    imputer = cell["imputer"]
+    row.update({k: scores.get(k) for k in FIELDS if k in scores})
+    row.update(
+        status="ok",
+        realised_rate=cell["realised_rate"],
+        fit_seconds=cell["fit_seconds"],
+        transform_seconds=cell["transform_seconds"],
+        peak_rss_mb=cell["peak_rss_mb"],
+        epochs=getattr(imputer, "n_iter_", ""),
+        device=getattr(imputer, "device_", "cpu"),
+        n_train=cell["n_train"],
+        n_test=len(cell["X_true"]),
+    )
+    return row
+
+
+def impute_cell(
+    data,
+    mechanism: str,
+    rate: float,
+    imputer_name: str,
+    seed: int,
+    quick: bool,
+    device: str = "auto",
+    callback=None,
+) -> dict:
+    """Mask, split, fit on the training rows and impute the test rows of one cell.
+
+    Returns the test rows' truth (``X_true``), imputation (``X_imputed``) and
+    scored cells (``missing``), the fitted ``imputer``, its timings and memory.
+    """
+    from deepimpute.missingness import simulate_missing
+
     X = data.frame
     X_miss, hidden = simulate_missing(
         X, mechanism, rate, spec=data.spec, random_state=seed
@@ -250,22 +288,18 @@ def run_cell(
             t1 = time.perf_counter()
             X_imp = imputer.transform(X_test)
             t2 = time.perf_counter()
-    scores = score_imputation(
-        X.iloc[test_rows], X_imp, missing=hidden[test_rows], spec=data.spec
-    )
-    row.update({k: scores.get(k) for k in FIELDS if k in scores})
-    row.update(
-        status="ok",
+    return dict(
+        X_true=X.iloc[test_rows],
+        X_imputed=X_imp,
+        missing=hidden[test_rows],
+        X_fit=X_fit,
+        imputer=imputer,
         realised_rate=float(hidden.mean()),
         fit_seconds=t1 - t0,
         transform_seconds=t2 - t1,
         peak_rss_mb=mem.delta_mb,
-        epochs=getattr(imputer, "n_iter_", ""),
-        device=getattr(imputer, "device_", "cpu"),
         n_train=len(fit_rows),
-        n_test=len(test_rows),
     )
-    return row
 
 
 def _key(row) -> tuple:

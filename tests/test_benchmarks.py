@@ -238,3 +238,19 @@ def test_report_has_a_section_with_its_command_for_every_result_csv():
     # a newly committed CSV needs a section (or an entry in one) in report.SECTIONS
     csvs = {p for p in report.RESULTS.glob("*.csv") if not p.stem.endswith("_summary")}
     assert csvs and csvs <= covered, sorted(p.name for p in csvs - covered)
+
+
+def test_vsae_columns_scores_each_column_on_its_own_hidden_cells():
+    from benchmarks.vsae_columns import column_errors
+
+    truth = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.0, 2.0, 4.0, 6.0]})
+    imputed = truth.copy()
+    imputed.loc[[1, 2], "b"] = 3.0  # the mean of its hidden truth (2, 4)
+    imputed.loc[0, "a"] = 100.0  # a wrong value in a cell that is not hidden
+    missing = np.zeros((4, 2), bool)
+    missing[[1, 2], :] = True
+    cell = {"X_true": truth, "X_imputed": imputed, "missing": missing}
+    err = column_errors(cell, ["a", "b"])
+    assert err["a"] == 0.0  # hidden cells exact; the unhidden error is ignored
+    # mean-squared error 1 over a hidden-truth variance (ddof=1) of 2
+    assert err["b"] == pytest.approx(np.sqrt(1.0 / 2.0))
