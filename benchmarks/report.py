@@ -337,9 +337,10 @@ SECTIONS = [
         "GAIN and MisGAN on GAIN's letter and spam files (GAIN paper Table 2)",
         {"gain_reference.csv":
          "python benchmarks/gain_reference.py --seeds 3\n"
-         "python benchmarks/gain_reference.py --datasets spam --methods mean misgan\n"
-         "python benchmarks/gain_reference.py --datasets letter --methods mean misgan "
-         "--misgan-epochs 10"},
+         "python benchmarks/gain_reference.py --datasets spam --methods misgan "
+         "--seeds 3\n"
+         "python benchmarks/gain_reference.py --datasets letter --methods misgan "
+         "--misgan-epochs 10 --seeds 3"},
         _script("gain_reference:markdown"), _paper_gain,
     ),
     Section(
