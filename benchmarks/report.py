@@ -178,8 +178,8 @@ def _paper_t6() -> str:
     return (
         "Paper (VSAE appendix Table 6, MCAR 0.5; NRMSE variant not stated), quoted "
         f"from `benchmarks/vsae_uci.py`:\n\n{paper_table()}\n\n`vsae-paper` is "
-        "VSAE with the paper's two-stage schedule (one seed on mushroom and "
-        "phishing: about ten times VSAE's fit time)."
+        "VSAE with the paper's two-stage schedule (on mushroom and phishing "
+        "about ten times VSAE's fit time)."
     )
 
 
