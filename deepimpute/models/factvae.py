@@ -213,8 +213,7 @@ class FactVAE(ImputationModule):
         """Output positions of every attribute in the TableLikelihood parameters."""
         lik = self.likelihood
         pos: list[list[int]] = [[] for _ in range(layout.n_attributes)]
-        k = {"gaussian": 1, "gaussian_learned": 1, "gaussian_hetero": 2,
-             "student_t": 3}[lik.numerical]
+        k = lik.n_num_params
         for p, a in zip(lik.num_p.tolist(), lik.num_a.tolist(), strict=True):
             pos[a] += list(range(p, p + k))
         for p, a in zip(lik.img_p.tolist(), lik.img_a.tolist(), strict=True):

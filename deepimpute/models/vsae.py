@@ -295,7 +295,9 @@ class VSAE(ImputationModule):
         # With a fixed-variance Gaussian (and every other kind's likelihood, which is
         # linear in the target), averaging S log-likelihoods equals the likelihood of
         # the averaged target up to a constant (spec §2, efficient equivalent).
-        self._average_targets = numerical == "gaussian"
+        self._average_targets = (
+            numerical == "gaussian" or not self.likelihood.num_x.numel()
+        )
         self.stage = 1
 
         hidden = dict(_DEFAULT_HIDDEN)

@@ -6,8 +6,9 @@ per-attribute log-likelihoods, point estimates and draws, for every attribute ki
 over attributes):
 
 * numerical: Gaussian with fixed unit variance on standardised data (default), a
-  learned per-attribute variance, a heteroscedastic variance from the decoder, or a
-  Student-t (MIWAE);
+  learned per-attribute variance, a heteroscedastic variance from the decoder, a
+  Student-t (MIWAE), or a Huber density (Gaussian core, exponential tails) of fixed
+  scale;
 * categorical: softmax over the one-hot block (cross-entropy);
 * image: Bernoulli cross-entropy on [0, 1] pixels (logits) or unit-variance Gaussian.
 
@@ -30,7 +31,13 @@ __all__ = ["LIKELIHOODS", "TableLikelihood"]
 
 #: The likelihood options per attribute kind (the first is the default).
 LIKELIHOODS: dict[str, tuple[str, ...]] = {
-    "numerical": ("gaussian", "gaussian_learned", "gaussian_hetero", "student_t"),
+    "numerical": (
+        "gaussian",
+        "gaussian_learned",
+        "gaussian_hetero",
+        "student_t",
+        "huber",
+    ),
     "categorical": ("categorical",),
     "image": ("bernoulli", "gaussian"),
 }
@@ -40,7 +47,10 @@ _N_NUM_PARAMS = {
     "gaussian_learned": 1,
     "gaussian_hetero": 2,
     "student_t": 3,
+    "huber": 1,
 }
+#: Where the ``"huber"`` density turns from Gaussian to exponential tails, in scales.
+HUBER_K = 4.0
 
 
 class TableLikelihood(nn.Module):
@@ -52,8 +62,9 @@ class TableLikelihood(nn.Module):
     numerical : str, default="gaussian"
         One of ``LIKELIHOODS["numerical"]``.
     scale : float, default=1.0
-        Standard deviation of the ``"gaussian"`` numerical likelihood (fixed), or the
-        initial one of ``"gaussian_learned"``, on standardised data. Below 1 it
+        Standard deviation of the ``"gaussian"`` numerical likelihood (fixed; the
+        scale of the ``"huber"`` one's Gaussian core), or the initial one of
+        ``"gaussian_learned"``, on standardised data. Below 1 it
         weights reconstruction against the KL term: with unit variance on unit-variance
         data, ignoring the latent is a local optimum for a VAE (probabilistic PCA keeps
         only directions whose variance exceeds the noise variance).
@@ -62,6 +73,8 @@ class TableLikelihood(nn.Module):
     ----------
     n_params : int
         Width of the decoder output this likelihood reads.
+    n_num_params : int
+        Decoder outputs per numerical attribute (consecutive, location first).
     """
 
     def __init__(
@@ -78,7 +91,7 @@ class TableLikelihood(nn.Module):
         self.scale = float(scale)
         self.layout = layout
         self.numerical = numerical
-        k = _N_NUM_PARAMS[numerical]
+        k = self.n_num_params = _N_NUM_PARAMS[numerical]
         num_x, num_p, num_a = [], [], []
         img_x, img_p, img_a, img_bern = [], [], [], []
         cats = []  # (attr id, x start, out start, n_categories)
@@ -142,7 +155,7 @@ class TableLikelihood(nn.Module):
     # ----------------------------------------------------------- parameters
     def _num_loc_scale(self, out: Tensor) -> tuple[Tensor, Tensor]:
         loc = out[..., self.num_p]
-        if self.numerical == "gaussian":
+        if self.numerical in ("gaussian", "huber"):
             scale = torch.full_like(loc, self.scale)
         elif self.numerical == "gaussian_learned":
             scale = self.num_log_scale.exp().expand_as(loc)
@@ -184,6 +197,8 @@ class TableLikelihood(nn.Module):
                 el = torch.distributions.StudentT(
                     self._num_df(out), loc, scale
                 ).log_prob(xv)
+            elif self.numerical == "huber":
+                el = _huber_log_prob(xv, loc, scale)
             else:
                 el = log_normal(xv, loc, 2.0 * scale.log())
             el = (el * observed[..., self.num_x]).expand(*lead, -1)
@@ -229,6 +244,8 @@ class TableLikelihood(nn.Module):
                 draw = torch.distributions.StudentT(
                     self._num_df(out), loc, scale
                 ).sample()
+            elif self.numerical == "huber":
+                draw = loc + scale * _huber_standard_draw(loc)
             else:
                 draw = loc + scale * torch.randn_like(loc)
             res[..., self.num_x] = draw
@@ -249,3 +266,30 @@ class TableLikelihood(nn.Module):
     def expand_attributes(self, attr_values: Tensor) -> Tensor:
         """Broadcast per-attribute values ``(..., n, M)`` to ``(..., n, width)``."""
         return attr_values[..., self.attr_index]
+
+
+# Huber density: Gaussian within HUBER_K scales of the location, exponential tails
+# beyond (the density whose negative log is Huber's loss). Its gradient in the
+# location is bounded, so a few values far out in a near-constant column cannot
+# dominate the loss as they do under a Gaussian of small fixed scale.
+_HUBER_CORE = math.sqrt(2 * math.pi) * math.erf(HUBER_K / math.sqrt(2))
+_HUBER_TAIL = math.exp(-(HUBER_K**2) / 2) / HUBER_K  # mass of one tail
+_HUBER_LOG_Z = math.log(_HUBER_CORE + 2 * _HUBER_TAIL)
+
+
+def _huber_log_prob(x: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+    u = ((x - loc) / scale).abs()
+    rho = torch.where(u <= HUBER_K, 0.5 * u**2, HUBER_K * u - 0.5 * HUBER_K**2)
+    return -rho - scale.log() - _HUBER_LOG_Z
+
+
+def _huber_standard_draw(like: Tensor) -> Tensor:
+    """Draws of the unit-scale Huber density: truncated-normal core or a tail."""
+    in_core = torch.rand_like(like) * (_HUBER_CORE + 2 * _HUBER_TAIL) < _HUBER_CORE
+    # core: inverse normal CDF of a uniform draw within [-K, K]
+    half = math.erf(HUBER_K / math.sqrt(2))
+    core = math.sqrt(2) * torch.erfinv((2 * torch.rand_like(like) - 1) * half)
+    # tail: K + Exp(K), on a random side
+    tail = HUBER_K - torch.log1p(-torch.rand_like(like)) / HUBER_K
+    sign = torch.where(torch.rand_like(like) < 0.5, -1.0, 1.0)
+    return torch.where(in_core, core, sign * tail)
