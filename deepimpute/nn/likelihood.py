@@ -50,7 +50,7 @@ _N_NUM_PARAMS = {
     "huber": 1,
 }
 #: Where the ``"huber"`` density turns from Gaussian to exponential tails, in scales.
-HUBER_K = 4.0
+HUBER_K = 6.0
 
 
 class TableLikelihood(nn.Module):
@@ -268,28 +268,36 @@ class TableLikelihood(nn.Module):
         return attr_values[..., self.attr_index]
 
 
-# Huber density: Gaussian within HUBER_K scales of the location, exponential tails
+# Huber density: Gaussian within k scales of the location, exponential tails
 # beyond (the density whose negative log is Huber's loss). Its gradient in the
 # location is bounded, so a few values far out in a near-constant column cannot
 # dominate the loss as they do under a Gaussian of small fixed scale.
-_HUBER_CORE = math.sqrt(2 * math.pi) * math.erf(HUBER_K / math.sqrt(2))
-_HUBER_TAIL = math.exp(-(HUBER_K**2) / 2) / HUBER_K  # mass of one tail
-_HUBER_LOG_Z = math.log(_HUBER_CORE + 2 * _HUBER_TAIL)
+def _huber_masses(k: float) -> tuple[float, float]:
+    """Unnormalised masses of the unit-scale core and of one tail."""
+    return math.sqrt(2 * math.pi) * math.erf(k / math.sqrt(2)), math.exp(-k * k / 2) / k
 
 
-def _huber_log_prob(x: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+def _huber_log_prob(
+    x: Tensor, loc: Tensor, scale: Tensor, k: float = HUBER_K
+) -> Tensor:
+    core, tail = _huber_masses(k)
     u = ((x - loc) / scale).abs()
-    rho = torch.where(u <= HUBER_K, 0.5 * u**2, HUBER_K * u - 0.5 * HUBER_K**2)
-    return -rho - scale.log() - _HUBER_LOG_Z
+    rho = torch.where(u <= k, 0.5 * u**2, k * u - 0.5 * k * k)
+    return -rho - scale.log() - math.log(core + 2 * tail)
 
 
-def _huber_standard_draw(like: Tensor) -> Tensor:
+def _huber_standard_draw(like: Tensor, k: float = HUBER_K) -> Tensor:
     """Draws of the unit-scale Huber density: truncated-normal core or a tail."""
-    in_core = torch.rand_like(like) * (_HUBER_CORE + 2 * _HUBER_TAIL) < _HUBER_CORE
-    # core: inverse normal CDF of a uniform draw within [-K, K]
-    half = math.erf(HUBER_K / math.sqrt(2))
-    core = math.sqrt(2) * torch.erfinv((2 * torch.rand_like(like) - 1) * half)
-    # tail: K + Exp(K), on a random side
-    tail = HUBER_K - torch.log1p(-torch.rand_like(like)) / HUBER_K
+    core_mass, tail_mass = _huber_masses(k)
+    in_core = torch.rand_like(like) * (core_mass + 2 * tail_mass) < core_mass
+    # core: standard normal draws redrawn until within [-k, k] (an inverse-CDF
+    # draw met erfinv(+-1) = +-inf in float32 once the threshold was 6)
+    core = torch.randn_like(like)
+    outside = core.abs() > k
+    while outside.any():
+        core = torch.where(outside, torch.randn_like(like), core)
+        outside = core.abs() > k
+    # tail: k + Exp(k), on a random side
+    tail = k - torch.log1p(-torch.rand_like(like)) / k
     sign = torch.where(torch.rand_like(like) < 0.5, -1.0, 1.0)
     return torch.where(in_core, core, sign * tail)
