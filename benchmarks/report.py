@@ -470,7 +470,14 @@ SECTIONS = [
          "--mechanisms mcar mar mnar_self --settings base huber --seeds 0 1 2 3 4 "
          "5 6 7 8 9 10 11\n"
          "python -m benchmarks.vsae_sweep --datasets yeast --mechanisms mcar mar "
-         "mnar_self --settings sampled learned_scale nomask --seeds 0 1 2 3 4 5",
+         "mnar_self --settings sampled learned_scale nomask --seeds 0 1 2 3 4 5\n"
+         "python -m benchmarks.vsae_sweep --datasets yeast white_wine --mechanisms "
+         "mnar_self --settings nomask huber+nomask --seeds 0 1 2 3 4 5 6 7 8 9 10 "
+         "11\n"
+         "# the references beside them (rows `mean`, `mice`):\n"
+         "python -m benchmarks.run --datasets yeast white_wine heart --mechanisms "
+         "mcar mar mnar_self --rates 0.5 --imputers mean mice --seeds 0 1 2 3 4 5 "
+         "6 7 8 9 10 11 --out benchmarks/results/vsae_sweep.csv",
          "vsae_sweep_v1.csv": "git checkout d961373  # the earlier VSAE defaults\n"
          "python -m benchmarks.vsae_sweep --datasets yeast white_wine heart "
          "[mushroom phishing] [--mechanisms mnar_self mar] --settings <names> "
@@ -493,8 +500,9 @@ SECTIONS = [
                "is its defaults (collective encoder (64, 64, 64), importance-"
                "weighted imputation, proposal means unbounded). The current "
                "defaults are its `collective128+proposal_mean` setting plus the "
-               "bound on the proposal means (±10); they were chosen from these "
-               "rows, on the same cells as the runner's tables.",
+               "bound on the proposal means (±10), chosen from these rows on the "
+               "same cells as the runner's tables, and since then the Huber "
+               "likelihood (`vsae_sweep.csv`).",
                "vsae_sweep_huber_k4.csv": "Made with the Huber threshold at 4 "
                "scales (commit 11a2039; today's is 6): a larger gain on yeast "
                "MAR, a clear cost on white wine MNAR (per feature). `base` rows "

@@ -44,6 +44,7 @@ SETTINGS: dict[str, dict] = {
     "student_t": dict(numerical="student_t"),
     # today's default: Gaussian core, exponential tails (bounded pull of far values)
     "huber": dict(numerical="huber"),
+    "huber+nomask": dict(numerical="huber", mask_decoder=False),
     "hetero": dict(numerical="gaussian_hetero"),
     "kl0.03": dict(kl_weight=0.03),
     "kl0.3": dict(kl_weight=0.3),
