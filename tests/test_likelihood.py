@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,6 +13,7 @@ from deepimpute.nn.likelihood import (
     _huber_standard_draw,
 )
 from deepimpute.schema import AttributeLayout, ModelLayout
+from instances import CLASSES, correlated_table, tiny
 
 F64 = torch.float64
 
@@ -99,3 +101,19 @@ def test_huber_draws_stay_finite_at_the_ends_of_the_uniform(monkeypatch, u):
     for k in (1.5, HUBER_K):
         draws = _huber_standard_draw(torch.zeros(1000), k)
         assert torch.isfinite(draws).all()
+
+
+# every deep imputer that takes a numerical likelihood, with every option
+WITH_NUMERICAL = [n for n in CLASSES if "numerical" in CLASSES[n]().get_params()]
+
+
+@pytest.mark.parametrize("numerical", LIKELIHOODS["numerical"])
+@pytest.mark.parametrize("name", WITH_NUMERICAL)
+def test_every_numerical_likelihood_fits_imputes_and_samples(name, numerical):
+    X_full, X = correlated_table(n=80, p=4, missing_rate=0.3)
+    imp = tiny(name).set_params(numerical=numerical).fit(X)
+    out = imp.transform(X)
+    observed = ~np.isnan(X)
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out[observed], X[observed])
+    assert np.isfinite(imp.sample(X[:10], n_draws=2)).all()
