@@ -294,7 +294,8 @@ class VSAE(ImputationModule):
         self.inference_rows = inference_rows
         # With a fixed-variance Gaussian (and every other kind's likelihood, which is
         # linear in the target), averaging S log-likelihoods equals the likelihood of
-        # the averaged target up to a constant (spec §2, efficient equivalent).
+        # the averaged target up to a constant (spec §2, efficient equivalent); so
+        # it is exact whenever the numerical attributes are such or absent.
         self._average_targets = (
             numerical == "gaussian" or not self.likelihood.num_x.numel()
         )
