@@ -83,13 +83,13 @@ class VSAEImputer(BaseDeepImputer):
         earlier defaults (64-unit collective encoder, importance weighting) on
         all five UCI tables at MCAR 0.5 and under MNAR, not under MAR on yeast
         (``benchmarks/vsae_sweep.py``). These are the benchmark tables' own
-        cells; on other splits and masks (seeds 3-5, docs/benchmarks.md) VSAE
+        cells; on other splits and masks (seeds 3-11, docs/benchmarks.md) VSAE
         stayed below MissForest on all five tables, below the column mean on
-        all but heart's pooled NRMSE (0.297 vs 0.294; lower PFC and per-feature
-        NRMSE), below MICE on heart, mushroom and phishing and behind it on
-        yeast and white wine. A likely reason why importance weighting imputed
-        tables worse: with ``kl_weight`` below 1 the weights' prior term is
-        stronger than in training. The proposal mean is also
+        all but heart's pooled NRMSE (0.282 vs 0.280; lower PFC and per-feature
+        NRMSE), below MICE on mushroom, phishing and heart's PFC and behind it
+        on yeast, white wine and heart's NRMSE. A likely reason why importance
+        weighting imputed tables worse: with ``kl_weight`` below 1 the weights'
+        prior term is stronger than in training. The proposal mean is also
         ``n_importance`` times cheaper; importance weighting imputed images
         slightly better (``benchmarks/vsae_images.py``).
     numerical : str, default="huber"
