@@ -69,6 +69,25 @@ def test_options_run(kw):
     assert [r["stage"] for r in imp.history_][-1] == 2.0
 
 
+def test_weight_decay_shrinks_the_networks():
+    import torch
+
+    _, Xm = _correlated(n=60)
+
+    def norm(imp):
+        with torch.no_grad():
+            return sum(float(p.pow(2).sum()) for p in imp.module_.parameters())
+
+    kw = {**TINY, "max_iter": 5, "n_iter_no_change": None}
+    plain = VSAEImputer(**kw).fit(Xm)
+    decayed = VSAEImputer(**{**kw, "weight_decay": 50.0}).fit(Xm)
+    assert isinstance(decayed.module_.configure_optimizers(1e-3)[0], torch.optim.AdamW)
+    assert type(plain.module_.configure_optimizers(1e-3)[0]) is torch.optim.Adam
+    # same seed, same batches: only the decay differs, and it pulls every weight in
+    assert norm(decayed) < 0.9 * norm(plain)
+    assert np.isfinite(decayed.transform(Xm)).all()
+
+
 def test_no_warmup_means_stage_one_only_with_monitoring():
     _, Xm = _correlated(n=60)
     imp = VSAEImputer(**{**TINY, "max_iter": 3, "warmup_epochs": None}).fit(Xm)

@@ -127,6 +127,9 @@ class VSAEImputer(BaseDeepImputer):
         Latent draws per row in training: 1 trains on the ELBO (the paper); more
         train on the importance-weighted bound over that many draws (as MIWAE),
         at about that many times the decoder's cost.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW) of all network parameters, per optimiser
+        step; 0 trains with Adam (the paper). See Notes for its measured effect.
     column_spec : ColumnSpec, default=None
         Attribute description; inferred from dtypes when None.
     handle_unknown : {"error", "missing"}, default="error"
@@ -263,6 +266,7 @@ class VSAEImputer(BaseDeepImputer):
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "n_train_samples": [Interval(Integral, 1, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -289,6 +293,7 @@ class VSAEImputer(BaseDeepImputer):
         kl_weight=0.1,
         kl_warmup_epochs=0,
         n_train_samples=1,
+        weight_decay=0.0,
         column_spec=None,
         handle_unknown="error",
         device="auto",
@@ -323,6 +328,7 @@ class VSAEImputer(BaseDeepImputer):
         self.kl_weight = kl_weight
         self.kl_warmup_epochs = kl_warmup_epochs
         self.n_train_samples = n_train_samples
+        self.weight_decay = weight_decay
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
         self.device = device
@@ -367,4 +373,5 @@ class VSAEImputer(BaseDeepImputer):
             kl_weight=self.kl_weight,
             kl_warmup_epochs=self.kl_warmup_epochs,
             n_train_samples=self.n_train_samples,
+            weight_decay=self.weight_decay,
         )

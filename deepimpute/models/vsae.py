@@ -236,6 +236,8 @@ class VSAE(ImputationModule):
         Latent draws ``K`` per row in training. 1 is the ELBO of the paper; above
         1 the loss is the importance-weighted bound over the ``K`` draws (IWAE),
         with the ``beta``-weighted log p(z) - log q(z) in the weights.
+    weight_decay : float
+        Decoupled weight decay of every network parameter (AdamW); 0 is Adam.
     inference_rows : int
         Bound on ``n_importance x rows`` evaluated at once at imputation.
     """
@@ -263,6 +265,7 @@ class VSAE(ImputationModule):
         kl_weight: float = 1.0,
         kl_warmup_epochs: int = 0,
         n_train_samples: int = 1,
+        weight_decay: float = 0.0,
         inference_rows: int = 65536,
     ) -> None:
         super().__init__()
@@ -289,6 +292,7 @@ class VSAE(ImputationModule):
         self.extra_drop_rate = extra_drop_rate
         self.kl_warmup_epochs = kl_warmup_epochs
         self.n_train_samples = n_train_samples
+        self.weight_decay = weight_decay
         self.beta = kl_weight
         self.kl_ramp = 1.0 if kl_warmup_epochs <= 0 else 0.0
         self.inference_rows = inference_rows
@@ -351,6 +355,12 @@ class VSAE(ImputationModule):
             tuple(decoder_hidden),
             self.likelihood.n_params,
         )
+
+    def configure_optimizers(self, lr: float) -> list[torch.optim.Optimizer]:
+        if self.weight_decay > 0:
+            return [torch.optim.AdamW(self.parameters(), lr=lr,
+                                      weight_decay=self.weight_decay)]
+        return super().configure_optimizers(lr)
 
     # ------------------------------------------------------------------ stages
     def on_epoch_start(self, epoch: int) -> None:
