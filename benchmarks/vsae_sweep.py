@@ -48,7 +48,6 @@ SETTINGS: dict[str, dict] = {
     # decoupled weight decay (AdamW) on today's default
     "huber+wd0.3": dict(numerical="huber", weight_decay=0.3),
     "huber+wd1": dict(numerical="huber", weight_decay=1.0),
-    "huber+wd3": dict(numerical="huber", weight_decay=3.0),
     "hetero": dict(numerical="gaussian_hetero"),
     "kl0.03": dict(kl_weight=0.03),
     "kl0.3": dict(kl_weight=0.3),
