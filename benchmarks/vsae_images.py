@@ -75,7 +75,7 @@ import numpy as np
 import pandas as pd
 from sklearn.impute import KNNImputer
 
-from benchmarks.profiles import FULL, available, make_imputer
+from benchmarks.profiles import FULL, VARIANTS, available, make_imputer
 from benchmarks.run import call_isolated
 from deepimpute.datasets import make_mnist_pairs
 from deepimpute.imputers._vsae import VSAEImputer
@@ -166,8 +166,9 @@ def _registry(name, fit_df, test_df, spec, seed, kw, quick=False):
     budget = {"column_spec": spec}
     if "learning_rate" in params:  # a deep imputer: epochs, not MICE's rounds
         budget.update(IMAGE_BUDGET)
-        if name in ENCODERLESS:
-            budget["max_iter"] = FULL[name]["max_iter"]
+        base = VARIANTS.get(name, (name, {}))[0]
+        if base in ENCODERLESS:
+            budget["max_iter"] = FULL[base]["max_iter"]
         budget.update(QUICK_BUDGET if quick else {})
         if params.get("validation_fraction"):
             budget["validation_fraction"] = 1 / 8

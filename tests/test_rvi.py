@@ -88,6 +88,32 @@ def test_fit_transform_reuses_training_posteriors():
     assert all("val_loss" in r for r in val.history_)
 
 
+def test_impute_draws_average_the_posterior_predictive():
+    _, Xm = correlated_table(n=60)
+    # a point-mass posterior: the average of the draws is the decoded mean
+    sharp = dict(posterior_var="fixed", posterior_logvar=-14.0)
+    mean = _rvi(**sharp).fit(Xm).transform(Xm)
+    np.testing.assert_allclose(
+        _rvi(**sharp, impute_draws=8).fit(Xm).transform(Xm), mean, atol=1e-3)
+    # a wide posterior: the same training (the draws only enter imputation), but the
+    # draws' average differs from the decoded mean, is deterministic and does not
+    # depend on the batch (the same noise for every row)
+    decoded = _rvi(posterior_var="fixed", posterior_logvar=1.0).fit(Xm)
+    wide = _rvi(posterior_var="fixed", posterior_logvar=1.0, impute_draws=16).fit(Xm)
+    for k, v in wide.module_.state_dict().items():
+        assert torch.equal(v, decoded.module_.state_dict()[k]), k
+    decoded = decoded.transform(Xm)
+    avg = wide.transform(Xm)
+    assert np.abs(avg - decoded).max() > 1e-2
+    np.testing.assert_array_equal(avg, wide.transform(Xm))
+    wide._inference_batch_size = 7
+    np.testing.assert_allclose(wide.transform(Xm), avg, rtol=1e-5, atol=1e-6)
+    ft = wide.fit_transform(Xm)  # learned training posteriors, same draws per batch
+    np.testing.assert_array_equal(ft[~np.isnan(Xm)], Xm[~np.isnan(Xm)])
+    wide._inference_batch_size = 1024
+    np.testing.assert_allclose(wide.fit_transform(Xm), ft, rtol=1e-5, atol=1e-6)
+
+
 def test_beats_column_mean_on_correlated_data():
     X, Xm = correlated_table(n=300, p=5, missing_rate=0.2)
     miss = np.isnan(Xm)
