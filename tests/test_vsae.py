@@ -83,7 +83,7 @@ def test_weight_decay_shrinks_the_networks():
     decayed = VSAEImputer(**{**kw, "weight_decay": 50.0}).fit(Xm)
     assert isinstance(decayed.module_.configure_optimizers(1e-3)[0], torch.optim.AdamW)
     assert type(plain.module_.configure_optimizers(1e-3)[0]) is torch.optim.Adam
-    # same seed, same batches: only the decay differs, and it pulls every weight in
+    # same seed, same batches: only the decay differs, and it pulls the weights in
     assert norm(decayed) < 0.9 * norm(plain)
     assert np.isfinite(decayed.transform(Xm)).all()
 
