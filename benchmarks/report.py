@@ -254,7 +254,7 @@ SECTIONS = [
         {"vsae_images.csv": "python -m benchmarks.vsae_images --seeds 3\n"
          "python -m benchmarks.vsae_images --seeds 3 --rates 0.5 0.3 0.7 --methods "
          "gain vae miwae hivae misgan vad rvi factvae rvi-wide rvi-wide-draws "
-         "--figure ''\n"
+         "rvi-draws --figure ''\n"
          "python -m benchmarks.vsae_images --seeds 3 --rates 0.5 0.3 0.7 --methods "
          "mice missforest --cap-seconds 600 --figure ''\n"
          "# VSAE tuning runs: --rates 0.5 --vsae '<json>' --tag <config>"},
