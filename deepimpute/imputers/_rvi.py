@@ -146,7 +146,9 @@ class RVIImputer(BaseDeepImputer):
     width) and ``impute_draws=32`` (runner variant ``rvi-wide-draws``) it was
     0.063 / 0.067 / 0.071, and 0.060 / 0.062 / 0.071 on the images whose
     partner was observed (mean 0.066 / 0.067 / 0.067; without the draws,
-    ``rvi-wide``: 0.061 / 0.064 / 0.074). The wide posterior costs the tables
+    ``rvi-wide``: 0.061 / 0.064 / 0.074; the draws alone, ``rvi-draws``: 0.079 /
+    0.084 / 0.084, and 0.072 / 0.074 / 0.079 with the partner observed). The
+    wide posterior costs the tables
     (``rvi-wide`` in the runner's UCI tables, MCAR 0.5): per-feature NRMSE 1.00
     on yeast (the column mean's; default 0.98) and 0.95 on white wine (default
     0.85), PFC 0.266 on mushroom (default 0.214); only heart gained (pooled
