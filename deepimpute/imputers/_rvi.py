@@ -139,16 +139,20 @@ class RVIImputer(BaseDeepImputer):
     ``learning_rate`` at most). The default posterior is therefore narrow and
     the decoded mean is a sharp guess. That suits entries predicted from the
     rest of their row (the paper's pixel-level MNIST, the UCI tables) and not a
-    wholly hidden attribute: on the MNIST image pairs
-    (``benchmarks/vsae_images.py``, whole images hidden, 3 seeds) the default's
-    image MSE was 0.086 / 0.098 / 0.103 at rates 0.3 / 0.5 / 0.7, above the
-    column mean's 0.066 / 0.067 / 0.067. With ``posterior_logvar=0`` (prior
-    width) and ``impute_draws=32`` (runner variant ``rvi-wide-draws``) it was
-    0.063 / 0.067 / 0.071, and 0.060 / 0.062 / 0.071 on the images whose
-    partner was observed (mean 0.066 / 0.067 / 0.067; without the draws,
-    ``rvi-wide``: 0.061 / 0.064 / 0.074; the draws alone, ``rvi-draws``: 0.079 /
-    0.084 / 0.084, and 0.072 / 0.074 / 0.079 with the partner observed). The
-    wide posterior costs the tables
+    wholly hidden attribute. On the MNIST image pairs
+    (``benchmarks/vsae_images.py``, whole images hidden, 3 seeds), image MSE at
+    rates 0.3 / 0.5 / 0.7 over all hidden images (and over those whose partner
+    was observed):
+
+    - defaults (runner ``rvi``): 0.086 / 0.098 / 0.103 (0.074 / 0.076 / 0.081);
+    - ``impute_draws=32`` (``rvi-draws``): 0.079 / 0.084 / 0.084 (0.072 /
+      0.074 / 0.079);
+    - ``posterior_logvar=0`` (``rvi-wide``): 0.065 / 0.072 / 0.076 (0.061 /
+      0.064 / 0.074);
+    - both (``rvi-wide-draws``): 0.063 / 0.067 / 0.071 (0.060 / 0.062 / 0.071);
+    - the column mean: 0.066 / 0.067 / 0.067 (0.066 / 0.067 / 0.067).
+
+    The wide posterior costs the tables
     (``rvi-wide`` in the runner's UCI tables, MCAR 0.5): per-feature NRMSE 1.00
     on yeast (the column mean's; default 0.98) and 0.95 on white wine (default
     0.85), PFC 0.266 on mushroom (default 0.214); only heart gained (pooled
