@@ -3,12 +3,14 @@
 Examples
 --------
 deepimpute impute data.csv -o clean.csv --method vsae
+deepimpute impute pairs.csv -o clean.csv --method rvi --param posterior_logvar=0
 deepimpute demo            # embedded yeast table, 50 % MCAR, every imputer
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import time
 import warnings
@@ -74,6 +76,29 @@ def _method_names() -> list[str]:
 
 
 # ------------------------------------------------------------------- impute
+def _parse_params(items: Sequence[str] | None, imputer) -> dict:
+    """``KEY=VALUE`` strings to estimator parameters (values as Python literals,
+    else strings); a key the estimator does not have is an error naming it."""
+    valid = imputer.get_params()
+    params = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--param expects KEY=VALUE, got {item!r}.")
+        if key not in valid or key == "column_spec":
+            names = ", ".join(sorted(k for k in valid if k != "column_spec"))
+            raise ValueError(
+                f"--param {key}: {type(imputer).__name__} has no parameter "
+                f"{key!r}; its parameters are: {names}."
+            )
+        try:
+            params[key] = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            params[key] = raw.strip()  # a bare word such as gaussian
+    return params
+
+
 def _cmd_impute(args: argparse.Namespace) -> int:
     from . import ColumnSpec
 
@@ -103,7 +128,11 @@ def _cmd_impute(args: argparse.Namespace) -> int:
     )
     if args.max_iter is not None and "max_iter" in imputer.get_params():
         imputer.set_params(max_iter=args.max_iter)
-    imputer.set_params(column_spec=spec)
+    try:
+        imputer.set_params(column_spec=spec, **_parse_params(args.param, imputer))
+    except ValueError as exc:
+        print(f"deepimpute: {exc}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     try:
         out = imputer.fit_transform(df)
@@ -206,6 +235,13 @@ def _parser() -> argparse.ArgumentParser:
         help="integer columns with at most this many values are categorical",
     )
     imp.add_argument("--max-iter", type=int, default=None, help="training epochs")
+    imp.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an estimator parameter (repeatable), e.g. --param impute_draws=32; "
+        "values are Python literals (numbers, tuples, True) or bare strings",
+    )
     imp.add_argument("--sep", default=",")
     imp.add_argument("--seed", type=int, default=0)
     imp.add_argument("--device", default="auto")
