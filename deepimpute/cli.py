@@ -3,7 +3,7 @@
 Examples
 --------
 deepimpute impute data.csv -o clean.csv --method vsae
-deepimpute impute pairs.csv -o clean.csv --method rvi --param posterior_logvar=0
+deepimpute impute pairs.csv -o clean.csv --image a_=28x28 --image b_=28x28
 deepimpute demo            # embedded yeast table, 50 % MCAR, every imputer
 """
 
@@ -99,6 +99,34 @@ def _parse_params(items: Sequence[str] | None, imputer) -> dict:
     return params
 
 
+def _image_groups(items: Sequence[str] | None, columns) -> list:
+    """``PREFIX=HxW`` strings to :class:`Image` attributes over the columns whose
+    names start with ``PREFIX`` (in file order)."""
+    from . import Image
+
+    images, taken = [], set()
+    for item in items or []:
+        prefix, sep, shape_text = item.partition("=")
+        try:
+            shape = tuple(int(v) for v in shape_text.lower().split("x"))
+        except ValueError:
+            shape = ()
+        if not sep or not prefix or not shape or min(shape) < 1:
+            raise ValueError(f"--image expects PREFIX=HxW (e.g. px_=28x28), got "
+                             f"{item!r}.")
+        cols = [c for c in columns if str(c).startswith(prefix)]
+        if int(np.prod(shape)) != len(cols):
+            raise ValueError(
+                f"--image {item}: {len(cols)} columns start with {prefix!r}, but "
+                f"shape {shape_text} needs {int(np.prod(shape))}."
+            )
+        if taken & set(cols):
+            raise ValueError(f"--image {item}: columns already in another image.")
+        taken |= set(cols)
+        images.append(Image(cols, shape=shape, name=prefix))
+    return images
+
+
 def _cmd_impute(args: argparse.Namespace) -> int:
     from . import ColumnSpec
 
@@ -117,7 +145,15 @@ def _cmd_impute(args: argparse.Namespace) -> int:
         return 2
     for col in categorical:
         df[col] = df[col].astype("category")
-    spec = ColumnSpec.infer(df, max_levels=args.max_levels)
+    try:
+        images = _image_groups(args.image, df.columns)
+    except ValueError as exc:
+        print(f"deepimpute: {exc}", file=sys.stderr)
+        return 2
+    in_images = {c for a in images for c in a.columns}
+    rest = [c for c in df.columns if c not in in_images]
+    tables = ColumnSpec.infer(df[rest], max_levels=args.max_levels) if rest else []
+    spec = ColumnSpec([*tables, *images])
     missing = df.isna()
     imputer = _build(
         args.method,
@@ -148,18 +184,11 @@ def _cmd_impute(args: argparse.Namespace) -> int:
             f"{df.shape[0]} rows x {df.shape[1]} columns in {seconds:.1f} s "
             f"-> {args.output}"
         )
-        for col, kind in zip(df.columns, _kinds_by_column(spec, df), strict=True):
-            if counts[col]:
-                print(f"  {col!s:<30} {kind:<12} {int(counts[col]):>7} imputed")
+        for attr in spec:  # per attribute: an image is one line, not one per pixel
+            n = int(counts[list(attr.columns)].sum())
+            if n:
+                print(f"  {attr.name!s:<30} {attr.kind:<12} {n:>7} imputed")
     return 0
-
-
-def _kinds_by_column(spec, df) -> list[str]:
-    kinds = {}
-    for attr in spec:
-        for col in attr.columns:
-            kinds[col] = attr.kind
-    return [kinds[c] for c in df.columns]
 
 
 # --------------------------------------------------------------------- demo
@@ -233,6 +262,13 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="integer columns with at most this many values are categorical",
+    )
+    imp.add_argument(
+        "--image",
+        action="append",
+        metavar="PREFIX=HxW",
+        help="the columns whose names start with PREFIX form one image of HxW "
+        "pixels in [0, 1] (repeatable); other columns are inferred",
     )
     imp.add_argument("--max-iter", type=int, default=None, help="training epochs")
     imp.add_argument(

@@ -93,3 +93,58 @@ def test_list_names_every_imputer(capsys):
     assert main(["list"]) == 0
     printed = capsys.readouterr().out
     assert {line.split()[0] for line in printed.splitlines()} == set(IMPUTERS)
+
+
+@pytest.fixture
+def with_images(tmp_path):
+    """A numerical column, two 2x2 'images' (pixels in [0, 1]) and a label."""
+    rng = np.random.default_rng(1)
+    n = 120
+    base = rng.random((n, 1))
+    df = pd.DataFrame({"x": rng.normal(size=n)})
+    for name in ("a_", "b_"):
+        pix = np.clip(base + 0.1 * rng.normal(size=(n, 4)), 0, 1)
+        for k in range(4):
+            df[f"{name}{k}"] = pix[:, k]
+    df["label"] = np.where(base[:, 0] > 0.5, "hi", "lo")
+    df.loc[rng.random(n) < 0.3, [f"b_{k}" for k in range(4)]] = np.nan  # whole image
+    df.loc[rng.random(n) < 0.2, "x"] = np.nan
+    df.loc[rng.random(n) < 0.2, "label"] = np.nan
+    path = tmp_path / "images.csv"
+    df.to_csv(path, index=False)
+    return path, pd.read_csv(path)
+
+
+def test_image_groups(with_images, tmp_path, capsys):
+    path, before = with_images
+    out = tmp_path / "clean.csv"
+    args = ["impute", str(path), "-o", str(out), "--method", "vsae", "--max-iter", "2",
+            "--image", "a_=2x2", "--image", "b_=2x2"]
+    assert main(args) == 0
+    summary = capsys.readouterr().out
+    # one line per attribute: the hidden images as one image attribute
+    assert any(line.split()[:2] == ["b_", "image"] for line in summary.splitlines())
+    assert not any(line.split()[:1] == ["b_0"] for line in summary.splitlines())
+    after = pd.read_csv(out)
+    assert list(after.columns) == list(before.columns)
+    assert not after.isna().any().any()
+    observed = before.notna()
+    pd.testing.assert_frame_equal(after[observed], before[observed])
+    pixels = after[[f"b_{k}" for k in range(4)]].to_numpy()
+    assert ((pixels >= 0) & (pixels <= 1)).all()
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (["a_=3x3"], "4 columns start with 'a_', but shape 3x3 needs 9"),
+        (["a_"], "expects PREFIX=HxW"),
+        (["a_=2xtwo"], "expects PREFIX=HxW"),
+        (["a_=2x2", "a_=1x4"], "already in another image"),
+    ],
+)
+def test_bad_image_groups(with_images, tmp_path, capsys, image, message):
+    path, _ = with_images
+    args = [f"--image={item}" for item in image]
+    assert _run(path, tmp_path / "o.csv", *args) == 2
+    assert message in capsys.readouterr().err
