@@ -268,7 +268,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         metavar="PREFIX=HxW",
         help="the columns whose names start with PREFIX form one image of HxW "
-        "pixels in [0, 1] (repeatable); other columns are inferred",
+        "pixels, in row-major order (repeatable; any value range: the block is "
+        "scaled by its observed minimum and maximum); other columns are inferred",
     )
     imp.add_argument("--max-iter", type=int, default=None, help="training epochs")
     imp.add_argument(
