@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from numbers import Integral, Real
 
-import numpy as np
-import torch
-
 from .._utils.sklearn_compat import Interval, StrOptions
-from .._utils.torch_utils import seeded
 from ..models.rvi import RVI
 from ..nn import LIKELIHOODS
 from ._base import BaseDeepImputer
@@ -273,19 +269,16 @@ class RVIImputer(BaseDeepImputer):
 
     def _training_imputation(self, C, data, fitted):
         """With ``reuse_train_posteriors``, decode the posteriors learned for the
-        training rows (no second inference); otherwise the regular imputation."""
-        if not self.reuse_train_posteriors:
+        training rows (no second inference); otherwise, or when some rows were held
+        out for validation (they own no trained parameters), the regular imputation."""
+        module = self.module_
+        if not (self.reuse_train_posteriors and module.all_rows_trained):
             return self._impute(C, data)
-        module = self.module_.eval()
-        outs = []
-        with torch.no_grad(), seeded(self.seed_, self.device_):
-            for batch in self._batches(data):
-                torch.manual_seed(self.seed_)  # the same draws for every batch
-                theta = module.train_rows(batch)
-                if theta is None:  # held-out validation rows: infer all rows
-                    return self._impute(C, data)
-                outs.append(module.reconstruct(theta).float().cpu().numpy())
-        return self._merge(C, np.concatenate(outs, axis=0))
+        values = self._run(
+            lambda batch: module.reconstruct(module.rows[batch.index]),
+            data, self.seed_, reseed_each_batch=True,
+        )
+        return self._merge(C, values)
 
 
 class VADImputer(RVIImputer):

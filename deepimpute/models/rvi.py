@@ -271,13 +271,10 @@ class RVI(ImputationModule):
                 )
         return theta.detach()
 
-    def train_rows(self, batch: Batch) -> Tensor | None:
-        """The learned parameters of training rows ``batch.index`` (None if some row
-        was never updated, e.g. a validation row)."""
-        idx = batch.index
-        if bool((self.rows_step[idx] == 0).any()):
-            return None
-        return self.rows[idx]
+    @property
+    def all_rows_trained(self) -> bool:
+        """Whether every row of the table took a step (a validation row never does)."""
+        return not bool((self.rows_step == 0).any())
 
     def reconstruct(self, theta: Tensor) -> Tensor:
         """Model-space reconstruction: the decoded posterior mean (paper §4), or
