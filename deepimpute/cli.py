@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 import sys
 import time
 import warnings
@@ -115,10 +116,10 @@ def _image_groups(items: Sequence[str] | None, columns) -> list:
             raise ValueError(f"--image expects PREFIX=HxW (e.g. px_=28x28), got "
                              f"{item!r}.")
         cols = [c for c in columns if str(c).startswith(prefix)]
-        if int(np.prod(shape)) != len(cols):
+        if math.prod(shape) != len(cols):
             raise ValueError(
                 f"--image {item}: {len(cols)} columns start with {prefix!r}, but "
-                f"shape {shape_text} needs {int(np.prod(shape))}."
+                f"shape {shape_text} needs {math.prod(shape)}."
             )
         if taken & set(cols):
             raise ValueError(f"--image {item}: columns already in another image.")
