@@ -1,18 +1,18 @@
-"""factVAE bars experiment (paper §4.1, spec factvae.md §5).
+"""factVAE bars experiment (the factVAE paper's synthetic bars, its Fig. 2).
 
 4x4 "bars" images, groups = the four quadrants (TL, TR, BL, BR). factVAE is trained
 with group sparsity (lambda = 1) and without (lambda = 0); the script prints each
-sparsity map S[g, j] = sqrt(sum W^2 + sum V^2), checks the block pattern of §5 (top
+sparsity map S[g, j] = sqrt(sum W^2 + sum V^2), checks the expected block pattern (top
 quadrants share latent dimensions, bottom quadrants share others, no dimension links
 a top and a bottom quadrant), completes the right half of held-out images from the
 left half (MSE ratio to the training-mean imputation) and saves the maps as a figure.
 
-    python benchmarks/factvae_bars.py                 # 10,000 rows, 50 epochs
-    python benchmarks/factvae_bars.py --quick --seeds 0
+    python -m benchmarks.factvae_bars                 # 10,000 rows, 50 epochs
+    python -m benchmarks.factvae_bars --quick --seeds 0
     # one run per (seed, lambda), then the figure from the saved maps:
-    python benchmarks/factvae_bars.py --seeds 0 --sparsity 1
-    python benchmarks/factvae_bars.py --seeds 0 --sparsity 0
-    python benchmarks/factvae_bars.py --figure-from benchmarks/results/factvae_bars_*
+    python -m benchmarks.factvae_bars --seeds 0 --sparsity 1
+    python -m benchmarks.factvae_bars --seeds 0 --sparsity 0
+    python -m benchmarks.factvae_bars --figure-from benchmarks/results/factvae_bars_*
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from deepimpute.imputers._factvae import FactVAEImputer
+from benchmarks._cli import add_common, write_rows
+from benchmarks._markdown import table
+from deepimpute.imputers import FactVAEImputer
 
 ROOT = Path(__file__).resolve().parents[1]
 QUADRANTS = ("TL", "TR", "BL", "BR")
@@ -89,24 +91,20 @@ def markdown(csv_paths: list[Path]) -> str:
     """
     import pandas as pd
 
-    # the report's formatter, imported here so that the script runs standalone
-    from benchmarks.report import table
-
     df = pd.concat([pd.read_csv(p) for p in csv_paths], ignore_index=True)
     df = df.drop(columns="S").sort_values(["seed", "sparsity"], ascending=[True, False])
     return (
         table(df.reset_index(drop=True))
         + "\n\n`separated`: some latent dimensions shared within the top and "
-        "within the bottom quadrants and none across (factvae.md §5); `ratio`: "
+        "within the bottom quadrants and none across; `ratio`: "
         "right-half MSE over the training-mean imputation's (below 1 is better)."
     )
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="2,000 rows, 30 epochs, prox step 2e-3, Adam 5e-3")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    add_common(ap, seeds=(0, 1),
+               quick="2,000 rows, 30 epochs, prox step 2e-3, Adam 5e-3")
     ap.add_argument("--sparsity", type=float, nargs="+", default=[1.0, 0.0])
     ap.add_argument("--figure-from", nargs="+", default=None, metavar="CSV",
                     help="only draw the figure from maps saved by earlier runs")
@@ -115,8 +113,6 @@ def main(argv=None) -> None:
     ap.add_argument("--prox-lr", type=float, default=None)
     ap.add_argument("--learning-rate", type=float, default=None)
     ap.add_argument("--figure", default=str(ROOT / "docs/figures/factvae_bars.png"))
-    ap.add_argument("--csv", default=None,
-                    help="default: benchmarks/results/factvae_bars[_quick]_seeds*.csv")
     args = ap.parse_args(argv)
     rows = args.rows or (2000 if args.quick else 10_000)
     epochs = args.epochs or (30 if args.quick else 50)
@@ -131,12 +127,12 @@ def main(argv=None) -> None:
                     key = (int(rec["seed"]), float(rec["sparsity"]))
                     maps[key] = SimpleNamespace(sparsity_map_=S)
         _figure(maps, args.seeds[0], args.figure)
-        return
-    if args.csv is None:
+        return 0
+    if args.out is None:  # benchmarks/results/factvae_bars[_quick]_seeds*.csv
         tag = ("_quick" if args.quick else "") + "_seeds" + "-".join(
             str(s) for s in args.seeds) + "_lambda" + "-".join(
             f"{lam:g}" for lam in args.sparsity)
-        args.csv = str(ROOT / f"benchmarks/results/factvae_bars{tag}.csv")
+        args.out = ROOT / f"benchmarks/results/factvae_bars{tag}.csv"
     np.set_printoptions(precision=3, suppress=True)
     records, maps = [], {}
     for seed in args.seeds:
@@ -165,14 +161,10 @@ def main(argv=None) -> None:
                             "epochs": epochs, "prox_lr": prox_lr, "lr": lr,
                             "ratio": round(ratio, 4), "seconds": round(seconds, 1),
                             **pat, "S": json.dumps(S.round(4).tolist())})
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.csv, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(records[0]))
-        w.writeheader()
-        w.writerows(records)
-    print(f"wrote {args.csv}")
+    print(f"wrote {write_rows(args.out, records)}")
     if set(args.sparsity) >= {0.0, 1.0}:
         _figure(maps, args.seeds[0], args.figure)
+    return 0
 
 
 def _figure(maps: dict, seed: int, path: str) -> None:
@@ -198,4 +190,4 @@ def _figure(maps: dict, seed: int, path: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,8 +1,9 @@
-"""Our MissForest and MICE against scikit-learn's IterativeImputer on peers.md's tables.
+"""Our MissForest and MICE against scikit-learn's IterativeImputer on four tables.
 
-Setting (shared/design/peers.md): the whole table is imputed (``fit_transform``),
-inputs standardised with the observed means/stds, cells hidden elementwise MCAR
-(rows left without any observed cell are re-drawn), every forest with ``n_jobs=1``.
+Its own protocol (transductive, as the forest references are usually run): the
+whole table is imputed (``fit_transform``), inputs standardised with the observed
+means/stds, cells hidden elementwise MCAR (rows left without any observed cell are
+re-drawn), every forest with ``n_jobs=1``.
 Tables: scikit-learn's diabetes (442 x 10, 30 % MCAR); a synthetic 5000 x 11
 latent-factor table (50 %); yeast (8 numerical columns) and white wine (11) from
 shared/datasets (50 %).
@@ -15,12 +16,12 @@ wall time of ``fit_transform``.
 
 Usage::
 
-    python benchmarks/forest_reference.py --quick            # diabetes + yeast, 1 seed
-    python benchmarks/forest_reference.py --datasets diabetes yeast --seeds 3
-    python benchmarks/forest_reference.py --datasets synthetic wine --seeds 1
-    python benchmarks/forest_reference.py --model-size   # memory of stored forests
+    python -m benchmarks.forest_reference --quick        # diabetes + yeast, 1 seed
+    python -m benchmarks.forest_reference --datasets diabetes yeast --seeds 0 1 2
+    python -m benchmarks.forest_reference --datasets synthetic wine --seeds 0
+    python -m benchmarks.forest_reference --model-size   # memory of stored forests
 
-Writes one tidy row per (dataset, seed, method) to
+Writes one tidy row per (dataset, seed, imputer) to
 ``benchmarks/results/forest_reference.csv`` (appending) and prints a summary with
 the time ratio of each of our imputers to its scikit-learn reference in the same
 run.
@@ -43,14 +44,12 @@ from sklearn.datasets import load_diabetes
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
-from sklearn.impute import IterativeImputer, SimpleImputer
+from sklearn.impute import IterativeImputer
 from sklearn.linear_model import BayesianRidge
 
-try:  # public names once registered by the package
-    from deepimpute import MICEImputer, MissForestImputer
-except ImportError:  # until then, the private modules
-    from deepimpute.imputers._mice import MICEImputer
-    from deepimpute.imputers._missforest import MissForestImputer
+from benchmarks._cli import add_common, write_rows
+from benchmarks._markdown import table
+from deepimpute.imputers import MeanModeImputer, MICEImputer, MissForestImputer
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(
@@ -61,7 +60,7 @@ RATES = {"diabetes": 0.3, "synthetic": 0.5, "yeast": 0.5, "wine": 0.5}
 
 # ------------------------------------------------------------------------ data
 def make_latent_table(n: int = 5000, seed: int = 0) -> np.ndarray:
-    """3-factor latent Gaussian pushed through column-wise shapes (peers.md table b).
+    """3-factor latent Gaussian pushed through column-wise shapes.
 
     Each of the 11 columns is a noisy linear function u of three standard normal
     factors (noise sd 0.5), then: 4 stay normal (u), 3 lognormal (exp(0.75 u)),
@@ -129,8 +128,8 @@ def methods(seed: int, selected: list[str] | None) -> dict:
     def it(est, **kw):
         return IterativeImputer(est, max_iter=10, random_state=seed, **kw)
 
-    table = {
-        "mean": lambda: SimpleImputer(),
+    makers = {
+        "mean": lambda: MeanModeImputer(),
         "ours_missforest": lambda: MissForestImputer(
             n_estimators=100, max_iter=10, n_jobs=1, random_state=seed
         ),
@@ -154,8 +153,8 @@ def methods(seed: int, selected: list[str] | None) -> dict:
         "sk_iter_br": lambda: it(BayesianRidge()),
     }
     if selected:
-        table = {k: v for k, v in table.items() if k in selected}
-    return table
+        makers = {k: v for k, v in makers.items() if k in selected}
+    return makers
 
 
 REFERENCE = {  # our method -> the scikit-learn row it is timed against
@@ -184,7 +183,7 @@ def run_one(name: str, seed: int, selected: list[str] | None) -> list[dict]:
             "realised_rate": float(hidden.mean()),
             "rows_redrawn": redrawn,
             "seed": seed,
-            "method": method,
+            "imputer": method,
             "nrmse_per_feature": np.nan,
             "nrmse_pooled_raw": np.nan,
             "fit_seconds": np.nan,
@@ -220,7 +219,7 @@ def run_one(name: str, seed: int, selected: list[str] | None) -> list[dict]:
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
     df = df[df["error"].isna() | (df["error"].astype(str) == "")]
     agg = (
-        df.groupby(["dataset", "method"])
+        df.groupby(["dataset", "imputer"])
         .agg(
             seeds=("seed", "nunique"),
             nrmse_per_feature=("nrmse_per_feature", "mean"),
@@ -233,10 +232,10 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     # time ratio to the scikit-learn reference, paired by seed within a run
     ratios = []
     for _, r in agg.iterrows():
-        ref = REFERENCE.get(r["method"])
+        ref = REFERENCE.get(r["imputer"])
         sub = df[df["dataset"] == r["dataset"]]
-        a = sub[sub["method"] == r["method"]].set_index("seed")["fit_seconds"]
-        b = sub[sub["method"] == ref].set_index("seed")["fit_seconds"] if ref else None
+        a = sub[sub["imputer"] == r["imputer"]].set_index("seed")["fit_seconds"]
+        b = sub[sub["imputer"] == ref].set_index("seed")["fit_seconds"] if ref else None
         if b is None or b.empty:
             ratios.append(np.nan)
             continue
@@ -247,9 +246,9 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _latest(csv_path: Path) -> pd.DataFrame:
-    """The CSV's rows, the last run of each (dataset, seed, method) kept."""
+    """The CSV's rows, the last run of each (dataset, seed, imputer) kept."""
     return pd.read_csv(csv_path).drop_duplicates(
-        ["dataset", "seed", "method"], keep="last"
+        ["dataset", "seed", "imputer"], keep="last"
     )
 
 
@@ -259,16 +258,13 @@ def markdown(csv_path: Path) -> str:
     Parameters
     ----------
     csv_path : Path
-        ``forest_reference.csv`` (one row per dataset, seed and method).
+        ``forest_reference.csv`` (one row per dataset, seed and imputer).
 
     Returns
     -------
     str
-        Mean over seeds per (dataset, method) and the time ratio to scikit-learn.
+        Mean over seeds per (dataset, imputer) and the time ratio to scikit-learn.
     """
-    # the report's formatter, imported here so that the script runs standalone
-    from benchmarks.report import table
-
     return (
         table(summarise(_latest(csv_path)))
         + "\n\n`speedup_vs_sklearn_ref`: scikit-learn reference's fit seconds / "
@@ -290,8 +286,6 @@ def model_size_markdown(csv_path: Path) -> str:
     str
         One row per option set.
     """
-    from benchmarks.report import table
-
     return table(pd.read_csv(csv_path), digits=1)
 
 
@@ -308,19 +302,16 @@ def model_sizes(out: Path, seed: int = 0) -> pd.DataFrame:
         mb = len(pickle.dumps(est)) / 1e6
         rows.append({"dataset": "diabetes", "options": repr(kw), "pickle_mb": mb})
         print(f"MissForest {kw!r}: {mb:.1f} MB pickled", flush=True)
-    df = pd.DataFrame(rows)
-    df.to_csv(out.with_name(out.stem + "_model_size.csv"), index=False)
-    return df
+    write_rows(out.with_name(out.stem + "_model_size.csv"), rows)
+    return pd.DataFrame(rows)
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="diabetes + yeast, 1 seed")
-    ap.add_argument("--seeds", type=int, default=3, help="number of seeds (0..n-1)")
-    ap.add_argument("--first-seed", type=int, default=0)
+    add_common(ap, out=HERE / "results" / "forest_reference.csv",
+               quick="diabetes + yeast, the first seed")
     ap.add_argument("--datasets", nargs="+", default=list(RATES), choices=list(RATES))
-    ap.add_argument("--methods", nargs="+", default=None, help="subset of methods")
-    ap.add_argument("--out", default=str(HERE / "results" / "forest_reference.csv"))
+    ap.add_argument("--imputers", nargs="+", default=None, help="a subset of rows")
     ap.add_argument(
         "--model-size",
         action="store_true",
@@ -328,27 +319,24 @@ def main(argv=None):
     )
     args = ap.parse_args(argv)
     if args.model_size:
-        model_sizes(Path(args.out))
-        return
+        model_sizes(args.out)
+        return 0
     datasets = ["diabetes", "yeast"] if args.quick else args.datasets
-    n_seeds = 1 if args.quick else args.seeds
+    seeds = args.seeds[:1] if args.quick else args.seeds
     rows = []
     for name in datasets:
-        for seed in range(args.first_seed, args.first_seed + n_seeds):
-            rows.extend(run_one(name, seed, args.methods))
-    df = pd.DataFrame(rows)
-    df["sklearn"] = sklearn.__version__
-    df["numpy"] = np.__version__
-    df["python"] = platform.python_version()
-    df["machine"] = f"{platform.machine()} {os.cpu_count()} cpus"
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out, mode="a", header=not out.exists(), index=False)
+        for seed in seeds:
+            rows.extend(run_one(name, seed, args.imputers))
+    env = dict(sklearn=sklearn.__version__, numpy=np.__version__,
+               python=platform.python_version(),
+               machine=f"{platform.machine()} {os.cpu_count()} cpus")
+    out = write_rows(args.out, [{**r, **env} for r in rows], append=True)
     summary = summarise(_latest(out))
-    summary.to_csv(out.with_name(out.stem + "_summary.csv"), index=False)
+    write_rows(out.with_name(out.stem + "_summary.csv"), summary.to_dict("records"))
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(summary.round(4).to_string(index=False))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """GAIN (and MisGAN) on the GAIN paper's Letter and Spam tables, as the reference code.
 
-Setting (``shared/design/methods/gain.md``; the authors' ``main_letter_spam.py``):
+Its own protocol, the GAIN authors' (their ``main_letter_spam.py``):
 every cell hidden independently with probability 0.2 (elementwise MCAR, no row
 re-drawing), the whole masked table imputed transductively (``fit_transform``),
 RMSE over the hidden cells after min-max scaling with the min and max of the
@@ -16,16 +16,16 @@ rounded to integers; every Letter column is such a column). The reference's numb
 include that rounding. The GAIN paper's published values are printed for context
 only; they come from the paper, not from this script.
 
-MisGAN (optional row, ``--methods misgan``) uses the spec's tabular defaults
+MisGAN (optional row, ``--imputers misgan``) uses its tabular defaults
 (batch 64, lr 1e-4 / 2e-4, n_critic 5) for ``--misgan-epochs`` epochs.
 
 Usage::
 
-    python benchmarks/gain_reference.py --quick                 # 2,000 iterations
-    python benchmarks/gain_reference.py --seeds 3               # reference settings
-    python benchmarks/gain_reference.py --datasets spam --methods gain misgan mean
+    python -m benchmarks.gain_reference --quick            # 2,000 iterations
+    python -m benchmarks.gain_reference --seeds 0 1 2      # reference settings
+    python -m benchmarks.gain_reference --datasets spam --imputers gain misgan mean
 
-Appends one row per (dataset, seed, method) to
+Appends one row per (dataset, seed, imputer) to
 ``benchmarks/results/gain_reference.csv``.
 """
 
@@ -42,8 +42,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from deepimpute.imputers._gain import GAINImputer
-from deepimpute.imputers._misgan import MisGANImputer
+from benchmarks._cli import add_common, write_rows
+from benchmarks._markdown import mean_sd, table
+from deepimpute.imputers import GAINImputer, MeanModeImputer, MisGANImputer
 from deepimpute.metrics import rmse_minmax
 
 HERE = Path(__file__).resolve().parent
@@ -75,12 +76,12 @@ def run_one(name, X, seed, args):
     Xm = np.where(missing, np.nan, X)
     n = X.shape[0]
     rows = []
-    for method in args.methods:
+    for method in args.imputers:
         torch.set_num_threads(args.threads)
         start = time.perf_counter()
         info = ""
         if method == "mean":
-            X_imp = np.where(missing, np.nanmean(Xm, axis=0), Xm)
+            X_imp = MeanModeImputer().fit_transform(Xm)
         elif method == "gain":
             batches = math.ceil(n / 128)
             epochs = max(1, round(args.iterations / batches))
@@ -103,7 +104,7 @@ def run_one(name, X, seed, args):
         rmse = rmse_minmax(X, X_imp, missing=missing)
         rmse_r = rmse_minmax(X, reference_rounding(X_imp, Xm), missing=missing)
         rows.append(dict(
-            dataset=name, seed=seed, method=method, rmse=rmse, rmse_rounded=rmse_r,
+            dataset=name, seed=seed, imputer=method, rmse=rmse, rmse_rounded=rmse_r,
             seconds=round(seconds, 2), settings=info, iterations=args.iterations,
             quick=args.quick, n=n, d=X.shape[1], miss_rate=MISS_RATE,
             torch=torch.__version__, python=platform.python_version(),
@@ -114,7 +115,7 @@ def run_one(name, X, seed, args):
 
 
 def markdown(csv_path: Path) -> str:
-    """Markdown: RMSE per (dataset, method), mean ± sd over seeds, GAIN paper beside.
+    """Markdown: RMSE per (dataset, imputer), mean ± sd over seeds, GAIN paper beside.
 
     Parameters
     ----------
@@ -126,18 +127,15 @@ def markdown(csv_path: Path) -> str:
     str
         The table and the GAIN paper's values (quoted, not measured here).
     """
-    # the report's formatters, imported here so that the script runs standalone
-    from benchmarks.report import mean_sd, table
-
     df = pd.read_csv(csv_path)
     # the column mean is re-run (same seed, same values) beside every method
-    df = df.drop_duplicates(["dataset", "seed", "method", "settings"], keep="last")
+    df = df.drop_duplicates(["dataset", "seed", "imputer", "settings"], keep="last")
     rows = []
     for (name, method, settings), g in df.groupby(
-        ["dataset", "method", df["settings"].fillna("")], sort=False
+        ["dataset", "imputer", df["settings"].fillna("")], sort=False
     ):
         rows.append({
-            "dataset": name, "method": method, "settings": settings,
+            "dataset": name, "imputer": method, "settings": settings,
             "seeds": g["seed"].nunique(), "rmse": mean_sd(g["rmse"]),
             "rmse_rounded": mean_sd(g["rmse_rounded"]),
             "seconds": mean_sd(g["seconds"], 1),
@@ -150,44 +148,42 @@ def markdown(csv_path: Path) -> str:
     )
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--datasets", nargs="+", default=["letter", "spam"],
                    choices=sorted(FILES))
-    p.add_argument("--methods", nargs="+", default=["mean", "gain"],
+    p.add_argument("--imputers", nargs="+", default=["mean", "gain"],
                    choices=["mean", "gain", "misgan"])
-    p.add_argument("--seeds", type=int, default=1, help="number of seeds (0..k-1)")
     p.add_argument("--iterations", type=int, default=10_000,
                    help="GAIN mini-batch iterations (reference: 10,000)")
     p.add_argument("--misgan-epochs", type=int, default=30)
-    p.add_argument("--quick", action="store_true",
-                   help="2,000 GAIN iterations, 5 MisGAN epochs, one seed")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", default=str(HERE / "results" / "gain_reference.csv"))
+    add_common(p, seeds=(0,), out=HERE / "results" / "gain_reference.csv",
+               quick="2,000 GAIN iterations, 5 MisGAN epochs, the first seed")
     args = p.parse_args(argv)
     if args.quick:
-        args.iterations, args.misgan_epochs, args.seeds = 2000, 5, 1
+        args.iterations, args.misgan_epochs = 2000, 5
+        args.seeds = args.seeds[:1]
 
     rows = []
     for name in args.datasets:
         X = pd.read_csv(FILES[name]).to_numpy(dtype=np.float64)
-        for seed in range(args.seeds):
+        for seed in args.seeds:
             rows.extend(run_one(name, X, seed, args))
+    out = write_rows(args.out, rows, append=True)
     df = pd.DataFrame(rows)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out, mode="a", header=not out.exists(), index=False)
 
     print("\nRMSE (min-max scaled, hidden cells), mean +- std over seeds")
-    summary = df.groupby(["dataset", "method"])[["rmse", "rmse_rounded"]].agg(
+    summary = df.groupby(["dataset", "imputer"])[["rmse", "rmse_rounded"]].agg(
         ["mean", "std"]
     )
     print(summary.round(4).to_string())
     for name in args.datasets:
         print(f"GAIN on {name}, reported by the GAIN paper: {PUBLISHED[name]}")
     print(f"rows appended to {out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

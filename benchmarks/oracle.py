@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks._cli import add_common
 from benchmarks.profiles import available
 from benchmarks.run import RESULTS, run_cell, split, versions
 
@@ -202,14 +203,12 @@ def main(argv=None) -> int:
     p.add_argument("--imputers", nargs="*", help=f"from {available()}")
     p.add_argument("--rates", nargs="*", type=float, default=[0.3, 0.5])
     p.add_argument("--mechanism", default="mcar")
-    p.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     p.add_argument("--n-samples", type=int, default=5000)
     p.add_argument("--n-features", type=int, default=10)
     p.add_argument("--n-factors", type=int, default=3)
     p.add_argument("--data-seed", type=int, default=0, help="draws mean and cov")
-    p.add_argument("--quick", action="store_true", help="tiny table and epochs")
     p.add_argument("--device", default="auto")
-    p.add_argument("--out", type=Path)
+    add_common(p, quick="tiny table and epochs")
     args = p.parse_args(argv)
     imputers = args.imputers or ["mean", "vae", "sk-iterative-br", "sk-knn"]
     n_samples = min(args.n_samples, 500) if args.quick else args.n_samples

@@ -1,8 +1,12 @@
-"""Imputer settings used by the benchmark runner: one place, named like the CLI.
+"""Imputer settings of the benchmarks: one place, named like the CLI.
 
-``make_imputer(name, quick)`` returns an unfitted estimator. Reference rows from
-scikit-learn run through :class:`deepimpute.imputers.SklearnImputerAdapter`, so they
-take the same mixed tables as every deepimpute imputer.
+``make_imputer(name, quick=..., data=...)`` returns an unfitted estimator: a registry
+name of :data:`deepimpute.imputers.IMPUTERS` with the benchmarks' settings
+(:data:`FULL`, or :data:`QUICK` for a smoke run), a named variant (:data:`VARIANTS`:
+ablations and the per-paper configurations), or a scikit-learn reference
+(:data:`SKLEARN`, through :class:`deepimpute.imputers.SklearnImputerAdapter`, so it
+takes the same mixed tables as every deepimpute imputer). A variant's parameter may
+be a function of the dataset (e.g. a latent size per attribute).
 """
 
 from __future__ import annotations
@@ -27,6 +31,15 @@ FULL: dict[str, dict] = {
     "gain": dict(max_iter=300),
     "misgan": dict(max_iter=300),
 }
+_DLVM = dict(
+    hidden=(64, 64, 64),
+    latent_dim=lambda data: 2 * len(data.frame.columns),
+    batch_size=64,
+    learning_rate=1e-3,
+    max_iter=1000,
+    n_iter_no_change=50,
+    n_importance=1000,
+)
 #: named variants of a registry imputer (ablations): name -> (imputer, parameters)
 VARIANTS: dict[str, tuple[str, dict]] = {
     # VSAE without p(m | z): the mask decoder ablation of the paper's MNAR table
@@ -47,6 +60,20 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     # ... and imputing by the posterior predictive mean (32 draws) instead of the
     # decoded posterior mean
     "rvi-wide-draws": ("rvi", dict(posterior_logvar=0.0, impute_draws=32)),
+    # factVAE where each group is seen by the encoder with probability 0.5 in training
+    "factvae-gap0.5": ("factvae", dict(group_available_prob=0.5)),
+    # the deep baselines of the VSAE paper's appendix (its App. D settings): one
+    # backbone of three 64-unit layers, a latent size of 2 per attribute, batches
+    # of 64, patience 50 within 1000 epochs (`dlvm` suite of benchmarks.run)
+    **{
+        f"{variant}-dlvm": ("vae", dict(variant=variant, **_DLVM))
+        for variant in ("ae", "vae", "cvae")
+    },
+    "hivae-dlvm": ("hivae", dict(n_components=10, **_DLVM)),
+    # MIWAE keeps its own architecture, with the shared schedule
+    "miwae-dlvm": ("miwae", dict(
+        batch_size=64, max_iter=1000, n_iter_no_change=50, n_importance=1000
+    )),
 }
 QUICK: dict[str, object] = dict(
     max_iter=3, n_importance=20, n_estimators=10, inference_steps=5
@@ -79,8 +106,34 @@ def make_imputer(
     seed: int = 0,
     device="auto",
     validation_fraction: float | None = None,
+    data=None,
+    overrides: dict | None = None,
 ):
-    """An unfitted imputer by name (a registry name or one of ``SKLEARN``)."""
+    """An unfitted imputer by name.
+
+    Parameters
+    ----------
+    name : str
+        A registry name, a key of :data:`VARIANTS` or of :data:`SKLEARN`.
+    quick : bool, default=False
+        Smoke-run settings (:data:`QUICK`) over the full ones.
+    seed : int, default=0
+        ``random_state``.
+    device : str, default="auto"
+        Torch device of the deep imputers.
+    validation_fraction : float, optional
+        Share of the fitted rows held out for early stopping.
+    data : Dataset, optional
+        The dataset the imputer will see: the value of a variant parameter that is
+        a function of it.
+    overrides : dict, optional
+        Parameters set last (``--set KEY=VALUE``), where the estimator has them.
+
+    Returns
+    -------
+    estimator
+        Unfitted; parameters it does not have are left out.
+    """
     if name in SKLEARN:
         return SklearnImputerAdapter(SKLEARN[name](quick), random_state=seed)
     base, variant = VARIANTS.get(name, (name, {}))
@@ -94,4 +147,10 @@ def make_imputer(
     kwargs.update(random_state=seed, device=device)
     if validation_fraction is not None:
         kwargs["validation_fraction"] = validation_fraction
+    kwargs.update(overrides or {})
+    for key, value in kwargs.items():
+        if callable(value):
+            if data is None:
+                raise ValueError(f"{name}: {key} depends on the dataset; pass data")
+            kwargs[key] = value(data)
     return cls(**{k: v for k, v in kwargs.items() if k in params})

@@ -2,7 +2,9 @@
 
     python -m benchmarks.report
 
-One section per paper table or figure (``SECTIONS``): what it mirrors, the paper's
+The report opens with a summary of findings (``FINDINGS``: each a function of the
+CSVs returning bullet lines, none when its CSV is absent), then one section per
+paper table or figure (``SECTIONS``): what it mirrors, the paper's
 published values where a script quotes them, then per CSV the command that writes
 it, a label when it comes from a reduced (``--quick``) run, and its table; the
 figure last when the script draws one. The tables come from the producing scripts'
@@ -18,74 +20,28 @@ import datetime
 import importlib
 import os
 import platform
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.run import RESULTS, SUITES, compare, summarize
+from benchmarks import papers
+from benchmarks._markdown import mean_sd, table  # noqa: F401 (for new sections)
+from benchmarks.run import RESULTS, SUITES, cells_won, compare, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
-# scripts importing their sibling helpers by bare name (rvi_*.py) need this
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REFERENCES = ["mean", "missforest", "mice"]
-
-
-# ------------------------------------------------------------------- formatting
-def table(df: pd.DataFrame, digits: int = 4) -> str:
-    """A DataFrame as a Markdown table (floats rounded, NaN left blank).
-
-    Parameters
-    ----------
-    df : DataFrame
-        A named index is written as leading columns; column tuples are joined.
-    digits : int, default=4
-        Decimals of float cells.
-
-    Returns
-    -------
-    str
-        The table, without a trailing newline.
-    """
-    df = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df
-    cols = [" ".join(str(c) for c in col if str(c)) if isinstance(col, tuple)
-            else str(col) for col in df.columns]
-    # settings such as a rate 0.5, a learning rate 1e-3 or 60 epochs read as given
-    plain = [pd.api.types.is_float_dtype(df[c])
-             and bool((df[c].dropna() == df[c].dropna().round(3)).all())
-             for c in df.columns]
-
-    def fmt(v, plain: bool) -> str:
-        if isinstance(v, float):
-            return "" if v != v else f"{v:g}" if plain else f"{v:.{digits}f}"
-        return str(v)
-
-    rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    rows += ["| " + " | ".join(fmt(v, k) for v, k in zip(r, plain, strict=True))
-             + " |" for r in df.itertuples(False)]
-    return "\n".join(rows)
-
-
-def mean_sd(values: Iterable[float], digits: int = 4) -> str:
-    """``"mean ± sd"`` of the finite values (sample sd; the mean alone for one)."""
-    v = pd.to_numeric(pd.Series(list(values)), errors="coerce").dropna()
-    if v.empty:
-        return ""
-    if len(v) == 1:
-        return f"{v.iloc[0]:.{digits}f}"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
 
 
 # ------------------------------------------------------------- section bodies
 def _script(*refs: str) -> Callable:
     """Render with ``module:function`` helpers of the producing scripts.
 
-    The script is imported when its section renders (some pull in torch and their
-    sibling modules); the helpers' outputs are joined by a blank line.
+    The script is imported when its section renders (some pull in torch); the
+    helpers' outputs are joined by a blank line.
     """
 
     def render(arg) -> str:
@@ -103,7 +59,7 @@ def _uci(path: Path) -> str:
     return (
         summarize(path)
         + "\n\nVSAE against the column mean/mode and the MissForest and MICE "
-        "references (issue 3's bar):\n\n"
+        "references:\n\n"
         + compare(path, "vsae", REFERENCES)
     )
 
@@ -145,15 +101,9 @@ def _nonmcar(path: Path) -> str:
     return out
 
 
-def _dlvm(path: Path) -> str:
-    from benchmarks.dlvm_baselines import markdown
-
-    df = pd.read_csv(path)
-    return markdown(df, df["mechanism"].iloc[0])
-
-
-def _runner(suite: str) -> Callable[[Path], str]:
-    """The runner command with the imputers and seeds the CSV holds."""
+def _runner(suite: str, extra: str = "") -> Callable[[Path], str]:
+    """The runner command with the imputers and seeds the CSV holds (``extra``:
+    further arguments, e.g. ``--set`` and ``--out``)."""
 
     def command(path: Path) -> str:
         df = pd.read_csv(path)
@@ -166,30 +116,41 @@ def _runner(suite: str) -> Callable[[Path], str]:
             rates_arg = ""
         else:
             rates_arg = " --rates " + " ".join(f"{r:g}" for r in rates)
-        return (f"python -m benchmarks.run --suite {suite}{rates_arg} "
-                f"--imputers {names} --seeds {seeds}{quick}")
+        mechs = sorted(set(df["mechanism"]))
+        mech_arg = ("" if mechs == sorted(SUITES[suite]["mechanisms"])
+                    else " --mechanisms " + " ".join(mechs))
+        return (f"python -m benchmarks.run --suite {suite}{mech_arg}{rates_arg} "
+                f"--imputers {names} --seeds {seeds}{quick}{extra}")
 
     return command
 
 
 def _paper_t6() -> str:
-    from benchmarks.vsae_uci import paper_table
-
     return (
         "Paper (VSAE appendix Table 6, MCAR 0.5; NRMSE variant not stated), quoted "
-        f"from `benchmarks/vsae_uci.py`:\n\n{paper_table()}\n\n`vsae-paper` is "
+        f"from `benchmarks/papers.py`:\n\n{papers.vsae_table6()}\n\n`vsae-paper` is "
         "VSAE with the paper's two-stage schedule (on mushroom and phishing "
         "about ten times VSAE's fit time)."
     )
 
 
 def _paper_t5() -> str:
-    from benchmarks.dlvm_baselines import paper_note
-
     tables = ["yeast", "white_wine"]
     return (
-        f"MAR. {paper_note(tables, 'mar')}.\n\nMNAR. {paper_note(tables, 'mnar')}."
-        "\n\nOur MNAR is `mnar_self` (protocol.md §1)."
+        "Paper (VSAE appendix Table 5, NRMSE; its MAR / MNAR recipes are not ours), "
+        f"quoted from `benchmarks/papers.py`. MAR: {papers.vsae_table5(tables, 'mar')}."
+        f" MNAR: {papers.vsae_table5(tables, 'mnar')}. Our MNAR is `mnar_self` "
+        "(a cell's own value sets its chance to be hidden)."
+    )
+
+
+def _dlvm(path: Path) -> str:
+    tables = ["yeast", "white_wine"]
+    return (
+        summarize(path)
+        + "\n\nPaper (VSAE Table 6, MCAR 0.5, GAIN / MisGAN): "
+        + papers.vsae_table5(tables, "mcar")
+        + ". Table 5 (MAR / MNAR) is quoted in the MAR / MNAR section."
     )
 
 
@@ -225,7 +186,6 @@ class Section:
 TTQ = "python -m benchmarks.time_to_quality"
 SCALE = "python -m benchmarks.scale --imputers mean vae sk-iterative-br"
 ORACLE = "python -m benchmarks.oracle --rates 0.3 0.5 --seeds 0 1 2 --n-samples 5000"
-FACTVAE_UCI = "python benchmarks/factvae_uci.py"
 #: (dataset, seed) of the full-size RVI convergence runs merged into one CSV
 FULL_RVI_RUNS = [(d, s) for d in ("artificial", "mnist") for s in (0, 1, 2)]
 
@@ -240,9 +200,9 @@ SECTIONS = [
         notes={"uci-mcar-heldout.csv": "Held-out check of VSAE's defaults, which "
                "were chosen on seeds 0-2 of the cells above "
                "(`benchmarks/vsae_sweep.py`): seeds 3-11 are other splits and "
-               "masks (seeds 6-11 added in session 7). Not held out for the "
-               "numerical likelihood: the Huber density was chosen on the sweep's "
-               "seeds 0-5 and confirmed on seeds 6-11."},
+               "masks. Not held out for the numerical likelihood: the Huber "
+               "density was chosen on the sweep's seeds 0-5 and confirmed on "
+               "seeds 6-11."},
     ),
     Section(
         "MAR / MNAR, yeast and white wine (VSAE paper Table 5)",
@@ -251,21 +211,40 @@ SECTIONS = [
     Section("Missing-rate sweep", {"uci-rates.csv": _runner("uci-rates")}, _rates),
     Section(
         "MNIST+MNIST image pairs (VSAE paper Table 7)",
-        {"vsae_images.csv": "python -m benchmarks.vsae_images --seeds 3\n"
-         "python -m benchmarks.vsae_images --seeds 3 --rates 0.5 0.3 0.7 --methods "
+        {"vsae_images.csv": "python -m benchmarks.vsae_images --seeds 0 1 2\n"
+         "python -m benchmarks.vsae_images --seeds 0 1 2 --rates 0.5 0.3 0.7 "
+         "--imputers "
          "gain vae miwae hivae misgan vad rvi factvae rvi-wide rvi-wide-draws "
          "rvi-draws --figure ''\n"
-         "python -m benchmarks.vsae_images --seeds 3 --rates 0.5 0.3 0.7 --methods "
-         "mice missforest --cap-seconds 600 --figure ''\n"
+         "python -m benchmarks.vsae_images --seeds 0 1 2 --rates 0.5 0.3 0.7 "
+         "--imputers mice missforest --cap-seconds 600 --figure ''\n"
          "# VSAE tuning runs: --rates 0.5 --vsae '<json>' --tag <config>"},
         # its tables quote Table 7
         _script("vsae_images:markdown"), figure="vsae_images.png",
     ),
     Section(
-        "The tables of design/peers.md",
+        "Diabetes (30 % MCAR) and a latent-factor table (50 % MCAR)",
         {"peers.csv": _runner("peers")}, summarize,
-        "peers.md measured MissForest (missingpy) 0.766 / 0.850, HyperImpute "
-        "0.726 / 0.856 (per-feature NRMSE, diabetes / latent factor).",
+    ),
+    Section(
+        "Deep baselines of the VSAE paper (AE, VAE, CVAE, HI-VAE, MIWAE)",
+        {"dlvm-mcar-300ep.csv": _runner(
+            "dlvm", " --set max_iter=300 n_iter_no_change=30 "
+            "--out benchmarks/results/dlvm-mcar-300ep.csv")},
+        _dlvm,
+        "The `*-dlvm` imputers of `benchmarks/profiles.py`: the paper's appendix "
+        "settings (three 64-unit layers, a latent size of 2 per attribute, batches "
+        "of 64, Adam 1e-3; MIWAE keeps its own architecture).",
+        notes={"dlvm-mcar-300ep.csv": "One seed, at most 300 epochs with patience "
+               "30 instead of the profiles' 1000 and 50 (`--set`)."},
+    ),
+    Section(
+        "factVAE on UCI tables, MCAR 0.5",
+        {"factvae-uci.csv": _runner("factvae-uci",
+                                    " --out benchmarks/results/factvae-uci.csv")},
+        summarize,
+        "`factvae-gap0.5`: each attribute group reaches the encoder with "
+        "probability 0.5 in training (`group_available_prob=0.5`).",
     ),
     Section(
         "Time to quality on white wine, VSAE beside MIWAE, MICE and MissForest",
@@ -339,18 +318,19 @@ SECTIONS = [
     Section(
         "GAIN and MisGAN on GAIN's letter and spam files (GAIN paper Table 2)",
         {"gain_reference.csv":
-         "python benchmarks/gain_reference.py --seeds 3\n"
-         "python benchmarks/gain_reference.py --datasets spam --methods misgan "
-         "--seeds 3\n"
-         "python benchmarks/gain_reference.py --datasets letter --methods misgan "
-         "--misgan-epochs 10 --seeds 3"},
+         "python -m benchmarks.gain_reference --seeds 0 1 2\n"
+         "python -m benchmarks.gain_reference --datasets spam --imputers misgan "
+         "--seeds 0 1 2\n"
+         "python -m benchmarks.gain_reference --datasets letter --imputers misgan "
+         "--misgan-epochs 10 --seeds 0 1 2"},
         _script("gain_reference:markdown"), _paper_gain,
     ),
     Section(
-        "MissForest and MICE against scikit-learn's IterativeImputer (peers.md)",
+        "MissForest and MICE against scikit-learn's IterativeImputer",
         {"forest_reference.csv":
-         "python benchmarks/forest_reference.py --datasets diabetes yeast --seeds 3\n"
-         "python benchmarks/forest_reference.py --datasets synthetic wine --seeds 1"},
+         "python -m benchmarks.forest_reference --datasets diabetes yeast "
+         "--seeds 0 1 2\n"
+         "python -m benchmarks.forest_reference --datasets synthetic wine --seeds 0"},
         _script("forest_reference:markdown"),
         "Our MissForest vs IterativeImputer + RandomForest, our MICE vs "
         "IterativeImputer + BayesianRidge, same masks.",
@@ -358,22 +338,22 @@ SECTIONS = [
     Section(
         "MissForest model size (pickled) under the memory options",
         {"forest_reference_model_size.csv":
-         "python benchmarks/forest_reference.py --model-size"},
+         "python -m benchmarks.forest_reference --model-size"},
         _script("forest_reference:model_size_markdown"),
     ),
     Section(
         "RVI convergence against VAD (RVI paper Fig. 1)",
         {"rvi_convergence_quick*.csv":
-         "python benchmarks/rvi_convergence.py --quick --seeds 0 1 2 --lrs 1e-3",
+         "python -m benchmarks.rvi_convergence --quick --seeds 0 1 2 --lrs 1e-3",
          "rvi_convergence_mid*.csv":
-         "python benchmarks/rvi_convergence.py --n-rows 5000 --epochs 60 --seeds 0 1 2 "
+         "python -m benchmarks.rvi_convergence --n-rows 5000 --epochs 60 --seeds 0 1 2 "
          "--tag mid --figure /tmp/rvi_mid.png",
          "rvi_convergence_full*.csv":
          "\n".join(
-             f"python benchmarks/rvi_convergence.py --datasets {d} --seeds {s} "
+             f"python -m benchmarks.rvi_convergence --datasets {d} --seeds {s} "
              f"--tag full_{d}_seed{s} --out /tmp/rvi --figure /tmp/rvi/{d}{s}.png"
              for d, s in FULL_RVI_RUNS)
-         + "\npython benchmarks/rvi_convergence.py --from-csv "
+         + "\npython -m benchmarks.rvi_convergence --from-csv "
          "/tmp/rvi/rvi_convergence_full_*_seed?.csv --tag full --out "
          "benchmarks/results --figure docs/figures/rvi_convergence_full.png"},
         _script("rvi_convergence:markdown"),
@@ -392,25 +372,25 @@ SECTIONS = [
     Section(
         "RVI test-time imputation against the rate (RVI paper Fig. 4)",
         {"rvi_imputation_mid_*.csv": "\n".join(
-            f"python benchmarks/rvi_imputation.py --datasets {d} --seeds {s} "
+            f"python -m benchmarks.rvi_imputation --datasets {d} --seeds {s} "
             "--n-train 5000 --n-test 500 --epochs 100 --lr 1e-2 --inference-lr 1e-2 "
             f"--rates 0.1 0.3 0.5 0.7 0.9 --tag mid_{d}_seed{s} "
             "--figure /tmp/rvi_imp_mid.png"
             for s in (0, 1, 2) for d in ("artificial", "mnist")),
          "rvi_imputation_quick_*.csv":
-         "python benchmarks/rvi_imputation.py --quick --datasets mnist --seeds 0 "
+         "python -m benchmarks.rvi_imputation --quick --datasets mnist --seeds 0 "
          "--tag quick_mnist\n"
-         "python benchmarks/rvi_imputation.py --quick --datasets mnist --seeds 1 "
+         "python -m benchmarks.rvi_imputation --quick --datasets mnist --seeds 1 "
          "--tag quick_mnist_seed1\n"
-         "python benchmarks/rvi_imputation.py --quick --datasets artificial "
+         "python -m benchmarks.rvi_imputation --quick --datasets artificial "
          "--seeds 0 --tag quick_artificial\n"
-         "python benchmarks/rvi_imputation.py --quick --datasets artificial "
+         "python -m benchmarks.rvi_imputation --quick --datasets artificial "
          "--seeds 1 --tag quick_artificial_seed1\n"
-         "python benchmarks/rvi_imputation.py --quick --datasets mnist --seeds 2 "
+         "python -m benchmarks.rvi_imputation --quick --datasets mnist --seeds 2 "
          "--tag quick_mnist_seed2\n"
-         "python benchmarks/rvi_imputation.py --quick --datasets artificial "
+         "python -m benchmarks.rvi_imputation --quick --datasets artificial "
          "--seeds 2 --tag quick_artificial_seed2\n"
-         "python benchmarks/rvi_imputation.py --from-csv "
+         "python -m benchmarks.rvi_imputation --from-csv "
          "benchmarks/results/rvi_imputation_quick_*.csv  # the figure"},
         _script("rvi_imputation:markdown"), figure="rvi_imputation.png",
         together=True,
@@ -422,38 +402,27 @@ SECTIONS = [
     Section(
         "factVAE bars: learned sparsity map (factVAE paper Fig. 2)",
         {"factvae_bars_seeds*.csv":
-         "python benchmarks/factvae_bars.py --seeds 0 --sparsity 1\n"
-         "python benchmarks/factvae_bars.py --seeds 0 --sparsity 0\n"
-         "python benchmarks/factvae_bars.py --seeds 1 --sparsity 1\n"
-         "python benchmarks/factvae_bars.py --seeds 1 --sparsity 0\n"
-         "python benchmarks/factvae_bars.py --seeds 2 --sparsity 1 "
+         "python -m benchmarks.factvae_bars --seeds 0 --sparsity 1\n"
+         "python -m benchmarks.factvae_bars --seeds 0 --sparsity 0\n"
+         "python -m benchmarks.factvae_bars --seeds 1 --sparsity 1\n"
+         "python -m benchmarks.factvae_bars --seeds 1 --sparsity 0\n"
+         "python -m benchmarks.factvae_bars --seeds 2 --sparsity 1 "
          "--figure /tmp/bars.png\n"
-         "python benchmarks/factvae_bars.py --seeds 2 --sparsity 0 "
+         "python -m benchmarks.factvae_bars --seeds 2 --sparsity 0 "
          "--figure /tmp/bars.png\n"
-         "python benchmarks/factvae_bars.py --seeds 0 "
+         "python -m benchmarks.factvae_bars --seeds 0 "
          "--figure-from benchmarks/results/factvae_bars_seeds0_*.csv",
          "factvae_bars_quick_*.csv":
-         "python benchmarks/factvae_bars.py --quick --seeds 0 1 2"},
+         "python -m benchmarks.factvae_bars --quick --seeds 0 1 2"},
         _script("factvae_bars:markdown"), figure="factvae_bars.png", together=True,
-    ),
-    Section(
-        "factVAE on UCI tables, MCAR 0.5",
-        {"factvae_uci_mcar.csv": f"{FACTVAE_UCI} --tables mcar "
-         "--datasets yeast white_wine heart --seeds 0 1 2",
-         "factvae_uci_mcar_quick.csv": f"{FACTVAE_UCI} --quick --tables mcar "
-         "--seeds 0 1"},
-        _script("factvae_uci:markdown"),
-        notes={"factvae_uci_mcar_quick.csv":
-               "Written by an earlier version of the script: its factVAE "
-               "variants (`prior_scaling=dataset`, `weight_prior_std=100`) are "
-               "no longer in its method list."},
     ),
     Section(
         "factVAE held-out log-likelihood, small training sets (factVAE Table 1 in "
         "spirit)",
-        {"factvae_uci_loglik*.csv": f"{FACTVAE_UCI} --quick --tables loglik "
-         "--seeds 0 1 2"},
-        _script("factvae_uci:markdown"),
+        {"factvae_loglik_quick.csv": "python -m benchmarks.factvae_loglik --quick "
+         "--seeds 0 1 2",
+         "factvae_loglik.csv": "python -m benchmarks.factvae_loglik --seeds 0 1 2"},
+        _script("factvae_loglik:markdown"),
     ),
     Section(
         "VSAE settings sweep, rate 0.5 (supplementary)",
@@ -481,59 +450,17 @@ SECTIONS = [
          "# the references beside them (rows `mean`, `mice`):\n"
          "python -m benchmarks.run --datasets yeast white_wine heart --mechanisms "
          "mcar mar mnar_self --rates 0.5 --imputers mean mice --seeds 0 1 2 3 4 5 "
-         "6 7 8 9 10 11 --out benchmarks/results/vsae_sweep.csv",
-         "vsae_sweep_v1.csv": "git checkout d961373  # the earlier VSAE defaults\n"
-         "python -m benchmarks.vsae_sweep --datasets yeast white_wine heart "
-         "[mushroom phishing] [--mechanisms mnar_self mar] --settings <names> "
-         "--seeds <seeds> --out benchmarks/results/vsae_sweep_v1.csv",
-         "vsae_sweep_huber_k4.csv": "git checkout 11a2039  # Huber threshold 4\n"
-         "python -m benchmarks.vsae_sweep --datasets yeast white_wine heart "
-         "--mechanisms mcar mar mnar_self --settings base huber --seeds 0 1 2 3 4 "
-         "5 6 7 8 9 10 11 --out benchmarks/results/vsae_sweep_huber_k4.csv"},
+         "6 7 8 9 10 11 --out benchmarks/results/vsae_sweep.csv"},
         _script("vsae_sweep:markdown"),
         "Each setting overrides some VSAEImputer defaults (`SETTINGS` in the "
         "script) and runs the runner's `uci-mcar` / `uci-nonmcar` cells; `- base` "
         "is the paired "
         "difference from `base` over the same seeds (mean ± std). `base` is the "
-        "defaults with the Gaussian numerical likelihood (the defaults until the "
-        "Huber likelihood replaced it; every setting keeps the Gaussian unless it "
-        "names another likelihood), `huber` is today's default. Heart has no "
+        "defaults with the Gaussian numerical likelihood (every setting keeps the "
+        "Gaussian unless it names another likelihood); `huber` is the defaults. "
+        "Heart has no "
         "MAR / MNAR cells in the runner's suites; its rows here use the same "
         "recipes.",
-        notes={"vsae_sweep_v1.csv": "Made with the VSAE of commit d961373: `base` "
-               "is its defaults (collective encoder (64, 64, 64), importance-"
-               "weighted imputation, proposal means unbounded). The current "
-               "defaults are its `collective128+proposal_mean` setting plus the "
-               "bound on the proposal means (±10), chosen from these rows on the "
-               "same cells as the runner's tables, and since then the Huber "
-               "likelihood (`vsae_sweep.csv`).",
-               "vsae_sweep_huber_k4.csv": "Made with the Huber threshold at 4 "
-               "scales (commit 11a2039; today's is 6): a larger gain on yeast "
-               "MAR, a clear cost on white wine MNAR (per feature). `base` rows "
-               "repeat those of `vsae_sweep.csv`."},
-    ),
-    Section(
-        "VSAE development runs on UCI tables (supplementary)",
-        {"vsae_uci.csv": "python benchmarks/vsae_uci.py --quick [--seeds 3] "
-         "[--mechanism mnar_self] --vsae '<json>' --tag '<configuration>'"},
-        _script("vsae_uci:markdown"),
-        "One table per configuration (`--tag`); the `--vsae` keyword arguments of "
-        "each were not recorded, only the tag describing them. The runner's "
-        "`uci-mcar` / `uci-nonmcar` sections above are the reference runs.",
-    ),
-    Section(
-        "Deep baselines of the VSAE paper (AE, VAE, CVAE, HI-VAE, MIWAE)",
-        {"dlvm_baselines_mcar_quick.csv":
-         "python benchmarks/dlvm_baselines.py --quick --seeds 1",
-         "dlvm_baselines_mar_quick.csv":
-         "python benchmarks/dlvm_baselines.py --quick --seeds 1 --mechanism mar",
-         "dlvm_baselines_mcar_seed0_300ep.csv":
-         "python benchmarks/dlvm_baselines.py --seeds 1 --max-iter 300 "
-         "--patience 30 --out benchmarks/results/dlvm_baselines_mcar_seed0_300ep.csv"},
-        _dlvm,
-        notes={"dlvm_baselines_mcar_seed0_300ep.csv":
-               "Not `--quick`, but shorter than the script's full run (one seed, "
-               "at most 300 epochs instead of 3 seeds and 1000)."},
     ),
 ]
 
@@ -604,43 +531,123 @@ def _recorded(columns: tuple[str, ...]) -> list[str]:
     return sorted(seen)
 
 
-#: rows made before a change of the code they measure (what, and its measured size)
-STALE: list[str] = []
-#: earlier measurements of rows since rerun after a change (kept for comparison)
-RERUN = [
-    "RVI's new rows start at the prior mean (commit 'RVI: new rows start at the "
-    "prior mean'); every RVI row was rerun after it. Before it (mean of 3 seeds, "
-    "the rows are in the git history of the CSVs): uci-mcar yeast 0.5072, white "
-    "wine 0.2709, heart 0.3362 / PFC 0.4087, mushroom PFC 0.2207, phishing PFC "
-    "0.2287; uci-nonmcar white wine MAR 0.2564, MNAR 0.3854, yeast MAR 0.5749, "
-    "MNAR 0.7011; peers diabetes 0.7925, latent factor 0.6718 (nrmse_pooled_raw); "
-    "image pairs (seed 0) 0.0875 / 0.0975 / 0.1015 at rates 0.3 / 0.5 / 0.7; "
-    "rvi_imputation.py quick, elastic at rate 0.5: MNIST 0.1172, artificial 0.2177.",
-    "VSAE's defaults changed (commit 'VSAE: proposal means bounded'): collective "
-    "encoder (128, 128, 128), imputation at the proposal means, proposal means "
-    "bounded to ±10. Every `vsae`, `vsae-nomask` and `vsae-paper` row of the "
-    "runner's suites, the image pairs and the time-to-quality and scale runs were "
-    "rerun after it. "
-    "Before it (mean of 3 seeds): uci-mcar yeast 0.5040, white wine 0.2702, heart "
-    "0.2786 / PFC 0.3778, mushroom PFC 0.2438, phishing PFC 0.2108. The image "
-    "pairs pin their own VSAE settings; the bound did not bind there (the rerun "
-    "rows equal the earlier ones).",
-    "VSAE's numerical likelihood became the Huber density (commit 'Huber "
-    "numerical likelihood'). Every `vsae`, `vsae-nomask` and `vsae-paper` row on "
-    "a table with numerical columns was rerun after it (uci-mcar, uci-nonmcar, "
-    "uci-rates, the held-out seeds, peers, scale-all, time to quality), and "
-    "again when its threshold went from 4 scales to 6 (the rows at 4 are in the "
-    "CSVs of commit 11a2039); tables "
-    "without numerical columns are unaffected (mushroom seed 0 rerun: same PFC, "
-    "same epochs). Before it (mean of 3 seeds, nrmse_pooled_raw): uci-mcar yeast "
-    "0.4965, white wine 0.2661, heart 0.2755 / PFC 0.3634 (`vsae-paper` 0.4999, "
-    "0.2745, 0.2783 / 0.3550); uci-nonmcar yeast MAR 0.5801, MNAR 0.6951, white "
-    "wine MAR 0.2500, MNAR 0.3779 (`vsae-nomask` 0.5633, 0.7377, 0.2513, 0.3788; "
-    "`vsae-paper` 0.5538, 0.7031, 0.2757, 0.3945); uci-rates yeast 0.4993 / "
-    "0.5042, white wine 0.2441 / 0.2943 at rates 0.3 / 0.7; held-out seeds 3-5 "
-    "yeast 0.4975, white wine 0.2669, heart 0.2933 / PFC 0.3573; peers diabetes "
-    "0.7774, latent factor 0.7050.",
+
+
+# ------------------------------------------------------------------ findings
+def _ok_rows(name: str) -> pd.DataFrame | None:
+    """The finished full-run rows of a runner CSV (None when it is absent)."""
+    path = RESULTS / name
+    if not path.exists():
+        return None
+    df = pd.read_csv(path)
+    df = df[(df["status"] == "ok") & (df["quick"] == 0)]
+    return None if df.empty else df
+
+
+def _seeds(df: pd.DataFrame) -> str:
+    seeds = sorted(set(df["seed"].astype(int)))
+    if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return "seeds " + ", ".join(map(str, seeds))
+
+
+def _runner_finding(name: str, label: str, focus: str | None = "vsae",
+                    rivals=("mean", "missforest", "mice")) -> list[str]:
+    """Per cell of a runner CSV, the imputer with the lowest mean error (NRMSE
+    pooled raw; PFC on categorical columns), ``focus``'s value beside it and the
+    cells where ``focus`` beats every one of ``rivals``."""
+    df = _ok_rows(name)
+    if df is None:
+        return []
+    parts = []
+    for (ds, mech, rate), g in df.groupby(["dataset", "mechanism", "rate"]):
+        for metric, short in (("nrmse_pooled_raw", "NRMSE"), ("pfc", "PFC")):
+            m = g.groupby("imputer")[metric].mean().dropna()
+            if m.empty:
+                continue
+            best = m.idxmin()
+            text = f"{ds} {mech} {rate:g} {short}: {best} {m[best]:.4f}"
+            if focus in m.index and best != focus:
+                text += f" ({focus} {m[focus]:.4f})"
+            parts.append(text)
+    line = (f"**{label}** (`{name}`, {_seeds(df)}), lowest mean error per cell: "
+            + "; ".join(parts) + ".")
+    if focus and focus in set(df["imputer"]):
+        won, total = cells_won(RESULTS / name, focus, list(rivals))
+        line += (f" {focus} has a lower mean error than each of "
+                 f"{', '.join(rivals)} on {won} of {total} cells.")
+    return [line]
+
+
+def _images_finding() -> list[str]:
+    path = RESULTS / "vsae_images.csv"
+    if not path.exists():
+        return []
+    df = pd.read_csv(path)
+    df = df[(df["metric"] == "image_mse") & (df["rate"] == 0.5)
+            & (df["quick"].astype(str).isin(["0", "False"]))]
+    if df.empty:
+        return []
+    m = df.groupby("imputer")["value"].mean().sort_values()
+    top = ", ".join(f"{k} {v:.4f}" for k, v in m.head(3).items())
+    vsae = f"; vsae {m['vsae']:.4f}" if "vsae" in m and "vsae" not in m.head(3) else ""
+    return [f"**Image pairs** (`vsae_images.csv`, rate 0.5, per-pixel MSE of hidden "
+            f"images, mean over runs): lowest {top}{vsae}; column mean "
+            f"{m.get('mean', float('nan')):.4f}."]
+
+
+def _gain_finding() -> list[str]:
+    path = RESULTS / "gain_reference.csv"
+    if not path.exists():
+        return []
+    df = pd.read_csv(path)
+    gain = df[df["imputer"] == "gain"]
+    if gain.empty:
+        return []
+    from benchmarks.gain_reference import PUBLISHED
+
+    parts = [f"{ds} {mean_sd(g['rmse_rounded'])} (paper {PUBLISHED.get(ds, '?')})"
+             for ds, g in gain.groupby("dataset")]
+    return ["**GAIN on its own protocol** (`gain_reference.csv`, RMSE after the "
+            "reference's rounding): " + "; ".join(parts) + "."]
+
+
+def _rvi_finding() -> list[str]:
+    path = RESULTS / "rvi_convergence_full_summary.csv"
+    if not path.exists():
+        return []
+    df = pd.read_csv(path)
+    holds = df.groupby("dataset")["claim_holds"].agg(["sum", "count"])
+    parts = [f"{ds} {int(r['sum'])} of {int(r['count'])} runs"
+             for ds, r in holds.iterrows()]
+    return ["**RVI convergence** (`rvi_convergence_full.csv`): RVI reaches VAD's "
+            "final loss in at most half of VAD's epochs and seconds on "
+            + "; ".join(parts) + "."]
+
+
+#: the summary's findings, in order: functions of the CSVs returning bullet lines
+#: (none when their CSV is absent); a new benchmark may append its own
+FINDINGS: list[Callable[[], list[str]]] = [
+    lambda: _runner_finding("uci-mcar.csv", "UCI tables, MCAR 0.5"),
+    lambda: _runner_finding("uci-mcar-heldout.csv", "Held-out seeds, MCAR 0.5"),
+    lambda: _runner_finding("uci-nonmcar.csv", "MAR / MNAR 0.5"),
+    lambda: _runner_finding("peers.csv", "Diabetes and latent-factor table"),
+    lambda: _runner_finding("dlvm-mcar-300ep.csv", "Deep baselines", None),
+    lambda: _runner_finding("factvae-uci.csv", "factVAE variants", None),
+    _images_finding,
+    _gain_finding,
+    _rvi_finding,
 ]
+
+
+def summary() -> list[str]:
+    """The report's opening: one bullet per finding of :data:`FINDINGS`."""
+    lines = [line for finding in FINDINGS for line in finding()]
+    if not lines:
+        return []
+    return ["## Summary of findings", "",
+            "Generated from the CSVs below (lower is better; mean over seeds):", "",
+            *(f"* {line}" for line in lines), ""]
 
 
 def render() -> str:
@@ -653,10 +660,14 @@ def render() -> str:
         "Generated by `python -m benchmarks.report` from the CSVs in "
         "`benchmarks/results/`; every number below comes from those files, and each "
         "section names the command (run from the repository root) that wrote its "
-        "CSV. Lower is better for every error (NRMSE per protocol.md §2, PFC = "
-        "share of wrong categories, MSE) unless a table says otherwise. A CSV made "
-        "with a script's `--quick` settings is labelled as such where it is "
-        "listed.", "",
+        "CSV. Lower is better for every error unless a table says otherwise: NRMSE "
+        "(`deepimpute.metrics.nrmse`; `pooled_raw`: RMSE over the hidden numerical "
+        "cells over the standard deviation of their true values, `per_feature`: "
+        "the mean of that ratio per column), PFC (share of wrong categories), MSE. "
+        "A CSV made with a script's `--quick` settings is labelled as such where it "
+        "is listed.", "",
+        *summary(),
+        "## Environment", "",
         f"Generated {datetime.date.today().isoformat()} on {platform.node()} "
         f"({platform.machine()}, {platform.system()}, {os.cpu_count()} CPUs). "
         "Hosts recorded in the CSVs: " + ("; ".join(hosts) or "not recorded")
@@ -667,12 +678,6 @@ def render() -> str:
         + ("; ".join(f"`{v}`" for v in versions) if versions else "not recorded"),
         "",
     ]
-    if STALE:
-        out += ["Runs older than a later change of the code they measure:", ""]
-        out += [f"* {line}" for line in STALE] + [""]
-    out += ["Rows rerun after a change of the code they measure (the earlier "
-            "values, for comparison):", ""]
-    out += [f"* {line}" for line in RERUN] + [""]
     for sec in SECTIONS:
         out += _render_section(sec)
     return "\n".join(out)

@@ -1,10 +1,13 @@
 """The benchmark runner: datasets x mechanisms x rates x imputers x seeds -> tidy CSV.
 
-Protocol (design/methods/protocol.md §3): per seed, shuffle the rows and split them
-70 / 10 / 20 into train / validation / test; hide cells with the mechanism at the rate
-(one mask per seed over the whole table); fit on the train+validation rows (deep
-imputers hold out the validation share for early stopping, on their own loss, never
-on ground truth); transform the test rows; score the test rows' hidden cells.
+Protocol of every table experiment: per seed, shuffle the rows and split them
+70 / 10 / 20 into train / validation / test (:func:`split`); hide cells with the
+mechanism at the rate (one mask per seed over the whole table); fit on the
+train+validation rows (deep imputers hold out the validation share for early
+stopping, on their own loss, never on ground truth); transform the test rows; score
+the test rows' hidden cells (:func:`deepimpute.metrics.score_imputation`).
+A paper's table is a suite (:data:`SUITES`) and its configurations are named
+imputers (:mod:`benchmarks.profiles`).
 
 Every finished cell is one CSV row (metrics, fit/transform seconds, peak memory,
 epochs, device, versions, or the error text); cells already in the CSV are skipped, so
@@ -12,12 +15,14 @@ an interrupted run resumes.
 
     python -m benchmarks.run --suite uci-mcar --seeds 0 1 2
     python -m benchmarks.run --datasets yeast --imputers mean vsae --quick
+    python -m benchmarks.run --suite dlvm --seeds 0 --set max_iter=300
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import multiprocessing as mp
 import os
 import platform
@@ -32,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._cli import add_common, parse_overrides
 from benchmarks.profiles import available, make_imputer
 
 RESULTS = Path(__file__).parent / "results"
@@ -51,10 +57,23 @@ SUITES: dict[str, dict] = {
     "uci-rates": dict(
         datasets=["yeast", "white_wine"], mechanisms=["mcar"], rates=[0.3, 0.5, 0.7]
     ),
-    "peers": dict(  # peers.md: diabetes at 30 %, the latent-factor table at 50 %
+    "peers": dict(  # diabetes at 30 %, the latent-factor table at 50 %
         datasets=["diabetes", "latent_factor"],
         mechanisms=["mcar"],
         rates={"diabetes": [0.3], "latent_factor": [0.5]},
+    ),
+    "dlvm": dict(  # the deep baselines of VSAE's appendix (`*-dlvm` imputers)
+        datasets=["yeast", "white_wine"],
+        mechanisms=["mcar", "mar", "mnar_self"],
+        rates=[0.5],
+        imputers=["mean", "ae-dlvm", "vae-dlvm", "cvae-dlvm", "hivae-dlvm",
+                  "miwae-dlvm"],
+    ),
+    "factvae-uci": dict(  # factVAE and its variants on the UCI tables
+        datasets=["yeast", "white_wine", "heart"],
+        mechanisms=["mcar"],
+        rates=[0.5],
+        imputers=["mean", "factvae", "factvae-gap0.5"],
     ),
     "smoke": dict(datasets=["yeast"], mechanisms=["mcar"], rates=[0.5]),
 }
@@ -92,7 +111,7 @@ def load(name: str):
     """A :class:`deepimpute.datasets.Dataset` by short name."""
     from deepimpute import datasets as ds
 
-    if name == "diabetes":  # peers.md table (a)
+    if name == "diabetes":
         from sklearn.datasets import load_diabetes
 
         from deepimpute import ColumnSpec
@@ -105,7 +124,7 @@ def load(name: str):
             "diabetes",
             "sklearn.datasets.load_diabetes",
         )
-    if name == "latent_factor":  # peers.md table (b)
+    if name == "latent_factor":
         from benchmarks.synthetic import latent_factor_table
 
         return latent_factor_table(5000, random_state=0)
@@ -215,7 +234,9 @@ def run_cell(
     quick: bool,
     device: str = "auto",
     callback=None,
+    overrides: dict | None = None,
 ) -> dict:
+    """One cell of the protocol, scored: the CSV row (without versions and host)."""
     from deepimpute.metrics import score_imputation
 
     row = dict(
@@ -227,7 +248,7 @@ def run_cell(
         quick=int(quick),
     )
     cell = impute_cell(
-        data, mechanism, rate, imputer_name, seed, quick, device, callback
+        data, mechanism, rate, imputer_name, seed, quick, device, callback, overrides
     )
     scores = score_imputation(
         cell["X_true"], cell["X_imputed"], missing=cell["missing"], spec=data.spec
@@ -246,12 +267,14 @@ def impute_cell(
     quick: bool,
     device: str = "auto",
     callback=None,
+    overrides: dict | None = None,
 ) -> dict:
     """Mask, split, fit on the training rows and impute the test rows of one cell.
 
     Returns the test rows' truth (``X_true``), imputation (``X_imputed``) and
     scored cells (``missing``), the training rows as fitted (``X_fit``) and
     ``stats``: the CSV fields of timing, memory, epochs, device and sizes.
+    ``overrides`` are imputer parameters set over the profile's.
     """
     from deepimpute.missingness import simulate_missing
 
@@ -263,7 +286,13 @@ def impute_cell(
     if quick:  # a smoke run: at most 600 training rows
         fit_rows = fit_rows[:600]
     imputer = make_imputer(
-        imputer_name, quick=quick, seed=seed, device=device, validation_fraction=0.125
+        imputer_name,
+        quick=quick,
+        seed=seed,
+        device=device,
+        validation_fraction=0.125,
+        data=data,
+        overrides=overrides,
     )
     if "column_spec" in imputer.get_params():
         imputer.set_params(column_spec=data.spec)
@@ -318,9 +347,11 @@ def run(
     out: Path,
     quick: bool,
     device: str = "auto",
+    overrides: dict | None = None,
 ) -> list[dict]:
     """Run every missing cell, appending rows to ``out``; ``rates`` is a list or a
-    ``{dataset: rates}`` dict (a dataset absent from it runs no cell)."""
+    ``{dataset: rates}`` dict (a dataset absent from it runs no cell); ``overrides``
+    are imputer parameters over the profiles' (name the CSV after them)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     done = set()
     if out.exists():
@@ -351,7 +382,8 @@ def run(
                                 continue
                             try:
                                 row = run_cell(
-                                    data, mech, rate, imp, seed, quick, device
+                                    data, mech, rate, imp, seed, quick, device,
+                                    overrides=overrides,
                                 )
                             except Exception as exc:  # recorded, never swallowed
                                 row = dict(
@@ -453,6 +485,29 @@ def compare(
     errors both, on a mixed table). Only seeds run by both imputers are compared;
     cells where a rival did not run are shown but not counted.
     """
+    lines, won, total = _compare(csv_path, imputer, against, metrics)
+    lines.append("")
+    lines.append(
+        f"{imputer} has the lowest mean error against all of "
+        f"{', '.join(against)} on {won} of {total} cells where all of them ran "
+        "(✓: lower than that rival on the seeds both ran)."
+    )
+    return "\n".join(lines)
+
+
+def cells_won(
+    csv_path: Path,
+    imputer: str,
+    against: Sequence[str],
+    metrics=("nrmse_pooled_raw", "nrmse_per_feature", "pfc", "image_mse"),
+) -> tuple[int, int]:
+    """``(won, total)`` of :func:`compare`: the cells where ``imputer`` has the
+    lower mean error than every rival, of the cells where all of them ran."""
+    _, won, total = _compare(csv_path, imputer, against, metrics)
+    return won, total
+
+
+def _compare(csv_path, imputer, against, metrics) -> tuple[list[str], int, int]:
     import pandas as pd
 
     df = pd.read_csv(csv_path)
@@ -493,13 +548,7 @@ def compare(
         if cell_won is not None:
             won += cell_won
             total += 1
-    lines.append("")
-    lines.append(
-        f"{imputer} has the lowest mean error against all of "
-        f"{', '.join(against)} on {won} of {total} cells where all of them ran "
-        "(✓: lower than that rival on the seeds both ran)."
-    )
-    return "\n".join(lines)
+    return lines, won, total
 
 
 def main(argv=None) -> int:
@@ -509,16 +558,18 @@ def main(argv=None) -> int:
     p.add_argument("--mechanisms", nargs="*")
     p.add_argument("--rates", nargs="*", type=float)
     p.add_argument("--imputers", nargs="*", help=f"from {available()}")
-    p.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
-    p.add_argument("--quick", action="store_true", help="tiny epochs (CI smoke)")
     p.add_argument("--device", default="auto")
-    p.add_argument("--out", type=Path)
+    add_common(p, quick="tiny epochs, at most 600 training rows (CI smoke)",
+               overrides=True)
     args = p.parse_args(argv)
     suite = SUITES.get(args.suite or "smoke")
     datasets = args.datasets or suite["datasets"]
     mechanisms = args.mechanisms or suite["mechanisms"]
     rates = args.rates or suite["rates"]
-    imputers = args.imputers or ["mean", "sk-iterative-br", "sk-iterative-rf"]
+    imputers = args.imputers or suite.get(
+        "imputers", ["mean", "sk-iterative-br", "sk-iterative-rf"]
+    )
+    overrides = parse_overrides(args.set)
     name = (args.suite or "custom") + ("-quick" if args.quick else "")
     out = args.out or RESULTS / f"{name}.csv"
     rows = run(
@@ -530,7 +581,10 @@ def main(argv=None) -> int:
         out=out,
         quick=args.quick,
         device=args.device,
+        overrides=overrides,
     )
+    if overrides:
+        print(f"imputer parameters set: {json.dumps(overrides)}")
     print(summarize(out))
     failed = [r for r in rows if r["status"] != "ok"]
     return 1 if failed else 0

@@ -13,8 +13,8 @@ paper's claim holds in a run if both are at most half of VAD's.
 
 Usage::
 
-    python benchmarks/rvi_convergence.py --quick --seeds 0 --lrs 1e-3 1e-2
-    python benchmarks/rvi_convergence.py --datasets mnist artificial \
+    python -m benchmarks.rvi_convergence --quick --seeds 0 --lrs 1e-3 1e-2
+    python -m benchmarks.rvi_convergence --datasets mnist artificial \
         --rates 0.0 0.5 0.9 --epochs 250 --n-rows 10000 --seeds 0 1 2
 """
 
@@ -27,7 +27,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from rvi_data import MODELS, dataset, elastic, make_model, mcar, train_reconstruction
+
+from benchmarks._cli import add_common, write_rows
+from benchmarks._markdown import table
+from benchmarks.rvi_data import (
+    MODELS,
+    dataset,
+    elastic,
+    make_model,
+    mcar,
+    train_reconstruction,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,9 +74,9 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
     """Per (dataset, rate, seed): when RVI reaches VAD's final loss."""
     rows = []
     for (ds, lr, rate, seed), g in df.groupby(["dataset", "lr", "rate", "seed"]):
-        vad = g[g.model == "VAD"].sort_values("epoch")
-        rvi = g[g.model == "RVI"].sort_values("epoch")
-        vae = g[g.model == "VAE"].sort_values("epoch")
+        vad = g[g.imputer == "VAD"].sort_values("epoch")
+        rvi = g[g.imputer == "RVI"].sort_values("epoch")
+        vae = g[g.imputer == "VAE"].sort_values("epoch")
         target = vad.loss.iloc[-1]
         hit = rvi[rvi.loss <= target]
         ep = int(hit.epoch.iloc[0]) if len(hit) else np.nan
@@ -103,9 +113,6 @@ def markdown(csv_path: Path) -> str:
         Mean ratios and the share of runs where the claim holds per (dataset, lr,
         rate), then one row per run.
     """
-    # the report's formatter, imported here so that the script runs standalone
-    from benchmarks.report import table
-
     runs = summarize(pd.read_csv(csv_path))
     agg = runs.groupby(["dataset", "lr", "rate"]).agg(
         seeds=("seed", "nunique"), epoch_ratio=("epoch_ratio", "mean"),
@@ -136,7 +143,7 @@ def plot(df: pd.DataFrame, path: Path) -> None:
                              squeeze=False)
     for j, (ds, rate) in enumerate(keys):
         g = df[(df.dataset == ds) & (df.rate == rate)]
-        for (model, lr), h in g.groupby(["model", "lr"]):
+        for (model, lr), h in g.groupby(["imputer", "lr"]):
             m = h.groupby("epoch")
             for i, col in enumerate(["loss", "elastic_all"]):
                 mean, std = m[col].mean(), m[col].std().fillna(0)
@@ -177,7 +184,7 @@ def train_all(args) -> list[dict]:
                                        seed=seed, lr=lr)
                         for r in hist:
                             records.append({"dataset": ds, "lr": lr, "rate": rate,
-                                            "seed": seed, "model": model, **r})
+                                            "seed": seed, "imputer": model, **r})
                         print(f"{ds} rate={rate} lr={lr:g} seed={seed} {model}: "
                               f"loss {hist[-1]['loss']:.2f} elastic "
                               f"{hist[-1]['elastic_all']:.4f} "
@@ -185,7 +192,10 @@ def train_all(args) -> list[dict]:
     return records
 
 
-def main(argv=None) -> None:
+QUICK_HELP = "2000 rows, 40 epochs (the reduced run)"
+
+
+def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--datasets", nargs="+", default=["mnist", "artificial"])
     p.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.5, 0.9])
@@ -197,29 +207,26 @@ def main(argv=None) -> None:
     p.add_argument("--tag", default=None, help="suffix of the result files")
     p.add_argument("--from-csv", nargs="+", default=None,
                    help="skip training: merge, summarise and plot these per-epoch CSVs")
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--quick", action="store_true",
-                   help="2000 rows, 40 epochs (the reduced run)")
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    add_common(p, out=ROOT / "benchmarks" / "results", quick=QUICK_HELP)
     p.add_argument("--figure", default=str(ROOT / "docs" / "figures" /
                                            "rvi_convergence.png"))
     args = p.parse_args(argv)
     if args.quick:
         args.n_rows, args.epochs = 2000, 40
     tag = args.tag or ("quick" if args.quick else "full")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = args.out
     if args.from_csv:  # merge separate runs (seeds, datasets) into one result
         df = pd.concat([pd.read_csv(f) for f in args.from_csv], ignore_index=True)
     else:
         df = pd.DataFrame(train_all(args))
-    df.to_csv(out / f"rvi_convergence_{tag}.csv", index=False)
+    write_rows(out / f"rvi_convergence_{tag}.csv", df.to_dict("records"))
     summary = summarize(df)
-    summary.to_csv(out / f"rvi_convergence_{tag}_summary.csv", index=False)
+    write_rows(out / f"rvi_convergence_{tag}_summary.csv", summary.to_dict("records"))
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(summary.to_string(index=False))
     plot(df, Path(args.figure))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepimpute.imputers._rvi import RVIImputer, VADImputer
-from deepimpute.imputers._vae import VAEImputer
+from deepimpute.imputers import RVIImputer, VADImputer, VAEImputer
 from deepimpute.schema import ColumnSpec, Image, Numerical
 
 MNIST_IMAGES = Path("/work/shared/datasets/mnist/t10k-images-idx3-ubyte.gz")

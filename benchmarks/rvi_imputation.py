@@ -10,8 +10,8 @@ scored as a floor.
 
 Usage::
 
-    python benchmarks/rvi_imputation.py --quick --seeds 0
-    python benchmarks/rvi_imputation.py --epochs 250 --n-train 10000 --seeds 0 1 2
+    python -m benchmarks.rvi_imputation --quick --seeds 0
+    python -m benchmarks.rvi_imputation --epochs 250 --n-train 10000 --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -23,7 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from rvi_data import MODELS, dataset, elastic, make_model, mcar, rmse
+
+from benchmarks._cli import add_common, write_rows
+from benchmarks._markdown import table
+from benchmarks.rvi_data import MODELS, dataset, elastic, make_model, mcar, rmse
+from deepimpute.imputers import MeanModeImputer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +46,7 @@ def evaluate(imp, X_test, Xm_test) -> dict:
 def mean_fill(spec_imp, X_test, Xm_train, Xm_test) -> dict:
     """Column means of the observed training entries, scored like the models."""
     hidden = np.isnan(Xm_test)
-    Z = np.where(hidden, np.nanmean(Xm_train, axis=0), Xm_test)
+    Z = MeanModeImputer().fit(Xm_train).transform(Xm_test)
     truth = spec_imp.encoder_.encode(X_test)[1].values.astype(np.float64)
     pred = spec_imp.encoder_.encode(Z)[1].values.astype(np.float64)
     return {"elastic": elastic(pred, truth, hidden), "rmse": rmse(pred, truth, hidden),
@@ -61,7 +65,7 @@ def plot(df: pd.DataFrame, path: Path) -> None:
     for ax, ds in zip(axes[0], sets, strict=True):
         g = df[df.dataset == ds]
         for model in [*MODELS, "mean"]:
-            m = g[g.model == model].groupby("rate").elastic
+            m = g[g.imputer == model].groupby("rate").elastic
             mean, std = m.mean(), m.std().fillna(0)
             ax.errorbar(mean.index, mean, yerr=std, marker="o", capsize=3,
                         label=model, linestyle=":" if model == "mean" else "-")
@@ -88,14 +92,17 @@ def markdown(csv_paths: list[Path]) -> str:
     str
         Elastic metric (the figure's) and RMSE, mean over seeds.
     """
-    # the report's formatter, imported here so that the script runs standalone
-    from benchmarks.report import table
+    return markdown_frame(
+        pd.concat([pd.read_csv(p) for p in csv_paths], ignore_index=True)
+    )
 
-    df = pd.concat([pd.read_csv(p) for p in csv_paths], ignore_index=True)
-    models = [m for m in [*MODELS, "mean"] if m in set(df.model)]
+
+def markdown_frame(df: pd.DataFrame) -> str:
+    """:func:`markdown` of rows already read."""
+    models = [m for m in [*MODELS, "mean"] if m in set(df.imputer)]
     parts = []
     for value in ("elastic", "rmse"):
-        pivot = df.pivot_table(index=["dataset", "rate"], columns="model",
+        pivot = df.pivot_table(index=["dataset", "rate"], columns="imputer",
                                values=value, aggfunc="mean")[models]
         parts.append(f"{value} (lower is better):\n\n{table(pivot)}")
     seeds = df.groupby("dataset")["seed"].apply(
@@ -106,7 +113,11 @@ def markdown(csv_paths: list[Path]) -> str:
     return "\n\n".join(parts)
 
 
-def main(argv=None) -> None:
+QUICK_HELP = ("1500 train / 300 test rows, 40 epochs, lr 1e-2, inference lr 1e-2, "
+              "rates 0.1 0.3 0.5 0.7 0.9")
+
+
+def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--datasets", nargs="+", default=["mnist", "artificial"])
     p.add_argument("--rates", nargs="+", type=float,
@@ -120,14 +131,10 @@ def main(argv=None) -> None:
     p.add_argument("--inference-lr", type=float, default=1e-3)
     p.add_argument("--n-importance", type=int, default=100,
                    help="VAE importance samples per held-out row")
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--quick", action="store_true",
-                   help="1500 train / 300 test rows, 40 epochs, lr 1e-2, "
-                        "inference lr 1e-2, rates 0.1 0.3 0.5 0.7 0.9")
     p.add_argument("--tag", default=None, help="suffix of the result files")
     p.add_argument("--from-csv", nargs="+", default=None,
                    help="skip training: summarise and plot these CSVs")
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    add_common(p, out=ROOT / "benchmarks" / "results", quick=QUICK_HELP)
     p.add_argument("--figure", default=str(ROOT / "docs" / "figures" /
                                            "rvi_imputation.png"))
     args = p.parse_args(argv)
@@ -136,18 +143,15 @@ def main(argv=None) -> None:
         args.lr, args.inference_lr = 1e-2, 1e-2
         args.rates = [0.1, 0.3, 0.5, 0.7, 0.9]
     tag = args.tag or ("quick" if args.quick else "full")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = args.out
     if args.from_csv:
         df = pd.concat([pd.read_csv(f) for f in args.from_csv], ignore_index=True)
     else:
         df = pd.DataFrame(run_all(args))
-        df.to_csv(out / f"rvi_imputation_{tag}.csv", index=False)
-    table = df.pivot_table(index=["dataset", "rate"], columns="model",
-                           values="elastic", aggfunc="mean")
-    with pd.option_context("display.width", 200):
-        print(table.round(4).to_string())
+        write_rows(out / f"rvi_imputation_{tag}.csv", df.to_dict("records"))
+    print(markdown_frame(df))
     plot(df, Path(args.figure))
+    return 0
 
 
 def run_all(args) -> list[dict]:
@@ -173,7 +177,7 @@ def run_all(args) -> list[dict]:
                     imp.fit(Xm_train)
                     fit_s = time.perf_counter() - t0
                     res = evaluate(imp, X_test, Xm_test)
-                    records.append({**base, "model": model, "fit_seconds": fit_s,
+                    records.append({**base, "imputer": model, "fit_seconds": fit_s,
                                     "train_loss": imp.history_[-1]["loss"], **res})
                     print(f"{ds} rate={rate} seed={seed} {model}: elastic "
                           f"{res['elastic']:.4f} rmse {res['rmse']:.4f} "
@@ -181,10 +185,10 @@ def run_all(args) -> list[dict]:
                           f"{res['transform_seconds']:.1f}s)", flush=True)
                     fitted = imp
                 res = mean_fill(fitted, X_test, Xm_train, Xm_test)
-                records.append({**base, "model": "mean", "fit_seconds": 0.0,
+                records.append({**base, "imputer": "mean", "fit_seconds": 0.0,
                                 "train_loss": np.nan, **res})
     return records
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

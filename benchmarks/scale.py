@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._cli import add_common, parse_overrides
 from benchmarks.profiles import available, make_imputer
 from benchmarks.run import RESULTS, PeakRSS, call_isolated, versions
 
@@ -64,20 +65,6 @@ FIELDS = [
     "host",
     "error",
 ]
-
-
-def parse_overrides(pairs) -> dict:
-    """``["n_importance=100", "hidden=(32,)"]`` -> dict, values read as literals."""
-    import ast
-
-    out = {}
-    for pair in pairs or []:
-        key, _, value = pair.partition("=")
-        try:
-            out[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key] = value
-    return out
 
 
 def configure(imputer, *, epochs: int | None, overrides: dict, spec=None):
@@ -390,18 +377,9 @@ def main(argv=None) -> int:
     p.add_argument("--max-rows", type=float, help="drop sizes above this")
     p.add_argument("--epochs", type=int, default=2, help="epochs per deep imputer")
     p.add_argument("--budget-seconds", type=float, default=600.0)
-    p.add_argument("--seeds", nargs="*", type=int, default=[0])
-    p.add_argument("--quick", action="store_true", help="tiny sizes and epochs")
-    p.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="KEY=VALUE",
-        help="estimator parameters, applied where accepted (e.g. n_importance=100)",
-    )
+    add_common(p, seeds=(0,), quick="tiny sizes and epochs", overrides=True)
     p.add_argument("--device", default="auto")
     p.add_argument("--no-isolate", action="store_true", help="run cells in-process")
-    p.add_argument("--out", type=Path, default=None)
     p.add_argument(
         "--append", action="store_true", help="add rows to --out (larger sizes)"
     )

@@ -30,6 +30,7 @@ import traceback
 import warnings
 from pathlib import Path
 
+from benchmarks._cli import add_common
 from benchmarks.profiles import available, make_imputer
 from benchmarks.run import RESULTS, load, split, versions
 from benchmarks.scale import warm_up
@@ -438,11 +439,9 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=100, help="epochs per deep imputer")
     p.add_argument("--every", type=int, default=5, help="score every k epochs")
     p.add_argument("--early-stopping", action="store_true")
-    p.add_argument("--seeds", nargs="*", type=int, default=[0])
     p.add_argument("--metric", default="nrmse_per_feature", choices=METRICS)
-    p.add_argument("--quick", action="store_true", help="600 rows, tiny epochs")
     p.add_argument("--device", default="auto")
-    p.add_argument("--out", type=Path)
+    add_common(p, seeds=(0,), quick="600 rows, tiny epochs")
     p.add_argument("--figure", type=Path)
     args = p.parse_args(argv)
     imputers = args.imputers or [n for n in sorted(IMPUTERS) if kind_of(n) == "deep"]

@@ -1,8 +1,8 @@
-"""Per-column error of imputers on one runner cell (issue #3, diagnostic).
+"""Per-column error of imputers on one runner cell (diagnostic).
 
 Where does an imputer lose against the column mean? For each numerical column the
-script prints the per-column NRMSE (protocol.md §2, ``per_feature`` restricted to
-that column) of each imputer over the same splits and masks as the runner, and the
+script prints the per-column NRMSE (the ``per_feature`` variant restricted to that
+column) of each imputer over the same splits and masks as the runner, and the
 largest absolute z-score among the column's observed training values (a column
 whose rare values sit far out dominates a fixed-scale Gaussian loss)::
 
@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import vsae_sweep
-from benchmarks.report import table as markdown_table
+from benchmarks._cli import add_common
+from benchmarks._markdown import table as markdown_table
 from benchmarks.run import impute_cell, load
 from deepimpute.metrics import nrmse
 from deepimpute.schema import Numerical
@@ -49,8 +50,10 @@ def main(argv=None) -> int:
     p.add_argument("--mechanism", default="mar")
     p.add_argument("--rate", type=float, default=0.5)
     p.add_argument("--imputers", nargs="+", default=["mean", "mice", "vsae"])
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    add_common(p, quick="tiny epochs, at most 600 training rows (smoke)")
     args = p.parse_args(argv)
+    if args.out is not None:
+        p.error("--out: this diagnostic prints its table and writes nothing")
     vsae_sweep.register(
         [n.removeprefix(vsae_sweep.PREFIX) for n in args.imputers
          if n.startswith(vsae_sweep.PREFIX)]
@@ -60,7 +63,8 @@ def main(argv=None) -> int:
     rows, spread = [], {}
     for seed in args.seeds:
         for name in args.imputers:
-            cell = impute_cell(data, args.mechanism, args.rate, name, seed, False)
+            cell = impute_cell(data, args.mechanism, args.rate, name, seed,
+                               args.quick)
             rows.append({"imputer": name, "seed": seed,
                          **column_errors(cell, columns)})
         # the training rows depend on the seed only: any imputer's cell will do

@@ -1,6 +1,7 @@
 """MNIST+MNIST image pairs (the VSAE paper's Table 7) with every imputer.
 
-Protocol (shared/design/methods/protocol.md §2-3), per seed and missing rate:
+Its own protocol (images hidden whole, rows already shuffled by the dataset's seed),
+per seed and missing rate:
 
 1. ``deepimpute.datasets.make_mnist_pairs(random_state=seed)``: rows of two digit
    images of a fixed pair ((0,9), (1,8), (2,7), (3,6), (4,5)), 4832 rows from the
@@ -24,10 +25,10 @@ Protocol (shared/design/methods/protocol.md §2-3), per seed and missing rate:
    the pairing; rows with both images hidden can only get a marginal guess).
 
 Methods: ``vsae`` (VSAEImputer with the image settings of ``VSAE_DEFAULTS``;
-``--vsae`` adds keyword arguments as JSON), ``mean`` (column means of the observed
-training pixels), ``knn`` (scikit-learn ``KNNImputer``, 5 neighbours, on the
-flattened pixels of both images; a test row with no observed image gets the column
-means) and every other imputer of the benchmark runner by its name
+``--vsae`` adds keyword arguments as JSON), ``mean`` (MeanModeImputer: column
+means of the observed training pixels), ``knn`` (scikit-learn ``KNNImputer``, 5
+neighbours, on the flattened pixels of both images; a test row with no observed
+image gets the column means) and every other imputer of the benchmark runner by its name
 (``benchmarks.profiles``), with the shared image budget of ``IMAGE_BUDGET`` (the
 same epochs, latent size and hidden width as VSAE where the estimator has the
 parameter). Each of those runs in a child process stopped after ``--cap-seconds``
@@ -51,11 +52,11 @@ Usage::
 
     python -m benchmarks.vsae_images --quick
     python -m benchmarks.vsae_images                         # 3 rates x 1 seed
-    python -m benchmarks.vsae_images --seeds 3 --rates 0.5
-    python -m benchmarks.vsae_images --methods miwae gain --first-seed 1 --seeds 2
+    python -m benchmarks.vsae_images --seeds 0 1 2 --rates 0.5
+    python -m benchmarks.vsae_images --imputers miwae gain --seeds 1 2
     python -m benchmarks.vsae_images --vsae '{"learning_rate": 1e-4}' --tag lr1e-4
 
-Writes tidy rows (dataset, mechanism, rate, seed, method, metric, value, config,
+Writes tidy rows (dataset, mechanism, rate, seed, imputer, metric, value, config,
 quick, n_fit, n_test) to ``benchmarks/results/vsae_images.csv`` (appending), prints
 a Markdown summary with the paper's Table 7 VSAE values beside ours and saves
 ``docs/figures/vsae_images.png`` (observed image / hidden truth / VSAE / KNN for a
@@ -75,15 +76,18 @@ import numpy as np
 import pandas as pd
 from sklearn.impute import KNNImputer
 
+from benchmarks._cli import add_common, write_rows
 from benchmarks.profiles import FULL, VARIANTS, available, make_imputer
 from benchmarks.run import call_isolated
 from deepimpute.datasets import make_mnist_pairs
-from deepimpute.imputers._vsae import VSAEImputer
+from deepimpute.imputers import MeanModeImputer, VSAEImputer
 from deepimpute.metrics import image_mse
 from deepimpute.missingness import simulate_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "vsae_images.csv"
+FIELDS = ["dataset", "mechanism", "rate", "seed", "n_fit", "n_test", "imputer",
+          "metric", "value", "config", "quick"]
 FIGURE = ROOT / "docs" / "figures" / "vsae_images.png"
 METHODS = ("vsae", "mean", "knn")
 #: the table's order: the paper's method, the simple references, then the runner's
@@ -140,11 +144,9 @@ def _vsae(fit_df, test_df, spec, seed, kw):
 
 def _mean(fit_df, test_df, spec, seed, kw):
     t0 = time.perf_counter()
-    # a pixel never observed in training (cannot happen at these rates) falls to 0
-    fill = np.nan_to_num(np.nanmean(fit_df.to_numpy(np.float64), axis=0))
+    imp = MeanModeImputer().fit(fit_df.to_numpy(np.float64))
     t1 = time.perf_counter()
-    X = test_df.to_numpy(np.float64)
-    out = np.where(np.isnan(X), fill, X)
+    out = imp.transform(test_df.to_numpy(np.float64))
     return out, t1 - t0, time.perf_counter() - t1, {}
 
 
@@ -223,7 +225,7 @@ def run_one(ds, seed, rate, methods, vsae_kw, *, quick=False, cap=None,
     base = dict(dataset="mnist_pairs", mechanism="mcar", rate=rate, seed=seed,
                 n_fit=n_fit, n_test=n - n_fit)
     rows = [
-        dict(base, method="data", metric=m, value=float(v))
+        dict(base, imputer="data", metric=m, value=float(v))
         for m, v in (("realised_rate", info["rate"]),
                      ("test_rows_both_hidden", (img_hidden.sum(axis=1) == 2).sum()),
                      ("test_rows_one_hidden", one_hidden.sum()))
@@ -240,7 +242,7 @@ def run_one(ds, seed, rate, methods, vsae_kw, *, quick=False, cap=None,
         print(f"  {method}: {'stopped' if got is None else 'done'}", flush=True)
         if got is None:
             stopped.add(method)
-            rows.append(dict(base, method=method, metric="timeout_seconds",
+            rows.append(dict(base, imputer=method, metric="timeout_seconds",
                              value=float(cap)))
             continue
         imputed, fit_s, tr_s, extra = got
@@ -256,7 +258,7 @@ def run_one(ds, seed, rate, methods, vsae_kw, *, quick=False, cap=None,
             "transform_seconds": tr_s,
             **extra,
         }
-        rows += [dict(base, method=method, metric=k, value=float(v))
+        rows += [dict(base, imputer=method, metric=k, value=float(v))
                  for k, v in scores.items()]
     view = dict(truth=truth.to_numpy(), hidden=img_hidden, blocks=blocks,
                 outputs=outputs)
@@ -266,11 +268,11 @@ def run_one(ds, seed, rate, methods, vsae_kw, *, quick=False, cap=None,
 # ------------------------------------------------------------------- reports
 def summarise(df: pd.DataFrame) -> str:
     """Markdown table (mean ± sd over seeds) and the error growth from 0.3 to 0.7."""
-    d = df[df.method != "data"]
-    stat = d.groupby(["rate", "method", "metric"], sort=True)["value"].agg(
+    d = df[df.imputer != "data"]
+    stat = d.groupby(["rate", "imputer", "metric"], sort=True)["value"].agg(
         ["mean", "std", "count"])
-    methods = [m for m in ORDER if m in set(d.method)] + sorted(
-        set(d.method) - set(ORDER))
+    methods = [m for m in ORDER if m in set(d.imputer)] + sorted(
+        set(d.imputer) - set(ORDER))
 
     def cell(rate, method, metric, fmt="{:.4f}"):
         if (rate, method, metric) not in stat.index:
@@ -280,7 +282,7 @@ def summarise(df: pd.DataFrame) -> str:
         return f"{fmt.format(s['mean'])} ± {fmt.format(sd)}"
 
     lines = [
-        "| rate | method | image MSE (per image) | sum error (2 images) "
+        "| rate | imputer | image MSE (per image) | sum error (2 images) "
         "| MSE, partner observed | fit s | transform s | epochs | seeds "
         "| paper T7 VSAE sum |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -390,15 +392,12 @@ def plot(view: dict, rate: float, path: Path, n_rows: int = 6) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="300 rows, 2 epochs, 10 importance samples (smoke test)")
-    p.add_argument("--seeds", type=int, default=1, help="number of seeds (1)")
-    p.add_argument("--first-seed", type=int, default=0,
-                   help="seeds first-seed .. first-seed + seeds - 1 (0)")
+    add_common(p, seeds=(0,), out=RESULTS,
+               quick="300 rows, 2 epochs, 10 importance samples (smoke test)")
     p.add_argument("--cap-seconds", type=float, default=1800.0,
                    help="stop a runner imputer's cell after this long (1800)")
     p.add_argument("--rates", type=float, nargs="+", default=list(RATES))
-    p.add_argument("--methods", nargs="+", default=list(METHODS),
+    p.add_argument("--imputers", nargs="+", default=list(METHODS),
                    choices=list(METHODS) + [m for m in available()
                                             if m not in METHODS])
     p.add_argument("--n-samples", type=int, default=None,
@@ -407,7 +406,6 @@ def main(argv=None) -> int:
     p.add_argument("--vsae", type=str, default="{}",
                    help="extra VSAEImputer keyword arguments as JSON")
     p.add_argument("--tag", type=str, default="", help="label stored in the CSV")
-    p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--figure", type=Path, default=FIGURE,
                    help="figure path (empty string: no figure)")
     args = p.parse_args(argv)
@@ -421,10 +419,10 @@ def main(argv=None) -> int:
         vsae_kw["max_iter"] = args.max_iter
     config = args.tag or config_label(vsae_kw)
     rows, views, stopped = [], {}, set()
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
+    for seed in args.seeds:
         ds = make_mnist_pairs(random_state=seed, n_samples=n_samples)
         for rate in args.rates:
-            got, view = run_one(ds, seed, rate, args.methods, vsae_kw,
+            got, view = run_one(ds, seed, rate, args.imputers, vsae_kw,
                                 quick=args.quick, cap=args.cap_seconds,
                                 stopped=stopped)
             if seed == 0:
@@ -434,13 +432,12 @@ def main(argv=None) -> int:
                 r["quick"] = args.quick
             rows.extend(got)
             # appended per seed and rate, so a stopped run keeps what it finished
-            args.out.parent.mkdir(parents=True, exist_ok=True)
+            write_rows(args.out, got, FIELDS, append=True)
             done = pd.DataFrame(got)
-            done.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
             done = done[done.metric.isin(["image_mse", "fit_seconds",
                                           "transform_seconds"])]
             print(f"seed {seed} rate {rate}:", done.pivot_table(
-                index="method", columns="metric", values="value").round(4)
+                index="imputer", columns="metric", values="value").round(4)
                 .to_dict("index"), flush=True)
     df = pd.DataFrame(rows)
     print(f"\nconfig: {config}")

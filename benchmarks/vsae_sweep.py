@@ -1,4 +1,4 @@
-"""VSAE settings sweep: how much do the defaults matter? (issue #3, supplementary)
+"""VSAE settings sweep: how much do the defaults matter? (supplementary)
 
 Each setting overrides some of :class:`deepimpute.VSAEImputer`'s parameters and runs
 through the benchmark runner's cells (same splits, masks and seeds as the
@@ -25,6 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import profiles
+from benchmarks._cli import add_common
+from benchmarks._markdown import table
 from benchmarks.run import RESULTS, run
 
 #: Overrides under every setting: the sweep's baseline keeps the Gaussian likelihood.
@@ -84,9 +86,6 @@ def register(names) -> list[str]:
 
 def markdown(path: Path) -> str:
     """Per dataset and metric: mean error and paired difference from ``base``."""
-    # the report's formatter, imported here so that the script runs standalone
-    from benchmarks.report import table
-
     df = pd.read_csv(path)
     df = df[df["status"] == "ok"].assign(
         setting=lambda d: d["imputer"].str.removeprefix(PREFIX)
@@ -120,13 +119,13 @@ def main(argv=None) -> int:
     p.add_argument("--settings", nargs="+", default=list(SETTINGS),
                    choices=list(SETTINGS))
     p.add_argument("--mechanisms", nargs="+", default=["mcar"])
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--out", type=Path, default=RESULTS / "vsae_sweep.csv")
+    add_common(p, out=RESULTS / "vsae_sweep.csv",
+               quick="tiny epochs, at most 600 training rows (smoke)")
     args = p.parse_args(argv)
     names = register(args.settings)
     run(
         args.datasets, args.mechanisms, [0.5], names, args.seeds,
-        out=args.out, quick=False,
+        out=args.out, quick=args.quick,
     )
     print(markdown(args.out))
     return 0

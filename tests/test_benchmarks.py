@@ -164,6 +164,11 @@ def test_report_renders_runner_csv_with_command(tmp_path, monkeypatch):
     assert "vsae has the lowest mean error" in text and "on 1 of 1 cells" in text
     assert "reduced run" not in text
     assert "## MAR / MNAR" not in text  # no CSV, no section
+    # the summary opens the report and is computed from the same rows
+    summary = text.index("## Summary of findings")
+    assert summary < text.index("## UCI tables")
+    assert "yeast mcar 0.5 NRMSE: vsae 0.4000" in text[summary:]
+    assert "than each of mean, missforest, mice on 1 of 1 cells" in text[summary:]
 
 
 def test_vsae_images_quick(tmp_path, capsys):
@@ -176,8 +181,8 @@ def test_vsae_images_quick(tmp_path, capsys):
     argv += ["--out", str(out), "--figure", str(fig)]
     assert vsae_images.main(argv) == 0
     df = pd.read_csv(out)
-    scored = df[df["method"] != "data"]
-    assert set(scored["method"]) == {"vsae", "mean", "knn"}
+    scored = df[df["imputer"] != "data"]
+    assert set(scored["imputer"]) == {"vsae", "mean", "knn"}
     assert sorted(scored["rate"].unique()) == [0.3, 0.7]
     errors = scored[scored["metric"].isin(["image_mse", "image_mse_sum"])]
     assert len(errors) == 2 * 3 * 2 and _finite(errors, ["value"])
@@ -198,7 +203,7 @@ def test_image_pairs_run_any_runner_imputer_and_stop_the_slow_ones():
     rows, view = vsae_images.run_one(ds, 0, 0.5, ["vae", "mice"], {}, quick=True,
                                      cap=60.0, stopped=stopped)
     got = pd.DataFrame(rows)
-    vae = got[(got.method == "vae") & (got.metric == "image_mse")]["value"]
+    vae = got[(got.imputer == "vae") & (got.metric == "image_mse")]["value"]
     assert len(vae) == 1 and np.isfinite(vae).all() and (vae > 0).all()
     assert view["outputs"]["vae"].shape == (len(ds.frame) - 48, 2 * 784)
     # a cap no child process can meet (starting one takes longer) stops the method,
@@ -208,10 +213,10 @@ def test_image_pairs_run_any_runner_imputer_and_stop_the_slow_ones():
                                   cap=1e-3, stopped=stopped)
     got = pd.DataFrame(rows)
     assert stopped == {"mice"}
-    assert got[got.method == "mice"]["metric"].tolist() == ["timeout_seconds"]
+    assert got[got.imputer == "mice"]["metric"].tolist() == ["timeout_seconds"]
     rows, _ = vsae_images.run_one(ds, 1, 0.5, ["mean", "mice"], {}, quick=True,
                                   cap=1e-3, stopped=stopped)
-    assert "mice" not in set(pd.DataFrame(rows).method)
+    assert "mice" not in set(pd.DataFrame(rows).imputer)
     table = vsae_images.summarise(got)
     assert "| 0.5 | mice | stopped after 0 s (fit + transform)" in table
 
@@ -254,3 +259,80 @@ def test_vsae_columns_scores_each_column_on_its_own_hidden_cells():
     assert err["a"] == 0.0  # hidden cells exact; the unhidden error is ignored
     # mean-squared error 1 over a hidden-truth variance (ddof=1) of 2
     assert err["b"] == pytest.approx(np.sqrt(1.0 / 2.0))
+
+
+def test_shared_flags_parse_seeds_quick_out_and_parameters(tmp_path):
+    import argparse
+
+    from benchmarks._cli import add_common, parse_overrides
+
+    p = add_common(argparse.ArgumentParser(), seeds=(0,), overrides=True)
+    args = p.parse_args(["--seeds", "3", "4", "--quick", "--out", str(tmp_path),
+                         "--set", "max_iter=5", "hidden=(8, 8)", "numerical=huber"])
+    assert args.seeds == [3, 4] and args.quick and args.out == tmp_path
+    assert parse_overrides(args.set) == {
+        "max_iter": 5, "hidden": (8, 8), "numerical": "huber"
+    }
+    assert p.parse_args([]).seeds == [0]
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_overrides(["max_iter"])
+
+
+def test_write_rows_appends_under_one_header(tmp_path):
+    from benchmarks._cli import write_rows
+
+    path = tmp_path / "sub" / "rows.csv"
+    write_rows(path, [{"imputer": "mean", "seed": 0}])
+    write_rows(path, [{"imputer": "vae", "seed": 1, "extra": 9}], ["imputer", "seed"],
+               append=True)
+    assert path.read_text().splitlines() == ["imputer,seed", "mean,0", "vae,1"]
+
+
+def test_profile_parameters_may_depend_on_the_dataset():
+    from benchmarks.profiles import make_imputer
+    from benchmarks.run import load
+
+    data = load("diabetes")  # scikit-learn's, 10 columns
+    imp = make_imputer("vae-dlvm", data=data, overrides={"max_iter": 7})
+    params = imp.get_params()
+    assert params["latent_dim"] == 20 and params["hidden"] == (64, 64, 64)
+    assert params["max_iter"] == 7 and params["variant"] == "vae"
+    with pytest.raises(ValueError, match="latent_dim depends on the dataset"):
+        make_imputer("vae-dlvm")
+
+
+def test_runner_set_overrides_the_profile_and_quick_settings(tmp_path):
+    from benchmarks import run
+
+    out = tmp_path / "dlvm.csv"
+    argv = ["--datasets", "diabetes", "--mechanisms", "mcar", "--rates", "0.3",
+            "--imputers", "mean", "ae-dlvm", "--seeds", "0", "--quick",
+            "--set", "max_iter=1", "--out", str(out)]
+    assert run.main(argv) == 0
+    df = pd.read_csv(out).set_index("imputer")
+    assert df.loc["ae-dlvm", "epochs"] == 1  # quick alone would run 3
+    # one split for every table experiment: the runner's test rows
+    _, test_rows = run.split(442, 0)
+    assert (df["n_test"] == len(test_rows)).all()
+
+
+def test_result_csvs_name_the_estimator_column_imputer():
+    from benchmarks.run import RESULTS
+
+    for path in RESULTS.glob("*.csv"):
+        columns = set(pd.read_csv(path, nrows=0).columns)
+        assert not columns & {"method", "model"}, path.name
+
+
+def test_benchmarks_use_the_public_api_and_package_imports():
+    import re
+    from pathlib import Path
+
+    import benchmarks
+
+    for path in Path(benchmarks.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"deepimpute\.imputers\._", text), path.name
+        assert "sys.path" not in text, path.name
+        bare = re.findall(r"^from (rvi_\w+|profiles|run|report) import", text, re.M)
+        assert not bare, (path.name, bare)

@@ -1,0 +1,113 @@
+"""What every benchmark script shares: its common flags and its CSV output.
+
+``--seeds`` (a list of seeds), ``--quick`` (the script's reduced settings), ``--out``
+(where the CSV goes) and ``--set KEY=VALUE`` (estimator parameters) are defined
+here once; :func:`write_rows` writes every result CSV (one row per imputer and
+cell, the estimator in the column ``imputer``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+
+def add_common(
+    parser: argparse.ArgumentParser,
+    *,
+    seeds: Sequence[int] = (0, 1, 2),
+    out: Path | None = None,
+    quick: str = "reduced settings (smoke run)",
+    overrides: bool = False,
+) -> argparse.ArgumentParser:
+    """Add ``--seeds``, ``--quick``, ``--out`` (and ``--set``) to ``parser``.
+
+    Parameters
+    ----------
+    parser : ArgumentParser
+        The script's parser.
+    seeds : sequence of int, default=(0, 1, 2)
+        The default of ``--seeds`` (each seed is one split and mask).
+    out : Path, optional
+        The default of ``--out``; None leaves the choice to the script.
+    quick : str
+        What ``--quick`` reduces, for the help text.
+    overrides : bool, default=False
+        Also add ``--set KEY=VALUE`` (read with :func:`parse_overrides`).
+
+    Returns
+    -------
+    ArgumentParser
+        ``parser``, for chaining.
+    """
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(seeds),
+                        help=f"seeds (default {' '.join(map(str, seeds))})")
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--out", type=Path, default=out,
+                        help="output CSV" + (f" (default {out})" if out else ""))
+    if overrides:
+        parser.add_argument(
+            "--set", nargs="+", default=[], metavar="KEY=VALUE",
+            help="estimator parameters, applied where accepted (e.g. max_iter=300)",
+        )
+    return parser
+
+
+def parse_overrides(pairs: Iterable[str] | None) -> dict:
+    """``["n_importance=100", "hidden=(32,)"]`` -> dict, values read as literals.
+
+    A value that is not a Python literal stays a string (``numerical=huber``).
+    """
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set expects KEY=VALUE, got {pair!r}")
+        try:
+            out[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value
+    return out
+
+
+def write_rows(
+    path: Path,
+    rows: Sequence[dict],
+    fields: Sequence[str] | None = None,
+    *,
+    append: bool = False,
+) -> Path:
+    """Write ``rows`` as CSV (a header unless appending to an existing file).
+
+    Parameters
+    ----------
+    path : Path
+        The CSV; its folder is created.
+    rows : sequence of dict
+        One dict per row; a missing field is written empty.
+    fields : sequence of str, optional
+        Column order; default the first row's keys.
+    append : bool, default=False
+        Add to an existing file instead of replacing it.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    if not rows:
+        raise ValueError(f"no rows to write to {path}")
+    fields = list(fields or rows[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = not (append and path.exists())
+    with path.open("a" if append else "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n",
+                                extrasaction="ignore")
+        if header:
+            writer.writeheader()
+        writer.writerows({k: r.get(k, "") for k in fields} for r in rows)
+    return path
