@@ -2,8 +2,9 @@
 
 ``--seeds`` (a list of seeds), ``--quick`` (the script's reduced settings), ``--out``
 (where the CSV goes) and ``--set KEY=VALUE`` (estimator parameters) are defined
-here once; :func:`write_rows` writes every result CSV (one row per imputer and
-cell, the estimator in the column ``imputer``).
+here once; :func:`write_rows` writes a finished result CSV and :class:`RowWriter`
+streams one row by row as cells finish (one row per imputer and cell, the estimator
+in the column ``imputer``, stamped with the library versions and the host).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
-from collections.abc import Iterable, Sequence
+import platform
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 
@@ -111,3 +114,68 @@ def write_rows(
             writer.writeheader()
         writer.writerows({k: r.get(k, "") for k in fields} for r in rows)
     return path
+
+
+def versions() -> str:
+    """The library versions a row was measured with, as one string."""
+    import numpy
+    import pandas
+    import sklearn
+    import torch
+
+    import deepimpute
+
+    return (
+        f"deepimpute={deepimpute.__version__};torch={torch.__version__};"
+        f"sklearn={sklearn.__version__};pandas={pandas.__version__};"
+        f"numpy={numpy.__version__};python={platform.python_version()}"
+    )
+
+
+class RowWriter:
+    """Stream result rows to a CSV as they finish, so a stopped run keeps them.
+
+    Each row is stamped with ``versions`` and ``host``, written (a missing field
+    empty), flushed, and announced on stderr with ``brief(row)``.
+
+    Parameters
+    ----------
+    path : Path
+        The CSV; its folder is created.
+    fields : sequence of str
+        Column order.
+    append : bool, default=False
+        Add to an existing file (a header only when it is new or empty).
+    brief : callable, optional
+        ``row -> str``, the progress line; none when omitted.
+    """
+
+    def __init__(self, path: Path, fields: Sequence[str], *, append: bool = False,
+                 brief: Callable[[dict], str] | None = None) -> None:
+        self.path, self.fields, self.append, self.brief = (
+            Path(path), list(fields), append, brief
+        )
+
+    def __enter__(self) -> RowWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = (not self.append or not self.path.exists()
+                 or self.path.stat().st_size == 0)
+        self._fh = self.path.open("a" if self.append else "w", newline="")
+        self._writer = csv.DictWriter(self._fh, fieldnames=self.fields,
+                                      lineterminator="\n", extrasaction="ignore")
+        if fresh:
+            self._writer.writeheader()
+        self._stamp = dict(versions=versions(), host=platform.node())
+        return self
+
+    def write(self, row: dict) -> dict:
+        """Write one row (stamped); return it as written."""
+        row = {**row, **self._stamp}
+        self._writer.writerow({k: row.get(k, "") for k in self.fields})
+        self._fh.flush()
+        if self.brief is not None:
+            print(self.brief(row), file=sys.stderr)
+        return row
+
+    def __exit__(self, *exc) -> None:
+        self._fh.close()

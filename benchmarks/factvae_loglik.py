@@ -64,18 +64,8 @@ def loglik_rows(name: str, seeds, train_sizes, n_test: int, max_iter: int):
 
 
 def markdown(csv_path: Path) -> str:
-    """Markdown: mean ± sd over seeds of the held-out log-likelihood per row.
-
-    Parameters
-    ----------
-    csv_path : Path
-        A CSV written by this script.
-
-    Returns
-    -------
-    str
-        One row per (dataset, training size), one column per configuration.
-    """
+    """Markdown of a CSV of this script: mean ± sd over seeds of the held-out
+    log-likelihood per row, per (dataset, training size) and configuration."""
     df = pd.read_csv(csv_path)
     seeds = ", ".join(str(s) for s in sorted(set(df["seed"])))
     g = df.groupby(["dataset", "n_train", "imputer"], sort=False)["test_loglik"]

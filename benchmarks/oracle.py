@@ -18,18 +18,15 @@ table.
 from __future__ import annotations
 
 import argparse
-import csv
-import platform
-import sys
 import time
 import traceback
 from pathlib import Path
 
 import pandas as pd
 
-from benchmarks._cli import add_common
+from benchmarks._cli import RowWriter, add_common
 from benchmarks.profiles import available
-from benchmarks.run import RESULTS, run_cell, split, versions
+from benchmarks.run import RESULTS, run_cell, split
 
 ORACLE = "oracle (conditional mean)"
 METRICS = ("nrmse_pooled_raw", "nrmse_pooled_std", "nrmse_per_feature")
@@ -124,11 +121,8 @@ def run(
         mechanism=mechanism,
         quick=int(quick),
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
-    with out.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        writer.writeheader()
+    with RowWriter(out, FIELDS, brief=_brief) as writer:
         for rate in rates:
             for seed in seeds:
                 floor = oracle_cell(data, mechanism, rate, seed)
@@ -147,11 +141,7 @@ def run(
                             row[f"excess_{m}"] = (
                                 row[f"nrmse_{m}"] / floor[f"nrmse_{m}"] - 1.0
                             )
-                    row.update(versions=versions(), host=platform.node())
-                    writer.writerow({k: row.get(k, "") for k in FIELDS})
-                    fh.flush()
-                    rows.append(row)
-                    print(_brief(row), file=sys.stderr)
+                    rows.append(writer.write(row))
     return rows
 
 

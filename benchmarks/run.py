@@ -25,9 +25,7 @@ import csv
 import json
 import multiprocessing as mp
 import os
-import platform
 import queue
-import sys
 import threading
 import time
 import traceback
@@ -37,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._cli import add_common, parse_overrides
+from benchmarks._cli import RowWriter, add_common, parse_overrides
 from benchmarks.profiles import available, make_imputer
 
 RESULTS = Path(__file__).parent / "results"
@@ -171,20 +169,6 @@ def _rss() -> int:
             return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:  # not Linux
         return 0
-
-
-def versions() -> str:
-    import pandas
-    import sklearn
-    import torch
-
-    import deepimpute
-
-    return (
-        f"deepimpute={deepimpute.__version__};torch={torch.__version__};"
-        f"sklearn={sklearn.__version__};pandas={pandas.__version__};"
-        f"numpy={np.__version__};python={platform.python_version()}"
-    )
 
 
 def _child(q, fn, args) -> None:
@@ -357,12 +341,8 @@ def run(
     if out.exists():
         with out.open() as fh:
             done = {_key(r) for r in csv.DictReader(fh) if r["status"] == "ok"}
-    new_file = not out.exists()
     rows = []
-    with out.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS, lineterminator="\n")
-        if new_file:
-            writer.writeheader()
+    with RowWriter(out, FIELDS, append=True, brief=_brief) as writer:
         for dname in datasets:
             data = load(dname)
             cell_rates = rates.get(dname, []) if isinstance(rates, dict) else rates
@@ -397,11 +377,7 @@ def run(
                                     error=f"{type(exc).__name__}: {exc}",
                                 )
                                 traceback.print_exc()
-                            row.update(versions=versions(), host=platform.node())
-                            writer.writerow({k: row.get(k, "") for k in FIELDS})
-                            fh.flush()
-                            rows.append(row)
-                            print(_brief(row), file=sys.stderr)
+                            rows.append(writer.write(row))
     return rows
 
 
@@ -472,11 +448,12 @@ def summarize(
     return "\n".join(lines)
 
 
+#: the errors :func:`compare` weighs (those a table has)
+COMPARED = ("nrmse_pooled_raw", "nrmse_per_feature", "pfc", "image_mse")
+
+
 def compare(
-    csv_path: Path,
-    imputer: str,
-    against: Sequence[str],
-    metrics=("nrmse_pooled_raw", "nrmse_per_feature", "pfc", "image_mse"),
+    csv_path: Path, imputer: str, against: Sequence[str], metrics=COMPARED
 ) -> str:
     """Markdown table: is ``imputer``'s mean error below each rival's, per cell?
 
@@ -495,15 +472,10 @@ def compare(
     return "\n".join(lines)
 
 
-def cells_won(
-    csv_path: Path,
-    imputer: str,
-    against: Sequence[str],
-    metrics=("nrmse_pooled_raw", "nrmse_per_feature", "pfc", "image_mse"),
-) -> tuple[int, int]:
-    """``(won, total)`` of :func:`compare`: the cells where ``imputer`` has the
-    lower mean error than every rival, of the cells where all of them ran."""
-    _, won, total = _compare(csv_path, imputer, against, metrics)
+def cells_won(csv_path: Path, imputer: str, against: Sequence[str]) -> tuple[int, int]:
+    """``(won, total)`` of :func:`compare` (its default metrics): the cells where
+    ``imputer`` has the lower mean error than every rival, of those all ran."""
+    _, won, total = _compare(csv_path, imputer, against, COMPARED)
     return won, total
 
 

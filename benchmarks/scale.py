@@ -24,10 +24,7 @@ with the model's per-row working memory.
 from __future__ import annotations
 
 import argparse
-import csv
-import platform
 import resource
-import sys
 import time
 import traceback
 import warnings
@@ -35,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._cli import add_common, parse_overrides
+from benchmarks._cli import RowWriter, add_common, parse_overrides
 from benchmarks.profiles import available, make_imputer
-from benchmarks.run import RESULTS, PeakRSS, call_isolated, versions
+from benchmarks.run import RESULTS, PeakRSS, call_isolated
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 
@@ -188,14 +185,9 @@ def run(
     isolate: bool = True,
     append: bool = False,
 ) -> list[dict]:
-    out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     desc = ";".join(f"{k}={v!r}" for k, v in sorted(overrides.items()))
-    fresh = not append or not out.exists() or out.stat().st_size == 0
-    with out.open("w" if not append else "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        if fresh:
-            writer.writeheader()
+    with RowWriter(out, FIELDS, append=append, brief=_brief) as writer:
         for name in imputers:
             over_budget = None
             for n in sizes:
@@ -228,13 +220,7 @@ def run(
                         )
                         if took > budget:
                             over_budget = n
-                    row.update(
-                        overrides=desc, versions=versions(), host=platform.node()
-                    )
-                    writer.writerow({k: row.get(k, "") for k in FIELDS})
-                    fh.flush()
-                    rows.append(row)
-                    print(_brief(row), file=sys.stderr)
+                    rows.append(writer.write({**row, "overrides": desc}))
     return rows
 
 

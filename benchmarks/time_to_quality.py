@@ -22,17 +22,15 @@ fitted, the 20 % held-out rows are imputed and scored on their hidden cells.
 from __future__ import annotations
 
 import argparse
-import csv
-import platform
 import sys
 import time
 import traceback
 import warnings
 from pathlib import Path
 
-from benchmarks._cli import add_common
+from benchmarks._cli import RowWriter, add_common
 from benchmarks.profiles import available, make_imputer
-from benchmarks.run import RESULTS, load, split, versions
+from benchmarks.run import RESULTS, load, split
 from benchmarks.scale import warm_up
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
@@ -241,11 +239,8 @@ def run(
     device: str = "auto",
 ) -> list[dict]:
     data = load(dataset)
-    out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
-    with out.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        writer.writeheader()
+    with RowWriter(out, FIELDS) as writer:
         for seed in seeds:
             problem = _Problem(data, mechanism, rate, seed, quick)
             for name in imputers:
@@ -294,11 +289,7 @@ def run(
                     points = [
                         dict(status="error", error=f"{type(exc).__name__}: {exc}")
                     ]
-                for p in points:
-                    row = {**base, **p, "versions": versions(), "host": platform.node()}
-                    writer.writerow({k: row.get(k, "") for k in FIELDS})
-                    rows.append(row)
-                fh.flush()
+                rows += [writer.write({**base, **p}) for p in points]
                 print(_brief(name, seed, points), file=sys.stderr)
     return rows
 
