@@ -25,8 +25,9 @@ def add_common(
     out: Path | None = None,
     quick: str = "reduced settings (smoke run)",
     overrides: bool = False,
+    figure: Path | None | bool = False,
 ) -> argparse.ArgumentParser:
-    """Add ``--seeds``, ``--quick``, ``--out`` (and ``--set``) to ``parser``.
+    """Add ``--seeds``, ``--quick``, ``--out`` (``--set``, ``--figure``) to ``parser``.
 
     Parameters
     ----------
@@ -40,6 +41,8 @@ def add_common(
         What ``--quick`` reduces, for the help text.
     overrides : bool, default=False
         Also add ``--set KEY=VALUE`` (read with :func:`parse_overrides`).
+    figure : Path or None or False, default=False
+        Also add ``--figure PATH`` with this default (False: no such flag).
 
     Returns
     -------
@@ -56,7 +59,23 @@ def add_common(
             "--set", nargs="+", default=[], metavar="KEY=VALUE",
             help="estimator parameters, applied where accepted (e.g. max_iter=300)",
         )
+    if figure is not False:
+        parser.add_argument("--figure", type=Path, default=figure,
+                            help="figure path" + (f" (default {figure})" if figure
+                                                  else ""))
     return parser
+
+
+def save_figure(fig, path: Path, dpi: int = 120) -> Path:
+    """Lay out, save (creating the folder) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
 
 
 def parse_overrides(pairs: Iterable[str] | None) -> dict:

@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from benchmarks._cli import add_common, write_rows
+from benchmarks._cli import add_common, save_figure, write_rows
 from benchmarks._markdown import table
 from deepimpute.imputers import FactVAEImputer
 
@@ -103,7 +103,7 @@ def markdown(csv_paths: list[Path]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_common(ap, seeds=(0, 1),
+    add_common(ap, seeds=(0, 1), figure=ROOT / "docs/figures/factvae_bars.png",
                quick="2,000 rows, 30 epochs, prox step 2e-3, Adam 5e-3")
     ap.add_argument("--sparsity", type=float, nargs="+", default=[1.0, 0.0])
     ap.add_argument("--figure-from", nargs="+", default=None, metavar="CSV",
@@ -112,7 +112,6 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--prox-lr", type=float, default=None)
     ap.add_argument("--learning-rate", type=float, default=None)
-    ap.add_argument("--figure", default=str(ROOT / "docs/figures/factvae_bars.png"))
     args = ap.parse_args(argv)
     rows = args.rows or (2000 if args.quick else 10_000)
     epochs = args.epochs or (30 if args.quick else 50)
@@ -183,10 +182,7 @@ def _figure(maps: dict, seed: int, path: str) -> None:
         plot_sparsity_map(maps[(seed, lam)], ax=ax, group_names=QUADRANTS)
         ax.set_title(f"lambda = {lam:g}")
     fig.suptitle(f"factVAE bars: S[g, j] / max_g S[g, j] (seed {seed})")
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    print(f"wrote {path}")
+    print(f"wrote {save_figure(fig, path)}")
 
 
 if __name__ == "__main__":

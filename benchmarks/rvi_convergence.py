@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmarks._cli import add_common, write_rows
+from benchmarks._cli import add_common, save_figure, write_rows
 from benchmarks._markdown import table
 from benchmarks.rvi_data import (
     MODELS,
@@ -159,10 +159,7 @@ def plot(df: pd.DataFrame, path: Path) -> None:
     axes[0, 0].set_ylabel("train loss (-ELBO/row)")
     axes[1, 0].set_ylabel("elastic (L1+L2), train rows")
     axes[0, 0].legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def train_all(args) -> list[dict]:
@@ -172,13 +169,13 @@ def train_all(args) -> list[dict]:
         for seed in args.seeds:
             X, spec = dataset(ds, args.n_rows, seed)
             if not records:  # warm-up: first-call costs must not count for a model
-                for model in args.models:
+                for model in args.imputers:
                     run_one(model, X[:64], mcar(X[:64], 0.5, 0), spec, epochs=1,
                             seed=0, lr=1e-3)
             for rate in args.rates:
                 Xm = mcar(X, rate, seed + 1000)
                 for lr in args.lrs:
-                    for model in args.models:
+                    for model in args.imputers:
                         t0 = time.perf_counter()
                         hist = run_one(model, X, Xm, spec, epochs=args.epochs,
                                        seed=seed, lr=lr)
@@ -199,7 +196,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--datasets", nargs="+", default=["mnist", "artificial"])
     p.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.5, 0.9])
-    p.add_argument("--models", nargs="+", default=list(MODELS))
+    p.add_argument("--imputers", nargs="+", default=list(MODELS))
     p.add_argument("--epochs", type=int, default=250)
     p.add_argument("--n-rows", type=int, default=10000)
     p.add_argument("--lrs", nargs="+", type=float, default=[1e-3],
@@ -207,9 +204,8 @@ def main(argv=None) -> int:
     p.add_argument("--tag", default=None, help="suffix of the result files")
     p.add_argument("--from-csv", nargs="+", default=None,
                    help="skip training: merge, summarise and plot these per-epoch CSVs")
-    add_common(p, out=ROOT / "benchmarks" / "results", quick=QUICK_HELP)
-    p.add_argument("--figure", default=str(ROOT / "docs" / "figures" /
-                                           "rvi_convergence.png"))
+    add_common(p, out=ROOT / "benchmarks" / "results", quick=QUICK_HELP,
+               figure=ROOT / "docs" / "figures" / "rvi_convergence.png")
     args = p.parse_args(argv)
     if args.quick:
         args.n_rows, args.epochs = 2000, 40

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmarks._cli import add_common, write_rows
+from benchmarks._cli import add_common, save_figure, write_rows
 from benchmarks._markdown import table
 from benchmarks.rvi_data import MODELS, dataset, elastic, make_model, mcar, rmse
 from deepimpute.imputers import MeanModeImputer
@@ -73,10 +73,7 @@ def plot(df: pd.DataFrame, path: Path) -> None:
         ax.set_xlabel("MCAR rate")
         ax.set_ylabel("elastic (L1+L2) on hidden entries")
     axes[0, 0].legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def markdown(csv_paths: list[Path]) -> str:
@@ -122,7 +119,7 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", nargs="+", default=["mnist", "artificial"])
     p.add_argument("--rates", nargs="+", type=float,
                    default=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
-    p.add_argument("--models", nargs="+", default=list(MODELS))
+    p.add_argument("--imputers", nargs="+", default=list(MODELS))
     p.add_argument("--epochs", type=int, default=250)
     p.add_argument("--n-train", type=int, default=10000)
     p.add_argument("--n-test", type=int, default=1000)
@@ -134,9 +131,8 @@ def main(argv=None) -> int:
     p.add_argument("--tag", default=None, help="suffix of the result files")
     p.add_argument("--from-csv", nargs="+", default=None,
                    help="skip training: summarise and plot these CSVs")
-    add_common(p, out=ROOT / "benchmarks" / "results", quick=QUICK_HELP)
-    p.add_argument("--figure", default=str(ROOT / "docs" / "figures" /
-                                           "rvi_imputation.png"))
+    add_common(p, out=ROOT / "benchmarks" / "results", quick=QUICK_HELP,
+               figure=ROOT / "docs" / "figures" / "rvi_imputation.png")
     args = p.parse_args(argv)
     if args.quick:
         args.n_train, args.n_test, args.epochs = 1500, 300, 40
@@ -168,7 +164,7 @@ def run_all(args) -> list[dict]:
                             inference_steps=args.inference_steps,
                             inference_lr=args.inference_lr, lr=args.lr)
                 fitted = None
-                for model in args.models:
+                for model in args.imputers:
                     imp = make_model(model, spec, epochs=args.epochs, seed=seed,
                                      lr=args.lr, inference_steps=args.inference_steps,
                                      inference_lr=args.inference_lr,

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._cli import RowWriter, add_common, parse_overrides
+from benchmarks._cli import RowWriter, add_common, parse_overrides, save_figure
 from benchmarks.profiles import available, make_imputer
 from benchmarks.run import RESULTS, PeakRSS, call_isolated
 
@@ -348,10 +348,7 @@ def plot(csv_path: Path, figure: Path) -> None:
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
     ax_t.legend(fontsize=7)
-    fig.tight_layout()
-    figure.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(figure, dpi=120)
-    plt.close(fig)
+    save_figure(fig, figure)
 
 
 def main(argv=None) -> int:
@@ -363,13 +360,13 @@ def main(argv=None) -> int:
     p.add_argument("--max-rows", type=float, help="drop sizes above this")
     p.add_argument("--epochs", type=int, default=2, help="epochs per deep imputer")
     p.add_argument("--budget-seconds", type=float, default=600.0)
-    add_common(p, seeds=(0,), quick="tiny sizes and epochs", overrides=True)
+    add_common(p, seeds=(0,), quick="tiny sizes and epochs", overrides=True,
+               figure=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--no-isolate", action="store_true", help="run cells in-process")
     p.add_argument(
         "--append", action="store_true", help="add rows to --out (larger sizes)"
     )
-    p.add_argument("--figure", type=Path, default=None)
     p.add_argument(
         "--replot", action="store_true", help="only redraw and print from --out"
     )

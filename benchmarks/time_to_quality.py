@@ -28,7 +28,7 @@ import traceback
 import warnings
 from pathlib import Path
 
-from benchmarks._cli import RowWriter, add_common
+from benchmarks._cli import RowWriter, add_common, save_figure
 from benchmarks.profiles import available, make_imputer
 from benchmarks.run import RESULTS, load, split
 from benchmarks.scale import warm_up
@@ -398,10 +398,7 @@ def plot(csv_path: Path, figure: Path, metric: str = "nrmse_per_feature") -> Non
         ax.set_title(f"{r['dataset']}, {r['mechanism']} {r['rate']:g}{quick}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    figure.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(figure, dpi=120)
-    plt.close(fig)
+    save_figure(fig, figure)
 
 
 def main(argv=None) -> int:
@@ -432,8 +429,7 @@ def main(argv=None) -> int:
     p.add_argument("--early-stopping", action="store_true")
     p.add_argument("--metric", default="nrmse_per_feature", choices=METRICS)
     p.add_argument("--device", default="auto")
-    add_common(p, seeds=(0,), quick="600 rows, tiny epochs")
-    p.add_argument("--figure", type=Path)
+    add_common(p, seeds=(0,), quick="600 rows, tiny epochs", figure=None)
     args = p.parse_args(argv)
     imputers = args.imputers or [n for n in sorted(IMPUTERS) if kind_of(n) == "deep"]
     reference = args.reference

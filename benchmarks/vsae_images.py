@@ -76,7 +76,7 @@ import numpy as np
 import pandas as pd
 from sklearn.impute import KNNImputer
 
-from benchmarks._cli import add_common, write_rows
+from benchmarks._cli import add_common, save_figure, write_rows
 from benchmarks.profiles import FULL, VARIANTS, available, make_imputer
 from benchmarks.run import call_isolated
 from deepimpute.datasets import make_mnist_pairs
@@ -384,15 +384,12 @@ def plot(view: dict, rate: float, path: Path, n_rows: int = 6) -> None:
                              else f"{name.upper()} imputation", fontsize=8)
     fig.suptitle(f"MNIST+MNIST, MCAR {rate} (test rows, one image hidden)",
                  fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_common(p, seeds=(0,), out=RESULTS,
+    add_common(p, seeds=(0,), out=RESULTS, figure=FIGURE,
                quick="300 rows, 2 epochs, 10 importance samples (smoke test)")
     p.add_argument("--cap-seconds", type=float, default=1800.0,
                    help="stop a runner imputer's cell after this long (1800)")
@@ -406,8 +403,6 @@ def main(argv=None) -> int:
     p.add_argument("--vsae", type=str, default="{}",
                    help="extra VSAEImputer keyword arguments as JSON")
     p.add_argument("--tag", type=str, default="", help="label stored in the CSV")
-    p.add_argument("--figure", type=Path, default=FIGURE,
-                   help="figure path (empty string: no figure)")
     args = p.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     n_samples = args.n_samples or (300 if args.quick else None)
