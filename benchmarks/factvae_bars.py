@@ -51,7 +51,7 @@ def quadrants(size: int = 4) -> list[list[int]]:
 
 
 def block_pattern(S: np.ndarray) -> dict:
-    """The automated checks of factvae.md §5 on a (TL, TR, BL, BR) x K map."""
+    """The block-pattern checks on a (TL, TR, BL, BR) x K sparsity map."""
     live = S.max(0) >= 0.05 * S.max()
     Sn = S[:, live] / S[:, live].max(0)
     top = np.maximum(Sn[0], Sn[1])

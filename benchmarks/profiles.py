@@ -62,6 +62,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "rvi-wide-draws": ("rvi", dict(posterior_logvar=0.0, impute_draws=32)),
     # factVAE where each group is seen by the encoder with probability 0.5 in training
     "factvae-gap0.5": ("factvae", dict(group_available_prob=0.5)),
+    # factVAE with a learned numerical variance started at 1 instead of a fixed 0.3
+    "factvae-learnedscale": ("factvae", dict(
+        numerical="gaussian_learned", numerical_scale=1.0
+    )),
     # the deep baselines of the VSAE paper's appendix (its App. D settings): one
     # backbone of three 64-unit layers, a latent size of 2 per attribute, batches
     # of 64, patience 50 within 1000 epochs (`dlvm` suite of benchmarks.run)

@@ -244,7 +244,9 @@ SECTIONS = [
                                     " --out benchmarks/results/factvae-uci.csv")},
         summarize,
         "`factvae-gap0.5`: each attribute group reaches the encoder with "
-        "probability 0.5 in training (`group_available_prob=0.5`).",
+        "probability 0.5 in training (`group_available_prob=0.5`); "
+        "`factvae-learnedscale`: a learned numerical variance started at 1 "
+        "instead of the fixed scale 0.3.",
     ),
     Section(
         "Time to quality on white wine, VSAE beside MIWAE, MICE and MissForest",

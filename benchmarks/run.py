@@ -71,7 +71,7 @@ SUITES: dict[str, dict] = {
         datasets=["yeast", "white_wine", "heart"],
         mechanisms=["mcar"],
         rates=[0.5],
-        imputers=["mean", "factvae", "factvae-gap0.5"],
+        imputers=["mean", "factvae", "factvae-gap0.5", "factvae-learnedscale"],
     ),
     "smoke": dict(datasets=["yeast"], mechanisms=["mcar"], rates=[0.5]),
 }

@@ -1,4 +1,4 @@
-"""Convergence of RVI vs VAD vs VAE during training (RVI paper §6.2, Fig. 1).
+"""Convergence of RVI vs VAD vs VAE during training (the RVI paper's Fig. 1).
 
 For each dataset (MNIST digits, the paper's 300-dim artificial set), MCAR rate and
 seed, train RVI, VAD and a VAE with the mirrored encoder (latent 64, [64, 64], Adam,
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=250)
     p.add_argument("--n-rows", type=int, default=10000)
     p.add_argument("--lrs", nargs="+", type=float, default=[1e-3],
-                   help="Adam step sizes (network and rows alike, as in §6.2)")
+                   help="Adam step sizes (network and rows alike, as in the RVI paper)")
     p.add_argument("--tag", default=None, help="suffix of the result files")
     p.add_argument("--from-csv", nargs="+", default=None,
                    help="skip training: merge, summarise and plot these per-epoch CSVs")

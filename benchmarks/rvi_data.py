@@ -1,6 +1,6 @@
 """Data, masks, models and metrics shared by the RVI benchmarks.
 
-* ``make_artificial``: the RVI paper's toy set (§5.1: "300 dimensions ... generated
+* ``make_artificial``: the RVI paper's toy set (its words: "300 dimensions ... generated
   based on linear combination of samples drawn from 10 different distributions such
   as Normal, Beta and Gumbel"). The paper gives no more detail; our construction:
   each row draws one value from each of 10 fixed distributions (standardised), and
@@ -88,7 +88,7 @@ def mcar(X: np.ndarray, rate: float, seed: int) -> np.ndarray:
 def make_model(name: str, spec, *, epochs: int, seed: int, lr: float = 1e-3,
                posterior_lr: float | None = None, inference_steps: int = 250,
                inference_lr: float = 1e-3, n_importance: int = 100, callback=None):
-    """The compared models with the paper's sizes (method note §4)."""
+    """The compared models with the RVI paper's sizes (latent 64, [64, 64])."""
     shared = dict(column_spec=spec, max_iter=epochs, batch_size=256,
                   learning_rate=lr, validation_fraction=0.0, n_iter_no_change=None,
                   random_state=seed, device="cpu", callback=callback)

@@ -1,4 +1,4 @@
-"""Test-time imputation on held-out rows: RVI vs VAD vs VAE (RVI paper §6.3, Fig. 4).
+"""Test-time imputation on held-out rows: RVI vs VAD vs VAE (RVI paper, Fig. 4).
 
 For each dataset, seed and MCAR rate: draw ``n_train + n_test`` rows, hide entries
 of both parts at the rate, fit each model on the training part, ``transform`` the

@@ -10,7 +10,7 @@ from deepimpute.datasets import Dataset
 
 
 def latent_factor_table(n: int = 5000, random_state=0) -> Dataset:
-    """peers.md table (b): 11 columns from a 3-factor latent Gaussian.
+    """The latent-factor table: 11 columns from a 3-factor latent Gaussian.
 
     Columns are linear mixes of the factors plus noise, passed through identity
     (normal), exp (lognormal), softplus-like exponential tails and tanh shapes.
