@@ -129,7 +129,8 @@ def run(
                 cells = [(ORACLE, floor)]
                 for name in imputers:
                     try:
-                        row = run_cell(data, mechanism, rate, name, seed, quick, device)
+                        row = run_cell(data, mechanism, rate, name, seed, quick,
+                                       device=device)
                     except Exception as exc:  # recorded, never swallowed
                         traceback.print_exc()
                         row = dict(status="error", error=f"{type(exc).__name__}: {exc}")

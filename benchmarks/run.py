@@ -209,18 +209,11 @@ def split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
 
 
-def run_cell(
-    data,
-    mechanism: str,
-    rate: float,
-    imputer_name: str,
-    seed: int,
-    quick: bool,
-    device: str = "auto",
-    callback=None,
-    overrides: dict | None = None,
-) -> dict:
-    """One cell of the protocol, scored: the CSV row (without versions and host)."""
+def run_cell(data, mechanism, rate, imputer_name, seed, quick, **options) -> dict:
+    """One cell of the protocol, scored: the CSV row (without versions and host).
+
+    ``options`` (``device``, ``callback``, ``overrides``) go to :func:`impute_cell`.
+    """
     from deepimpute.metrics import score_imputation
 
     row = dict(
@@ -231,9 +224,7 @@ def run_cell(
         seed=seed,
         quick=int(quick),
     )
-    cell = impute_cell(
-        data, mechanism, rate, imputer_name, seed, quick, device, callback, overrides
-    )
+    cell = impute_cell(data, mechanism, rate, imputer_name, seed, quick, **options)
     scores = score_imputation(
         cell["X_true"], cell["X_imputed"], missing=cell["missing"], spec=data.spec
     )
@@ -362,8 +353,8 @@ def run(
                                 continue
                             try:
                                 row = run_cell(
-                                    data, mech, rate, imp, seed, quick, device,
-                                    overrides=overrides,
+                                    data, mech, rate, imp, seed, quick,
+                                    device=device, overrides=overrides,
                                 )
                             except Exception as exc:  # recorded, never swallowed
                                 row = dict(
