@@ -77,15 +77,9 @@ class FactVAEImputer(BaseDeepImputer):
     prior_scaling : {"per_batch_mean", "dataset"}, default="per_batch_mean"
         Scale of the lasso and weight priors: against the per-row mean ELBO (the
         authors' code, so ``sparsity`` means the same as in the paper) or against
-        the dataset ELBO (divided by the number of training rows). Measured with
-        the runner (MCAR 0.5, 3 seeds; profile ``factvae-dataprior`` in
-        docs/benchmarks.md): on the categorical tables the default imputes the
-        mode (PFC 0.418 on mushroom, 0.260 on phishing, as the mode does), since
-        the weight prior, counted once per row, outweighs what one categorical
-        attribute gains from z; ``"dataset"`` gave 0.258 and 0.211, and white
-        wine NRMSE 0.295 instead of 0.306, yeast 0.506 instead of 0.502. It
-        also divides the lasso's proximal threshold by the number of rows; the
-        bars settings (``sparsity``, ``prox_learning_rate``) assume the default.
+        the dataset ELBO (divided by the number of training rows, which also divides
+        the lasso's proximal threshold). Use ``"dataset"`` on categorical tables,
+        where the default tends to impute the mode (:ref:`defaults-factvae`).
     weight_prior_std : float, default=1.0
         Standard deviation of the Gaussian prior on the generator weights (not
         biases). With the default ``prior_scaling`` this prior is not divided by the

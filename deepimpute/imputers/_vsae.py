@@ -58,13 +58,9 @@ class VSAEImputer(BaseDeepImputer):
         Stage-1 epochs without the unobserved attributes' likelihood. None (the
         default) never starts stage 2 and monitors the validation loss from the
         first epoch; ``"auto"`` is the paper's schedule, ``min(100, max_iter // 2)``
-        warm-up epochs (the paper uses 100 of 1000) then stage 2, with early
-        stopping and best-checkpoint selection after the warm-up only. Measured
-        with the runner (MCAR 0.5, 3 seeds): stage one only imputed yeast and
-        white wine better than the paper's schedule, in a third of the time; on
-        mushroom the paper's schedule did better in its one run (PFC 0.230 vs
-        0.244) at three times the cost (docs/benchmarks.md, profiles ``vsae``
-        and ``vsae-paper``).
+        warm-up epochs then stage 2, with early stopping after the warm-up only.
+        Try ``"auto"`` on categorical tables; it costs about three times the time
+        (measurements: :ref:`defaults-vsae`).
     n_target_samples : int, default=100
         Draws of the unobserved attributes per row and step in stage 2 (paper: 100).
     x_u_target : {"sample", "mean"}, default="sample"
@@ -76,34 +72,18 @@ class VSAEImputer(BaseDeepImputer):
         Include ``log p(m | z)`` in the importance weights (False gives MIWAE-style
         weights).
     impute : {"proposal_mean", "importance"}, default="proposal_mean"
-        Point imputation: one decoder pass at the selective proposal's means, or
-        the paper's self-normalised importance-weighted mean over
-        ``n_importance`` proposal draws. Together with the 128-unit collective
-        encoder, the proposal mean lowered the mean error of seeds 0-2 against the
-        earlier defaults (64-unit collective encoder, importance weighting) on
-        all five UCI tables at MCAR 0.5 and under MNAR, not under MAR on yeast
-        (``benchmarks/vsae_sweep.py``). These are the benchmark tables' own
-        cells; on other splits and masks (seeds 3-11, docs/benchmarks.md) VSAE
-        stayed below MissForest on all five tables, below the column mean on
-        all but heart's pooled NRMSE (0.282 vs 0.280; lower PFC and per-feature
-        NRMSE), below MICE on mushroom, phishing and heart's PFC and behind it
-        on yeast, white wine and heart's NRMSE. A likely reason why importance
-        weighting imputed tables worse: with ``kl_weight`` below 1 the weights'
-        prior term is stronger than in training. The proposal mean is also
-        ``n_importance`` times cheaper; importance weighting imputed images
-        slightly better (``benchmarks/vsae_images.py``).
+        Point imputation: one decoder pass at the selective proposal's means
+        (``n_importance`` times cheaper), or the paper's self-normalised
+        importance-weighted mean over ``n_importance`` proposal draws.
+        ``"importance"`` imputed images slightly better and tables worse in our
+        runs (:ref:`defaults-vsae`).
     numerical : str, default="huber"
         Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``. The default is Gaussian of
-        fixed standard deviation ``numerical_scale`` (on standardised data) within
-        6 of those from the decoder's mean and exponential beyond (a Huber
-        density), so a few values far out cannot dominate the loss: on yeast two
-        near-constant columns have values 9-11 column-sd out, and under a
-        Gaussian of scale 0.3 such a value costs hundreds of nats and bent the
-        whole model (under MAR six of yeast's eight columns were imputed worse
-        than by their mean). See Notes for its measured effect. ``"gaussian"``
-        is the paper's choice; use ``"gaussian_learned"`` for calibrated draws
-        in :meth:`sample`.
+        ``deepimpute.nn.LIKELIHOODS["numerical"]``. The default is a Gaussian of
+        fixed standard deviation ``numerical_scale`` within 6 of those from the mean
+        and exponential beyond (a Huber density), so a few far-out values cannot
+        dominate the loss. ``"gaussian"`` is the paper's choice; use
+        ``"gaussian_learned"`` for calibrated draws in :meth:`sample`.
     numerical_scale : float, default=0.3
         Standard deviation of the numerical likelihood (fixed, or initial when
         learned; of the Huber density's Gaussian core) on standardised data. The
