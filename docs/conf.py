@@ -41,7 +41,7 @@ templates_path = ["_templates"]
 # API reference: one page per public object, types from the numpydoc sections
 autosummary_generate = True
 autodoc_typehints = "none"
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options: dict = {}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
@@ -50,7 +50,7 @@ numpydoc_xref_param_type = False
 # signatures or docstrings cannot resolve. Only these are ignored; any other
 # unresolved reference fails the build.
 nitpick_ignore_regex = [
-    ("py:class", r"(pandas|numpy|torch|sklearn|matplotlib)\..*"),
+    ("py:(class|obj|func|meth|mod)", r"(pandas|numpy|torch|sklearn|matplotlib)\..*"),
     ("py:class", r"(DataFrame|Series|ndarray|array-like|Axes|Figure|Tensor)"),
 ]
 
@@ -68,6 +68,8 @@ html_static_path: list[str] = []
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
+    "backreferences_dir": "generated/backreferences",
+    "doc_module": ("deepimpute",),
     "filename_pattern": r"/plot_",
     "ignore_pattern": r"__init__\.py",
     "download_all_examples": False,

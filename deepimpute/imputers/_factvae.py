@@ -136,7 +136,7 @@ class FactVAEImputer(BaseDeepImputer):
         Device the model lives on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
     Examples

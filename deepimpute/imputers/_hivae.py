@@ -21,7 +21,7 @@ class HIVAEImputer(BaseDeepImputer):
     attributes are left out of the ELBO. ``transform`` returns the decoder mean at
     the posterior mode (most likely s, then the mean of z given s);
     ``sample`` draws s, z and x from the posterior and the decoder. See
-    :mod:`deepimpute.models.hivae` for what this compact version simplifies.
+    ``deepimpute.models.hivae`` for what this compact version simplifies.
 
     Parameters
     ----------
@@ -77,7 +77,7 @@ class HIVAEImputer(BaseDeepImputer):
         Device the model lives on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
     Examples

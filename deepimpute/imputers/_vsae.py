@@ -142,7 +142,7 @@ class VSAEImputer(BaseDeepImputer):
     spec_ : ColumnSpec
         The resolved attribute description.
     module_ : torch.nn.Module
-        The trained torch core (:class:`deepimpute.models.vsae.VSAE`).
+        The trained torch core (``deepimpute.models.vsae.VSAE``).
     history_ : list of dict
         Per-epoch records (``loss``, ``obs_ll``, ``mask_ll``, ``kl``, ``unobs_ll``,
         ``stage``, ``val_loss`` (NaN during the warm-up), ``seconds``).
@@ -152,7 +152,7 @@ class VSAEImputer(BaseDeepImputer):
         Device the model lives on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
     Notes
