@@ -369,7 +369,8 @@ def gaussian_conditional_mean(X_missing, mean, cov) -> np.ndarray:
     ``x_mis = mu_m + S_mo S_oo^{-1} (x_o - mu_o)``, solved once per missingness
     pattern. Rows with nothing observed get ``mean``. Observed cells are returned
     unchanged. This is the Bayes-optimal point imputation in squared error, so it
-    lower-bounds every imputer's expected MSE on data from :func:`~deepimpute.datasets.make_gaussian_data`.
+    lower-bounds every imputer's expected MSE on data from
+    :func:`~deepimpute.datasets.make_gaussian_data`.
 
     Parameters
     ----------

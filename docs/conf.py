@@ -21,7 +21,7 @@ import deepimpute  # noqa: E402
 
 project = "deepimpute"
 author = "the deepimpute developers"
-copyright = "the deepimpute developers"  # noqa: A001 - Sphinx's name
+copyright = "the deepimpute developers"
 version = release = deepimpute.__version__
 
 extensions = [
