@@ -13,10 +13,14 @@ import deepimpute
 from deepimpute.imputers import IMPUTERS
 
 MAX_LINES = 8
-SECTION_ORDER = ["Parameters", "Attributes", "See Also", "Notes", "Examples"]
+SECTION_ORDER = [
+    "Parameters", "Attributes", "See Also", "Notes", "References", "Examples"
+]
 PUBLIC_IMPUTERS = sorted(
     {*IMPUTERS.values(), deepimpute.SklearnImputerAdapter}, key=lambda c: c.__name__
 )
+#: imputers that implement no published method, hence cite none
+NO_PAPER = {"MeanModeImputer", "SklearnImputerAdapter"}
 _ENTRY = re.compile(r"^(\*{0,2}[A-Za-z_][\w, *]*) :")
 
 
@@ -104,7 +108,11 @@ def test_sections_in_scikit_learn_order(cls):
     titles = [t for t in _sections(inspect.getdoc(cls)) if t != "summary"]
     known = [t for t in titles if t in SECTION_ORDER]
     assert known == sorted(known, key=SECTION_ORDER.index), f"{cls.__name__}: {titles}"
-    assert "Examples" in titles, f"{cls.__name__} has no Examples section"
+    required = ["Parameters", "Attributes", "See Also", "Examples"]
+    if cls.__name__ not in NO_PAPER:
+        required.append("References")
+    for title in required:
+        assert title in titles, f"{cls.__name__} has no {title} section"
     assert ">>>" in "\n".join(_sections(inspect.getdoc(cls))["Examples"])
 
 

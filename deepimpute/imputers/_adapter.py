@@ -43,6 +43,11 @@ class SklearnImputerAdapter(BaseImputer):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
+    See Also
+    --------
+    MeanModeImputer : Column mean / mode under the same contract.
+    MICEImputer : Chained equations with categorical columns.
+
     Examples
     --------
     >>> import numpy as np

@@ -139,6 +139,16 @@ class FactVAEImputer(BaseDeepImputer):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
+    See Also
+    --------
+    VSAEImputer : Per-attribute latents with a model of the mask.
+    deepimpute.plotting.plot_sparsity_map : Plot ``sparsity_map_``.
+
+    References
+    ----------
+    S. K. Ainsworth, N. J. Foti, E. B. Fox. "Disentangled VAE Representations
+    for Multi-Aspect and Missing Data", 2018.
+
     Examples
     --------
     >>> import numpy as np

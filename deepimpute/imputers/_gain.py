@@ -113,6 +113,10 @@ class GAINImputer(BaseDeepImputer):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
+    See Also
+    --------
+    MisGANImputer : Adversarial imputer that also learns the mask.
+
     Notes
     -----
     :meth:`transform` makes one generator pass with a noise vector shared by all
@@ -120,6 +124,11 @@ class GAINImputer(BaseDeepImputer):
     U(0, 0.01), GAIN's draws differ very little (it is a single-imputation method).
     The reference rounds columns with fewer than 20 distinct values; this estimator
     does not (declare such columns categorical instead).
+
+    References
+    ----------
+    J. Yoon, J. Jordon, M. van der Schaar. "GAIN: Missing Data Imputation using
+    Generative Adversarial Nets", ICML 2018.
 
     Examples
     --------

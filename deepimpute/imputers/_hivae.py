@@ -80,6 +80,16 @@ class HIVAEImputer(BaseDeepImputer):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
+    See Also
+    --------
+    VSAEImputer : Per-attribute encoders and a mask decoder.
+    MIWAEImputer : Importance-weighted bound, one Gaussian latent.
+
+    References
+    ----------
+    A. Nazabal, P. M. Olmos, Z. Ghahramani, I. Valera. "Handling Incomplete
+    Heterogeneous Data using VAEs", Pattern Recognition, 2020.
+
     Examples
     --------
     >>> import numpy as np

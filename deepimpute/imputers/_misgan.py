@@ -115,11 +115,20 @@ class MisGANImputer(BaseDeepImputer):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
+    See Also
+    --------
+    GAINImputer : Adversarial imputer with a hint mechanism.
+
     Notes
     -----
     :meth:`sample` gives independent imputer draws (fresh noise per row); it
     inherits the spread the adversarial training gives the imputer, which is not a
     calibrated posterior.
+
+    References
+    ----------
+    S. C.-X. Li, B. Jiang, B. M. Marlin. "MisGAN: Learning from Incomplete Data
+    with Generative Adversarial Networks", ICLR 2019.
 
     Examples
     --------

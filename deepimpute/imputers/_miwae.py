@@ -83,6 +83,16 @@ class MIWAEImputer(BaseDeepImputer):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
+    See Also
+    --------
+    VAEImputer : The single-sample bound (and AE / CVAE variants).
+    VSAEImputer : Adds selective encoders and a mask model.
+
+    References
+    ----------
+    P.-A. Mattei, J. Frellsen. "MIWAE: Deep Generative Modelling and Imputation
+    of Incomplete Data Sets", ICML 2019.
+
     Examples
     --------
     >>> import numpy as np

@@ -156,6 +156,11 @@ class RVIImputer(BaseDeepImputer):
     So the defaults stay; use the wide settings when whole attributes are
     missing.
 
+    References
+    ----------
+    A. Zadeh, S. Benoit, L.-P. Morency. "Relay Variational Inference: A Method
+    for Accelerated Encoderless VI", arXiv:2110.13422.
+
     Examples
     --------
     >>> import numpy as np
@@ -358,6 +363,11 @@ class VADImputer(RVIImputer):
     See Also
     --------
     RVIImputer : adds relay vectors to the posterior means.
+
+    References
+    ----------
+    A. Zadeh, S. Benoit, L.-P. Morency. "Relay Variational Inference: A Method
+    for Accelerated Encoderless VI", arXiv:2110.13422.
 
     Examples
     --------

@@ -37,6 +37,11 @@ class MeanModeImputer(BaseImputer):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
+    See Also
+    --------
+    SklearnImputerAdapter : Any scikit-learn imputer on mixed tables.
+    MissForestImputer : Random-forest chained imputation.
+
     Examples
     --------
     >>> import numpy as np

@@ -77,6 +77,15 @@ class VAEImputer(BaseDeepImputer):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
+    See Also
+    --------
+    MIWAEImputer : The importance-weighted bound.
+    VSAEImputer : Per-attribute encoders and a mask decoder.
+
+    References
+    ----------
+    D. P. Kingma, M. Welling. "Auto-Encoding Variational Bayes", ICLR 2014.
+
     Examples
     --------
     >>> import numpy as np

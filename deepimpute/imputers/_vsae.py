@@ -155,6 +155,12 @@ class VSAEImputer(BaseDeepImputer):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
+    See Also
+    --------
+    RVIImputer : Encoderless relay variational inference.
+    MIWAEImputer : Importance-weighted VAE without a mask model.
+    deepimpute.plotting.plot_history : Plot ``history_``.
+
     Notes
     -----
     With ``validation_fraction=0`` the training loss is monitored; with a stage 2
