@@ -269,12 +269,14 @@ def plot_draws(X, draws, column, ax=None, *, max_points=500, random_state=0):
     return ax
 
 
-def plot_image_grid(X, X_imputed, image, *, X_true=None, rows=None, n_rows=4,
-                    fig=None):
+def plot_image_grid(X, X_imputed, image, *, X_true=None, context=None, rows=None,
+                    n_rows=4, fig=None):
     """Images of one image attribute: observed, hidden (true) and imputed.
 
     One row per table row, one column per view: the image as observed (missing
-    pixels grey), the true image when ``X_true`` is given, and the imputed one.
+    pixels orange), the true image when ``X_true`` is given, and the imputed one.
+    ``context`` adds, first, another image attribute as observed (the partner of an
+    image pair, from which the hidden image is imputed).
 
     Parameters
     ----------
@@ -287,6 +289,8 @@ def plot_image_grid(X, X_imputed, image, *, X_true=None, rows=None, n_rows=4,
         ``columns`` are positions.
     X_true : DataFrame or array-like, default=None
         The complete table, to show the hidden truth.
+    context : Image, default=None
+        Another image attribute of the same shape, shown as observed in ``X``.
     rows : sequence of int, default=None
         Row positions to show. Default: the first ``n_rows`` rows with a missing
         pixel in the image.
@@ -306,20 +310,22 @@ def plot_image_grid(X, X_imputed, image, *, X_true=None, rows=None, n_rows=4,
         )
     shape = image.shape if len(image.shape) == 2 else (1, int(np.prod(image.shape)))
 
-    def block(T):
-        if isinstance(T, pd.DataFrame):
-            return T.loc[:, list(image.columns)].to_numpy(float)
-        return np.asarray(T, dtype=float)[:, list(image.columns)]
-
-    obs, imp = block(X), block(X_imputed)
+    obs, imp = _block(X, image), _block(X_imputed, image)
     if rows is None:
         rows = np.flatnonzero(np.isnan(obs).any(axis=1))[:n_rows]
     rows = list(rows)
     if not rows:
         raise ValueError(f"Image {image.label!r} has no row with a missing pixel.")
     views = [("observed", obs)]
+    if context is not None:
+        if not isinstance(context, Image) or context.shape != image.shape:
+            raise ValueError(
+                f"context must be an Image of shape {image.shape}, got {context!r}."
+            )
+        views.insert(0, (f"{context.label} (observed)", _block(X, context)))
+        views[1] = (f"{image.label} (observed)", obs)
     if X_true is not None:
-        views.append(("true", block(X_true)))
+        views.append(("true", _block(X_true, image)))
     views.append(("imputed", imp))
     plt = _pyplot("plot_image_grid")
     if fig is None:
@@ -338,6 +344,13 @@ def plot_image_grid(X, X_imputed, image, *, X_true=None, rows=None, n_rows=4,
             if i == 0:
                 ax.set_title(title)
     return axes
+
+
+def _block(T, image: Image) -> np.ndarray:
+    """The pixel columns of one image attribute as a float matrix."""
+    if isinstance(T, pd.DataFrame):
+        return T.loc[:, list(image.columns)].to_numpy(float)
+    return np.asarray(T, dtype=float)[:, list(image.columns)]
 
 
 def plot_sparsity_map(imputer, ax=None, *, normalize=True, group_names=None):

@@ -45,7 +45,8 @@ print(f"MSE per pixel on hidden images: "
       f"{image_mse(X_true, X_imp, missing=hidden, spec=spec):.4f}")
 
 # %%
-# Rows whose right-hand image was hidden.
+# Rows whose right-hand image was hidden: the left image the model saw, the hidden
+# truth and the imputation.
 plot_image_grid(X, X_imp, spec.attributes[1], X_true=X_true,
-                rows=sorted(rows[1::2][:5]))
+                context=spec.attributes[0], rows=sorted(rows[1::2][:5]))
 plt.tight_layout()

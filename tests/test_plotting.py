@@ -137,5 +137,17 @@ def test_image_grid_views():
     np.testing.assert_allclose(axes[1, 1].images[0].get_array(),
                                truth.iloc[3].to_numpy().reshape(3, 4))
     assert plot_image_grid(X, X_imp, image).shape == (3, 2)
+    # a partner image shown first, as observed
+    cols_b = [f"q{i}" for i in range(12)]
+    X_pair = pd.concat([X, truth.set_axis(cols_b, axis=1)], axis=1)
+    partner = Image(cols_b, shape=(3, 4), name="partner")
+    axes = plot_image_grid(X_pair, X_pair.fillna(0.5), image, context=partner,
+                           rows=[1])
+    assert [a.get_title() for a in axes[0]] == [
+        "partner (observed)", "image@p0 (observed)", "imputed"]
+    np.testing.assert_allclose(axes[0, 0].images[0].get_array(),
+                               truth.iloc[1].to_numpy().reshape(3, 4))
+    with pytest.raises(ValueError, match="context"):
+        plot_image_grid(X_pair, X_pair, image, context=Image(cols_b, shape=(4, 3)))
     with pytest.raises(TypeError, match="Image"):
         plot_image_grid(X, X_imp, cols)
