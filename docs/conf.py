@@ -55,7 +55,7 @@ nitpick_ignore_regex = [
 ]
 
 myst_heading_anchors = 3
-suppress_warnings = ["myst.header"]  # generated report: commands shown as "# comment"
+
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"deepimpute {release}"
