@@ -86,6 +86,8 @@ def test_parser_reads_entries():
 def test_parameter_entries_are_short(cls):
     entries = parameter_entries(inspect.getdoc(cls))
     assert entries, f"{cls.__name__} has no Parameters section"
+    empty = [k for k, v in entries.items() if not v]
+    assert not empty, f"{cls.__name__}: parameters without a description {empty}"
     too_long = {k: len(v) for k, v in entries.items() if len(v) > MAX_LINES}
     assert not too_long, (
         f"{cls.__name__}: parameter entries over {MAX_LINES} lines {too_long}; "

@@ -75,6 +75,8 @@ class MisGANImputer(BaseDeepImputer):
     max_iter : int, default=200
         Training epochs (the reference trains 1000 epochs on MNIST).
     batch_size : int, default=64
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-4
         Adam step size (betas 0.5, 0.9) of the generators and their critics; the
         imputer and its critic use twice this value, as the reference.

@@ -77,6 +77,8 @@ class RVIImputer(BaseDeepImputer):
     max_iter : int, default=250
         Training epochs.
     batch_size : int, default=256
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size of the decoder and relay vectors.
     validation_fraction : float, default=0.0
@@ -328,6 +330,8 @@ class VADImputer(RVIImputer):
     max_iter : int, default=250
         Training epochs.
     batch_size : int, default=256
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size of the decoder.
     validation_fraction : float, default=0.0

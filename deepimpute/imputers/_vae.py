@@ -44,6 +44,8 @@ class VAEImputer(BaseDeepImputer):
     max_iter : int, default=200
         Training epochs.
     batch_size : int, default=128
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size.
     validation_fraction : float, default=0.1

@@ -120,6 +120,8 @@ class VSAEImputer(BaseDeepImputer):
         Training epochs (the paper trains up to 1000; 300 with early stopping keeps
         a small table to about a minute on one CPU core).
     batch_size : int, default=128
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size (paper: 1e-3 numerical/mixed, 1e-2 categorical tables).
     validation_fraction : float, default=0.1
