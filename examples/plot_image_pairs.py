@@ -38,7 +38,7 @@ X.loc[rows[::2], cols_a] = np.nan   # left image hidden
 X.loc[rows[1::2], cols_b] = np.nan  # right image hidden
 hidden = X.isna().to_numpy()
 
-imp = VSAEImputer(column_spec=spec, max_iter=40, latent_dim=8, random_state=0,
+imp = VSAEImputer(column_spec=spec, max_iter=100, latent_dim=8, random_state=0,
                   device="cpu")
 X_imp = imp.fit_transform(X)
 print(f"MSE per pixel on hidden images: "

@@ -31,7 +31,8 @@ class VSAEImputer(BaseDeepImputer):
     Parameters
     ----------
     latent_dim : int, default=2
-        Latent size per attribute (the paper's UCI setting; 256 for images).
+        Latent size per attribute (>= 1). 2 is the paper's UCI setting; raise it
+        for images (the paper uses 256) or attributes with many categories.
     numerical_hidden : tuple of int, default=(16, 16)
         Hidden widths of each numerical attribute's attributive encoder (with its
         output layer, the paper's 3-layer 16-unit MLP with BatchNorm + LeakyReLU).
@@ -96,10 +97,10 @@ class VSAEImputer(BaseDeepImputer):
         predict an attribute from the others; at 0 (the paper's recipe as we read
         it) it only learns through the stage-2 self-generated targets.
     kl_weight : float, default=0.1
-        Weight beta of the KL term in training and validation (1 = the ELBO of
-        the paper). Below 1 it counters posterior collapse on categorical tables,
-        where one attribute carries about a nat and the KL cost of encoding it
-        wins: on mushroom (MCAR 0.5) beta = 1 left every imputation at the mode.
+        Weight beta (> 0) of the KL term in training and validation (1 = the ELBO
+        of the paper). Below 1 it counters posterior collapse (every imputation at
+        the column mean or mode, :ref:`defaults-vsae`); use 1 for draws in
+        ``sample`` that spread like the data.
     kl_warmup_epochs : int, default=0
         Raise the KL term's weight linearly from 0 to 1 over this many epochs
         (not in the paper; a standard remedy for posterior collapse). 0 = off.
@@ -123,12 +124,16 @@ class VSAEImputer(BaseDeepImputer):
         Rows per mini-batch (at least 1). Larger batches run an epoch faster,
         notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
-        Adam step size (paper: 1e-3 numerical/mixed, 1e-2 categorical tables).
+        Adam step size (> 0; paper: 1e-3 numerical/mixed, 1e-2 categorical
+        tables). Lower it if the training loss diverges.
     validation_fraction : float, default=0.1
-        Share of training rows held out; the monitored quantity is their negative
-        ELBO of the observed attributes and the mask.
+        Share of training rows held out, in [0, 1); the monitored quantity is their
+        negative ELBO of the observed attributes and the mask. 0 monitors the
+        training loss and restores no best checkpoint.
     n_iter_no_change : int or None, default=20
-        Patience of early stopping in epochs, counted after the warm-up.
+        Patience of early stopping in epochs, counted after the warm-up; None
+        trains all ``max_iter`` epochs. Raise it when the validation loss is noisy
+        (see :func:`~deepimpute.plotting.plot_history`).
     tol : float, default=1e-4
         Minimum improvement of the monitored loss.
     random_state : int, RandomState instance or None, default=None
