@@ -151,3 +151,11 @@ def test_image_grid_views():
         plot_image_grid(X_pair, X_pair, image, context=Image(cols_b, shape=(4, 3)))
     with pytest.raises(TypeError, match="Image"):
         plot_image_grid(X, X_imp, cols)
+
+
+def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # import fails
+    with pytest.raises(ImportError, match=r"plot_missingness_pattern.*\[plot\]"):
+        plot_missingness_pattern(_mixed())
