@@ -289,7 +289,7 @@ def make_imputation_scorer(
     Parameters
     ----------
     metric : str or callable
-        One of :data:`SCORER_METRICS`, or ``f(X_true, X_imputed, *, missing, spec)``
+        One of ``SCORER_METRICS``, or ``f(X_true, X_imputed, *, missing, spec)``
         returning an error.
     spec : ColumnSpec, optional
         Passed to the metric.
@@ -369,7 +369,8 @@ def gaussian_conditional_mean(X_missing, mean, cov) -> np.ndarray:
     ``x_mis = mu_m + S_mo S_oo^{-1} (x_o - mu_o)``, solved once per missingness
     pattern. Rows with nothing observed get ``mean``. Observed cells are returned
     unchanged. This is the Bayes-optimal point imputation in squared error, so it
-    lower-bounds every imputer's expected MSE on data from :func:`make_gaussian_data`.
+    lower-bounds every imputer's expected MSE on data from
+    :func:`~deepimpute.datasets.make_gaussian_data`.
 
     Parameters
     ----------

@@ -429,7 +429,8 @@ def _numeric_matrix(X) -> np.ndarray:
         pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d)
         for d in X.dtypes
     ):
-        return X.to_numpy(dtype=np.float64, na_value=np.nan)
+        # a copy: callers write into it (a view would be read-only or the caller's)
+        return X.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     return np.stack([_column_values(X, j) for j in range(X.shape[1])], axis=1)
 
 

@@ -251,3 +251,15 @@ def test_bad_arguments():
         simulate_missing(X, "mar", 0.8)
     with pytest.raises(TypeError):
         simulate_missing(X, "mcar", 0.3, p_obs=0.5)
+
+
+def test_float_frame_under_value_mechanisms_is_not_mutated():
+    # regression: an all-float DataFrame's matrix was a view of the caller's data
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(50, 3)), columns=list("abc"))
+    X.iloc[0, 0] = np.nan
+    before = X.copy()
+    for mechanism in ("mar", "mnar_self", "mnar_logistic"):
+        X_missing, _ = simulate_missing(X, mechanism, 0.3, random_state=0)
+        assert X_missing.isna().to_numpy().any()
+    pd.testing.assert_frame_equal(X, before)

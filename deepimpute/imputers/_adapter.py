@@ -40,8 +40,13 @@ class SklearnImputerAdapter(BaseImputer):
         The resolved attribute description.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    MeanModeImputer : Column mean / mode under the same contract.
+    MICEImputer : Chained equations with categorical columns.
 
     Examples
     --------

@@ -41,7 +41,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
     Subclasses implement ``_fit(C, data, seed)`` and ``_impute(C, data)`` (and
     optionally ``_sample``) on column codes ``C`` (float64, NaN = missing; numerical
     standardised, categorical as codes, images in [0, 1]) and on the model view
-    ``data`` (:class:`~deepimpute._data.EncodedTable`).
+    ``data`` (``deepimpute._data.EncodedTable``).
     """
 
     _parameter_constraints: dict = {

@@ -77,15 +77,9 @@ class FactVAEImputer(BaseDeepImputer):
     prior_scaling : {"per_batch_mean", "dataset"}, default="per_batch_mean"
         Scale of the lasso and weight priors: against the per-row mean ELBO (the
         authors' code, so ``sparsity`` means the same as in the paper) or against
-        the dataset ELBO (divided by the number of training rows). Measured with
-        the runner (MCAR 0.5, 3 seeds; profile ``factvae-dataprior`` in
-        docs/benchmarks.md): on the categorical tables the default imputes the
-        mode (PFC 0.418 on mushroom, 0.260 on phishing, as the mode does), since
-        the weight prior, counted once per row, outweighs what one categorical
-        attribute gains from z; ``"dataset"`` gave 0.258 and 0.211, and white
-        wine NRMSE 0.295 instead of 0.306, yeast 0.506 instead of 0.502. It
-        also divides the lasso's proximal threshold by the number of rows; the
-        bars settings (``sparsity``, ``prox_learning_rate``) assume the default.
+        the dataset ELBO (divided by the number of training rows, which also divides
+        the lasso's proximal threshold). Use ``"dataset"`` on categorical tables,
+        where the default tends to impute the mode (:ref:`defaults-factvae`).
     weight_prior_std : float, default=1.0
         Standard deviation of the Gaussian prior on the generator weights (not
         biases). With the default ``prior_scaling`` this prior is not divided by the
@@ -107,6 +101,8 @@ class FactVAEImputer(BaseDeepImputer):
     max_iter : int, default=200
         Training epochs.
     batch_size : int, default=64
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size of every parameter except ``W`` and ``V``.
     validation_fraction : float, default=0.1
@@ -142,8 +138,18 @@ class FactVAEImputer(BaseDeepImputer):
         Device the model lives on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    VSAEImputer : Per-attribute latents with a model of the mask.
+    deepimpute.plotting.plot_sparsity_map : Plot ``sparsity_map_``.
+
+    References
+    ----------
+    S. K. Ainsworth, N. J. Foti, E. B. Fox. "Disentangled VAE Representations
+    for Multi-Aspect and Missing Data", 2018.
 
     Examples
     --------

@@ -74,6 +74,8 @@ class GAINImputer(BaseDeepImputer):
     max_iter : int, default=100
         Training epochs.
     batch_size : int, default=128
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size of both nets.
     validation_fraction : float, default=0.0
@@ -110,8 +112,12 @@ class GAINImputer(BaseDeepImputer):
         Device the model lives on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    MisGANImputer : Adversarial imputer that also learns the mask.
 
     Notes
     -----
@@ -120,6 +126,11 @@ class GAINImputer(BaseDeepImputer):
     U(0, 0.01), GAIN's draws differ very little (it is a single-imputation method).
     The reference rounds columns with fewer than 20 distinct values; this estimator
     does not (declare such columns categorical instead).
+
+    References
+    ----------
+    J. Yoon, J. Jordon, M. van der Schaar. "GAIN: Missing Data Imputation using
+    Generative Adversarial Nets", ICML 2018.
 
     Examples
     --------

@@ -21,7 +21,7 @@ class HIVAEImputer(BaseDeepImputer):
     attributes are left out of the ELBO. ``transform`` returns the decoder mean at
     the posterior mode (most likely s, then the mean of z given s);
     ``sample`` draws s, z and x from the posterior and the decoder. See
-    :mod:`deepimpute.models.hivae` for what this compact version simplifies.
+    ``deepimpute.models.hivae`` for what this compact version simplifies.
 
     Parameters
     ----------
@@ -47,6 +47,8 @@ class HIVAEImputer(BaseDeepImputer):
     max_iter : int, default=200
         Training epochs.
     batch_size : int, default=128
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size.
     validation_fraction : float, default=0.1
@@ -77,8 +79,18 @@ class HIVAEImputer(BaseDeepImputer):
         Device the model lives on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    VSAEImputer : Per-attribute encoders and a mask decoder.
+    MIWAEImputer : Importance-weighted bound, one Gaussian latent.
+
+    References
+    ----------
+    A. Nazabal, P. M. Olmos, Z. Ghahramani, I. Valera. "Handling Incomplete
+    Heterogeneous Data using VAEs", Pattern Recognition, 2020.
 
     Examples
     --------

@@ -124,7 +124,7 @@ class MICEImputer(BaseImputer):
         Per chain, the last round's ``(column, model)`` pairs in visiting order.
     order_ : ndarray of int
         Columns by increasing training missingness.
-    initial_ : ndarray of shape (n_features_in_,)
+    initial_ : ndarray of shape (`n_features_in_`,)
         Start values in column codes (training mean or mode).
     history_ : list of dict
         One record per round of the first chain: ``round`` and ``change`` (largest
@@ -133,7 +133,7 @@ class MICEImputer(BaseImputer):
         Rounds run per chain.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
     See Also

@@ -75,6 +75,8 @@ class MisGANImputer(BaseDeepImputer):
     max_iter : int, default=200
         Training epochs (the reference trains 1000 epochs on MNIST).
     batch_size : int, default=64
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-4
         Adam step size (betas 0.5, 0.9) of the generators and their critics; the
         imputer and its critic use twice this value, as the reference.
@@ -112,14 +114,23 @@ class MisGANImputer(BaseDeepImputer):
         Device the model lives on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    GAINImputer : Adversarial imputer with a hint mechanism.
 
     Notes
     -----
     :meth:`sample` gives independent imputer draws (fresh noise per row); it
     inherits the spread the adversarial training gives the imputer, which is not a
     calibrated posterior.
+
+    References
+    ----------
+    S. C.-X. Li, B. Jiang, B. M. Marlin. "MisGAN: Learning from Incomplete Data
+    with Generative Adversarial Networks", ICLR 2019.
 
     Examples
     --------

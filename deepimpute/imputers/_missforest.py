@@ -148,7 +148,7 @@ class MissForestImputer(BaseImputer):
         The stored forest of every column, as ``(column, forest)`` in visiting order.
     order_ : ndarray of int
         Columns by increasing training missingness.
-    initial_ : ndarray of shape (n_features_in_,)
+    initial_ : ndarray of shape (`n_features_in_`,)
         Start values in column codes (training mean or mode).
     history_ : list of dict
         One record per round: ``round``, ``diff_numerical`` and
@@ -161,7 +161,7 @@ class MissForestImputer(BaseImputer):
         rule fired, ``n_iter_`` when ``max_iter`` was reached).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
     See Also

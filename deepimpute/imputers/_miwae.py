@@ -50,6 +50,8 @@ class MIWAEImputer(BaseDeepImputer):
     max_iter : int, default=500
         Training epochs.
     batch_size : int, default=64
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size.
     validation_fraction : float, default=0.1
@@ -80,8 +82,18 @@ class MIWAEImputer(BaseDeepImputer):
         Device the model lives on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    VAEImputer : The single-sample bound (and AE / CVAE variants).
+    VSAEImputer : Adds selective encoders and a mask model.
+
+    References
+    ----------
+    P.-A. Mattei, J. Frellsen. "MIWAE: Deep Generative Modelling and Imputation
+    of Incomplete Data Sets", ICML 2019.
 
     Examples
     --------

@@ -29,12 +29,14 @@ class RVIImputer(BaseDeepImputer):
     Parameters
     ----------
     latent_dim : int, default=64
-        Size of the latent code.
+        Size of the latent code (>= 1). Each training row owns this many posterior
+        means, so memory grows with rows x latent_dim; lower it for large tables.
     hidden : tuple of int, default=(64, 64)
         Decoder hidden widths (ReLU; linear output into the likelihood).
     relay_groups : tuple of int, default=(25, 50, 100)
         Number of relay vectors in each group; their contributions are summed.
-        ``()`` removes the relay (VAD).
+        ``()`` removes the relay (VAD). The relays share what rows have in common,
+        which is what speeds up training over VAD (the RVI paper's claim).
     relay_ratio : float, default=0.5
         Share of each group's coefficients kept per row (top by absolute value),
         ``B_g = max(1, round(relay_ratio * K_g))``.
@@ -55,7 +57,9 @@ class RVIImputer(BaseDeepImputer):
     posterior_learning_rate : float or None, default=None
         Adam step size of the training rows' parameters (None: ``learning_rate``).
     inference_steps : int, default=250
-        Adam steps on the parameters of new rows at transform (and sample) time.
+        Adam steps (>= 1) on the parameters of new rows at transform (and sample)
+        time; ``transform`` costs about this many decoder passes per row. Lower it
+        for speed, raise it if imputations of new rows lag the training rows'.
     inference_learning_rate : float, default=1e-3
         Adam step size of new rows' parameters.
     impute_draws : int, default=0
@@ -75,8 +79,12 @@ class RVIImputer(BaseDeepImputer):
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
     max_iter : int, default=250
-        Training epochs.
+        Training epochs (>= 1). Without early stopping (the default) every epoch
+        runs; :func:`~deepimpute.plotting.plot_history` shows whether the loss
+        has levelled off.
     batch_size : int, default=256
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size of the decoder and relay vectors.
     validation_fraction : float, default=0.0
@@ -110,7 +118,7 @@ class RVIImputer(BaseDeepImputer):
         Device the model lives on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
     See Also
@@ -155,6 +163,11 @@ class RVIImputer(BaseDeepImputer):
     NRMSE 0.284, default 0.334), and yeast under MAR (0.570, default 0.574).
     So the defaults stay; use the wide settings when whole attributes are
     missing.
+
+    References
+    ----------
+    A. Zadeh, S. Benoit, L.-P. Morency. "Relay Variational Inference: A Method
+    for Accelerated Encoderless VI", arXiv:2110.13422.
 
     Examples
     --------
@@ -323,6 +336,8 @@ class VADImputer(RVIImputer):
     max_iter : int, default=250
         Training epochs.
     batch_size : int, default=256
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size of the decoder.
     validation_fraction : float, default=0.0
@@ -352,12 +367,17 @@ class VADImputer(RVIImputer):
         Device the model lives on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
 
     See Also
     --------
     RVIImputer : adds relay vectors to the posterior means.
+
+    References
+    ----------
+    A. Zadeh, S. Benoit, L.-P. Morency. "Relay Variational Inference: A Method
+    for Accelerated Encoderless VI", arXiv:2110.13422.
 
     Examples
     --------

@@ -34,8 +34,13 @@ class MeanModeImputer(BaseImputer):
         The resolved attribute description.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    SklearnImputerAdapter : Any scikit-learn imputer on mixed tables.
+    MissForestImputer : Random-forest chained imputation.
 
     Examples
     --------

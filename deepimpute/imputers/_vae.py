@@ -44,6 +44,8 @@ class VAEImputer(BaseDeepImputer):
     max_iter : int, default=200
         Training epochs.
     batch_size : int, default=128
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size.
     validation_fraction : float, default=0.1
@@ -74,8 +76,17 @@ class VAEImputer(BaseDeepImputer):
         Device the model lives on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    MIWAEImputer : The importance-weighted bound.
+    VSAEImputer : Per-attribute encoders and a mask decoder.
+
+    References
+    ----------
+    D. P. Kingma, M. Welling. "Auto-Encoding Variational Bayes", ICLR 2014.
 
     Examples
     --------

@@ -31,7 +31,8 @@ class VSAEImputer(BaseDeepImputer):
     Parameters
     ----------
     latent_dim : int, default=2
-        Latent size per attribute (the paper's UCI setting; 256 for images).
+        Latent size per attribute (>= 1). 2 is the paper's UCI setting; raise it
+        for images (the paper uses 256) or attributes with many categories.
     numerical_hidden : tuple of int, default=(16, 16)
         Hidden widths of each numerical attribute's attributive encoder (with its
         output layer, the paper's 3-layer 16-unit MLP with BatchNorm + LeakyReLU).
@@ -58,13 +59,9 @@ class VSAEImputer(BaseDeepImputer):
         Stage-1 epochs without the unobserved attributes' likelihood. None (the
         default) never starts stage 2 and monitors the validation loss from the
         first epoch; ``"auto"`` is the paper's schedule, ``min(100, max_iter // 2)``
-        warm-up epochs (the paper uses 100 of 1000) then stage 2, with early
-        stopping and best-checkpoint selection after the warm-up only. Measured
-        with the runner (MCAR 0.5, 3 seeds): stage one only imputed yeast and
-        white wine better than the paper's schedule, in a third of the time; on
-        mushroom the paper's schedule did better in its one run (PFC 0.230 vs
-        0.244) at three times the cost (docs/benchmarks.md, profiles ``vsae``
-        and ``vsae-paper``).
+        warm-up epochs then stage 2, with early stopping after the warm-up only.
+        Try ``"auto"`` on categorical tables; it costs about three times the time
+        (measurements: :ref:`defaults-vsae`).
     n_target_samples : int, default=100
         Draws of the unobserved attributes per row and step in stage 2 (paper: 100).
     x_u_target : {"sample", "mean"}, default="sample"
@@ -76,34 +73,18 @@ class VSAEImputer(BaseDeepImputer):
         Include ``log p(m | z)`` in the importance weights (False gives MIWAE-style
         weights).
     impute : {"proposal_mean", "importance"}, default="proposal_mean"
-        Point imputation: one decoder pass at the selective proposal's means, or
-        the paper's self-normalised importance-weighted mean over
-        ``n_importance`` proposal draws. Together with the 128-unit collective
-        encoder, the proposal mean lowered the mean error of seeds 0-2 against the
-        earlier defaults (64-unit collective encoder, importance weighting) on
-        all five UCI tables at MCAR 0.5 and under MNAR, not under MAR on yeast
-        (``benchmarks/vsae_sweep.py``). These are the benchmark tables' own
-        cells; on other splits and masks (seeds 3-11, docs/benchmarks.md) VSAE
-        stayed below MissForest on all five tables, below the column mean on
-        all but heart's pooled NRMSE (0.282 vs 0.280; lower PFC and per-feature
-        NRMSE), below MICE on mushroom, phishing and heart's PFC and behind it
-        on yeast, white wine and heart's NRMSE. A likely reason why importance
-        weighting imputed tables worse: with ``kl_weight`` below 1 the weights'
-        prior term is stronger than in training. The proposal mean is also
-        ``n_importance`` times cheaper; importance weighting imputed images
-        slightly better (``benchmarks/vsae_images.py``).
+        Point imputation: one decoder pass at the selective proposal's means
+        (``n_importance`` times cheaper), or the paper's self-normalised
+        importance-weighted mean over ``n_importance`` proposal draws.
+        ``"importance"`` imputed images slightly better and tables worse in our
+        runs (:ref:`defaults-vsae`).
     numerical : str, default="huber"
         Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``. The default is Gaussian of
-        fixed standard deviation ``numerical_scale`` (on standardised data) within
-        6 of those from the decoder's mean and exponential beyond (a Huber
-        density), so a few values far out cannot dominate the loss: on yeast two
-        near-constant columns have values 9-11 column-sd out, and under a
-        Gaussian of scale 0.3 such a value costs hundreds of nats and bent the
-        whole model (under MAR six of yeast's eight columns were imputed worse
-        than by their mean). See Notes for its measured effect. ``"gaussian"``
-        is the paper's choice; use ``"gaussian_learned"`` for calibrated draws
-        in :meth:`sample`.
+        ``deepimpute.nn.LIKELIHOODS["numerical"]``. The default is a Gaussian of
+        fixed standard deviation ``numerical_scale`` within 6 of those from the mean
+        and exponential beyond (a Huber density), so a few far-out values cannot
+        dominate the loss. ``"gaussian"`` is the paper's choice; use
+        ``"gaussian_learned"`` for calibrated draws in :meth:`sample`.
     numerical_scale : float, default=0.3
         Standard deviation of the numerical likelihood (fixed, or initial when
         learned; of the Huber density's Gaussian core) on standardised data. The
@@ -116,10 +97,10 @@ class VSAEImputer(BaseDeepImputer):
         predict an attribute from the others; at 0 (the paper's recipe as we read
         it) it only learns through the stage-2 self-generated targets.
     kl_weight : float, default=0.1
-        Weight beta of the KL term in training and validation (1 = the ELBO of
-        the paper). Below 1 it counters posterior collapse on categorical tables,
-        where one attribute carries about a nat and the KL cost of encoding it
-        wins: on mushroom (MCAR 0.5) beta = 1 left every imputation at the mode.
+        Weight beta (> 0) of the KL term in training and validation (1 = the ELBO
+        of the paper). Below 1 it counters posterior collapse (every imputation at
+        the column mean or mode, :ref:`defaults-vsae`); use 1 for draws in
+        ``sample`` that spread like the data.
     kl_warmup_epochs : int, default=0
         Raise the KL term's weight linearly from 0 to 1 over this many epochs
         (not in the paper; a standard remedy for posterior collapse). 0 = off.
@@ -140,13 +121,19 @@ class VSAEImputer(BaseDeepImputer):
         Training epochs (the paper trains up to 1000; 300 with early stopping keeps
         a small table to about a minute on one CPU core).
     batch_size : int, default=128
+        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
+        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
-        Adam step size (paper: 1e-3 numerical/mixed, 1e-2 categorical tables).
+        Adam step size (> 0; paper: 1e-3 numerical/mixed, 1e-2 categorical
+        tables). Lower it if the training loss diverges.
     validation_fraction : float, default=0.1
-        Share of training rows held out; the monitored quantity is their negative
-        ELBO of the observed attributes and the mask.
+        Share of training rows held out, in [0, 1); the monitored quantity is their
+        negative ELBO of the observed attributes and the mask. 0 monitors the
+        training loss and restores no best checkpoint.
     n_iter_no_change : int or None, default=20
-        Patience of early stopping in epochs, counted after the warm-up.
+        Patience of early stopping in epochs, counted after the warm-up; None
+        trains all ``max_iter`` epochs. Raise it when the validation loss is noisy
+        (see :func:`~deepimpute.plotting.plot_history`).
     tol : float, default=1e-4
         Minimum improvement of the monitored loss.
     random_state : int, RandomState instance or None, default=None
@@ -162,7 +149,7 @@ class VSAEImputer(BaseDeepImputer):
     spec_ : ColumnSpec
         The resolved attribute description.
     module_ : torch.nn.Module
-        The trained torch core (:class:`deepimpute.models.vsae.VSAE`).
+        The trained torch core (``deepimpute.models.vsae.VSAE``).
     history_ : list of dict
         Per-epoch records (``loss``, ``obs_ll``, ``mask_ll``, ``kl``, ``unobs_ll``,
         ``stage``, ``val_loss`` (NaN during the warm-up), ``seconds``).
@@ -172,8 +159,14 @@ class VSAEImputer(BaseDeepImputer):
         Device the model lives on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    RVIImputer : Encoderless relay variational inference.
+    MIWAEImputer : Importance-weighted VAE without a mask model.
+    deepimpute.plotting.plot_history : Plot ``history_``.
 
     Notes
     -----
