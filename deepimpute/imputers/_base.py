@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -381,6 +382,7 @@ class BaseDeepImputer(BaseImputer):
                 tol=self.tol,
                 verbose=self.verbose,
                 callback=callback,
+                name=type(self).__name__,
             )
         self.n_iter_ = len(self.history_)
 
@@ -399,7 +401,9 @@ class BaseDeepImputer(BaseImputer):
     def _run(self, fn, data: EncodedTable, seed: int, reseed_each_batch: bool):
         self.module_.eval()
         outs = []
-        with torch.no_grad(), seeded(seed, self.device_):
+        with _named_errors(type(self).__name__), torch.no_grad(), seeded(
+            seed, self.device_
+        ):
             for k, batch in enumerate(self._batches(data)):
                 if reseed_each_batch:
                     # common random numbers: every batch sees the same noise stream,
@@ -451,6 +455,15 @@ class BaseDeepImputer(BaseImputer):
             self.device_ = "cpu"
             wanted = torch.device("cpu")
         self.module_ = module.to(wanted)
+
+
+@contextmanager
+def _named_errors(name: str):
+    """Prefix a model's divergence error at transform time with the imputer's name."""
+    try:
+        yield
+    except FloatingPointError as exc:
+        raise FloatingPointError(f"{name}: {exc}.") from exc
 
 
 def _to_tensors(data: EncodedTable) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

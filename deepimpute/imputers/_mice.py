@@ -16,6 +16,8 @@ from ._missforest import (
     _predictors,
     _start_values,
     _visiting_order,
+    _warn_many_classes,
+    _without_many_classes_warning,
 )
 
 __all__ = ["MICEImputer"]
@@ -221,7 +223,8 @@ class MICEImputer(BaseImputer):
                 lambda_1=self.lambda_1,
                 lambda_2=self.lambda_2,
             )
-        return model.fit(_predictors(Z, rows, self._design.others(j)), y)
+        with _without_many_classes_warning():  # warned once per column in _fit
+            return model.fit(_predictors(Z, rows, self._design.others(j)), y)
 
     def _predict(self, model, j, Z, rng):
         """Point prediction (``rng`` None) or a predictive draw for rows ``Z``."""
@@ -249,6 +252,7 @@ class MICEImputer(BaseImputer):
         self._is_cat = is_cat
         self._is_img = _image_columns(self.encoder_)
         self._design = _Design(is_cat, n_cat)
+        _warn_many_classes(self.encoder_, C, is_cat, type(self).__name__)
         missing = np.isnan(C)
         n = C.shape[0]
         self.initial_ = _start_values(C, is_cat)
