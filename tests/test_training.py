@@ -105,3 +105,22 @@ def test_check_inference():
         check_inference(theta / 0.0, torch.tensor(10.0), torch.tensor(2.0))
     with pytest.raises(FloatingPointError, match="rose from 10 to"):
         check_inference(theta, torch.tensor(10.0), torch.tensor(1e5))
+
+
+def test_imputations_far_outside_the_observed_range_are_caught():
+    # a fit that "succeeds" must not return values thousands of ranges away: a
+    # linear model extrapolating to a wild row is stopped, and bounds are the fix
+    r = np.random.default_rng(0)
+    x = r.normal(size=100)
+    X = np.column_stack([x, 2 * x + 0.1 * r.normal(size=100)])
+    X[::7, 1] = np.nan
+    wild = np.array([[1e6, np.nan]])
+    est = tiny("mice").set_params(sample_posterior=False).fit(X)
+    message = (
+        r"MICEImputer imputed 2\.\d+e\+06 in column 1, whose observed values lie in "
+        r"\[.*bound the imputations with min_value / max_value"
+    )
+    with pytest.raises(FloatingPointError, match=message):
+        est.transform(wild)
+    bounded = tiny("mice").set_params(sample_posterior=False, max_value=[np.inf, 10.0])
+    assert bounded.fit(X).transform(wild)[0, 1] == 10.0

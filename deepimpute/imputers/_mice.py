@@ -166,6 +166,11 @@ class MICEImputer(BaseImputer):
     (4, 2)
     """
 
+    _range_note = (
+        'Linear predictions and their posterior draws may fall outside the '
+        'observed range.'
+    )
+
     _parameter_constraints: dict = {
         **BaseImputer._parameter_constraints,
         "n_imputations": [Interval(Integral, 1, None, closed="left")],
@@ -194,6 +199,11 @@ class MICEImputer(BaseImputer):
         column_spec=None,
         handle_unknown="error",
         random_state=None,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
     ):
         self.n_imputations = n_imputations
         self.max_iter = max_iter
@@ -207,6 +217,11 @@ class MICEImputer(BaseImputer):
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
         self.random_state = random_state
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
 
     def _fit_model(self, Z, X, j, rows):
         if self._is_cat[j]:

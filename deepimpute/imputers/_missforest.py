@@ -237,6 +237,11 @@ class MissForestImputer(BaseImputer):
     (4, 2)
     """
 
+    _range_note = (
+        'Forests average observed values: imputations stay within the observed '
+        'range.'
+    )
+
     _parameter_constraints: dict = {
         **BaseImputer._parameter_constraints,
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
@@ -274,6 +279,11 @@ class MissForestImputer(BaseImputer):
         handle_unknown="error",
         random_state=None,
         verbose=0,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
     ):
         self.n_estimators = n_estimators
         self.max_iter = max_iter
@@ -287,6 +297,11 @@ class MissForestImputer(BaseImputer):
         self.handle_unknown = handle_unknown
         self.random_state = random_state
         self.verbose = verbose
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
 
     # ------------------------------------------------------------------ hooks
     def _make_forest(self, categorical: bool, seed: int):
