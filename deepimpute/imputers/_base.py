@@ -434,7 +434,8 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             where = np.cumsum(shown) - 1  # column position in the output
             for j, dtype in restore.items():
                 if shown[j]:
-                    out.isetitem(int(where[j]), out.iloc[:, where[j]].astype(dtype))
+                    col = out.iloc[:, where[j]].to_numpy(dtype=dtype)
+                    out.isetitem(int(where[j]), col)
         if self.indicator_ is None:
             return out
         flags = self.indicator_.transform(_as_nan(missing))
@@ -593,10 +594,15 @@ def _mark_frame(X: pd.DataFrame, marker):
     out = X
     for j in range(X.shape[1]):
         s = X.iloc[:, j]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            hits = _hits(s.astype(object).to_numpy(), marker)
+        if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
+            values = s.to_numpy()  # the fast path of _hits
+        elif pd.api.types.is_numeric_dtype(s.dtype) and not (
+            pd.api.types.is_bool_dtype(s.dtype)
+        ):
+            values = s.to_numpy(dtype=np.float64, na_value=np.nan)
         else:
-            hits = _hits(s.to_numpy(dtype=object, na_value=np.nan), marker)
+            values = s.astype(object).to_numpy()
+        hits = _hits(values, marker)
         if not hits.any():
             continue
         if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biu":
