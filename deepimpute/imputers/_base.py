@@ -221,7 +221,9 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         -------
         X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
             Same type, columns, index and dtypes as ``X`` (a float array for
-            array input).
+            array input); columns entirely missing at fit are left out unless
+            ``keep_empty_features``, and ``add_indicator`` appends the indicator's
+            boolean columns (see :meth:`get_feature_names_out`).
         """
         check_is_fitted(self)
         X, restore = self._prepare_input(X, reset=False)
