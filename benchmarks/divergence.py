@@ -34,6 +34,7 @@ import torch
 import deepimpute.training as training
 from deepimpute import datasets
 from deepimpute.imputers import IMPUTERS, BaseDeepImputer
+from deepimpute.imputers._base import RANGE_FACTOR
 from deepimpute.missingness import simulate_missing
 
 RESULTS = Path(__file__).parent / "results"
@@ -157,6 +158,45 @@ def run(rows: int, epochs: int, learning_rates, names, out: Path) -> None:
                     writer.writerow(row)
                     fh.flush()
                     print(row, flush=True)
+
+
+def summary_markdown(csv_path: Path) -> str:
+    """Markdown: per imputer and learning rate, the largest statistics over the
+    tables against the thresholds, and how many runs raised.
+
+    Parameters
+    ----------
+    csv_path : Path
+        A CSV written by this script.
+
+    Returns
+    -------
+    str
+        One row per (imputer, learning_rate).
+    """
+    from benchmarks.report import table
+
+    df = pd.read_csv(csv_path)
+    df["raised"] = df["error"].notna()  # an empty cell reads as NaN
+    out = (
+        df.groupby(["imputer", "learning_rate"], sort=True)
+        .agg(
+            tables=("dataset", "nunique"),
+            raised=("raised", "sum"),
+            max_peak_growth=("peak_growth", "max"),
+            max_peak_excursion=("peak_excursion", "max"),
+        )
+        .reset_index()
+    )
+    for col in ("max_peak_growth", "max_peak_excursion"):  # 1e+24 stays readable
+        out[col] = [f"{v:.3g}" if np.isfinite(v) or v < 0 else "" for v in out[col]]
+    note = (
+        f"Thresholds: loss growth {training.EXPLOSION_FACTOR:g} "
+        f"(`deepimpute.training.EXPLOSION_FACTOR`), excursion "
+        f"{RANGE_FACTOR:g} ranges (`deepimpute.imputers._base.RANGE_FACTOR`). "
+        "A run that raised has no excursion; non-deep imputers have no loss (-inf)."
+    )
+    return table(out, digits=3) + "\n\n" + note
 
 
 def main(argv=None) -> None:
