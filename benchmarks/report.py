@@ -338,6 +338,19 @@ SECTIONS = [
         "IterativeImputer + BayesianRidge, same masks.",
     ),
     Section(
+        "Divergence checks: healthy runs against the thresholds",
+        {"divergence.csv": "python -m benchmarks.divergence --rows 1000 --epochs 5 "
+         "--learning-rates 10",
+         "divergence_profiles.csv": "python -m benchmarks.divergence --rows 1000 "
+         "--epochs 6 --imputers vsae-staged factvae-dataprior rvi-wide "
+         "--out benchmarks/results/divergence_profiles.csv"},
+        _script("divergence:summary_markdown"),
+        "Every imputer at its defaults (deep ones for a few epochs) on 10 benchmark "
+        "tables (MCAR 20 %, at most 1000 rows), and the deep ones at "
+        "learning_rate=10: a healthy run must never trip the divergence guard or "
+        "the range check, a too-large step size must.",
+    ),
+    Section(
         "MissForest model size (pickled) under the memory options",
         {"forest_reference_model_size.csv":
          "python -m benchmarks.forest_reference --model-size"},

@@ -11,15 +11,24 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Batch", "ImputationModule", "train", "iterate_batches"]
+__all__ = [
+    "Batch",
+    "DivergenceGuard",
+    "ImputationModule",
+    "check_inference",
+    "train",
+    "iterate_batches",
+]
 
 logger = logging.getLogger("deepimpute")
 
@@ -139,6 +148,7 @@ def train(
     tol: float = 1e-4,
     verbose: int = 0,
     callback: Callable[[int, dict], object] | None = None,
+    name: str = "the model",
 ) -> list[dict]:
     """Fit ``module`` on ``(values, observed, attr_observed)`` tensors (CPU).
 
@@ -156,6 +166,9 @@ def train(
     callback : callable, optional
         ``callback(epoch, record)`` after each epoch; a returned dict is merged into
         the epoch's history record. Its run time is not counted in ``seconds``.
+    name : str
+        Names the model in the error raised when training diverges (see
+        :class:`DivergenceGuard`).
 
     Returns
     -------
@@ -177,6 +190,7 @@ def train(
     best, best_state, stale = np.inf, None, 0
     start, callback_seconds = time.perf_counter(), 0.0
     bar = _progress(max_iter, verbose)
+    guard = DivergenceGuard(name, learning_rate)
     for epoch in range(max_iter):
         module.on_epoch_start(epoch)
         module.train()
@@ -185,25 +199,24 @@ def train(
         for batch in iterate_batches(
             tensors, train_rows, batch_size, shuffle=True, device=device
         ):
-            logs = module.training_step(batch, optimizers)
+            with guard.watch(module, epoch + 1):
+                logs = module.training_step(batch, optimizers)
+            guard.check_step(logs, epoch + 1)
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v * batch.n_rows
             n_seen += batch.n_rows
+        guard.check_parameters(module, epoch + 1)
         record = {
             "epoch": epoch + 1,
             **{k: v / max(n_seen, 1) for k, v in sums.items()},
         }
         if n_val:
-            record["val_loss"] = _evaluate(
-                module, tensors, val_rows, batch_size, device
-            )
+            with guard.watch(module, epoch + 1):
+                record["val_loss"] = _evaluate(
+                    module, tensors, val_rows, batch_size, device
+                )
         # training time only: time spent in callbacks (evaluations) is excluded
         record["seconds"] = time.perf_counter() - start - callback_seconds
-        if not np.isfinite(record.get("loss", 0.0)):
-            raise FloatingPointError(
-                f"The training loss became {record['loss']} at epoch {epoch + 1}; "
-                "lower learning_rate or check the data's scale."
-            )
         if callback is not None:
             t_cb = time.perf_counter()
             extra = callback(epoch + 1, record)
@@ -247,6 +260,125 @@ def _evaluate(module, tensors, rows, batch_size, device) -> float:
         count += batch.n_rows
     module.train()
     return total / max(count, 1)
+
+
+#: the training loss may rise this many times its scale above its lowest value
+#: before training counts as diverged (see :func:`loss_growth`); healthy runs of
+#: every imputer on the benchmark tables stay below 10 (benchmarks/divergence.py)
+EXPLOSION_FACTOR = 1e3
+
+
+def loss_growth(value: float, first: float, best: float) -> float:
+    """How far ``value`` rose above the lowest loss so far, ``best``, in units of
+    the loss's scale ``max(1, |first|, |best|)`` (``first``: the first batch's).
+
+    Scale-free (a loss in the thousands may move by thousands) and one-sided: a
+    falling loss is progress, however far it falls.
+    """
+    return (value - best) / max(1.0, abs(first), abs(best))
+
+
+class DivergenceGuard:
+    """Stops training that diverges with a :class:`FloatingPointError` naming the
+    model, the epoch and the remedy.
+
+    Divergence is any of: a logged training value (loss or a loss term) that is
+    not finite; a training loss that rises more than :data:`EXPLOSION_FACTOR`
+    times its scale above its best value so far (:func:`loss_growth`), checked at
+    every mini-batch because a too-large step size blows up within the first epoch;
+    a parameter or buffer that is not finite after an epoch; and a
+    :class:`ValueError` or :class:`RuntimeError` raised by torch on invalid values
+    (e.g. a distribution's parameter check) while the model holds non-finite
+    parameters or with torch's message about NaN / invalid values.
+    """
+
+    def __init__(self, name: str, learning_rate: float) -> None:
+        self.name = name
+        self.learning_rate = learning_rate
+        self.first: float | None = None
+        self.best = math.inf
+
+    def error(self, epoch: int, what: str, remedy: bool = True) -> FloatingPointError:
+        text = f"{self.name} diverged at epoch {epoch}: {what}."
+        if remedy:
+            text += (
+                f" Lower learning_rate (it is {self.learning_rate:g}); if that does "
+                "not help, check the data's scale."
+            )
+        return FloatingPointError(text)
+
+    def check_step(self, logs: dict[str, float], epoch: int) -> None:
+        for key, value in logs.items():
+            if not math.isfinite(value):
+                raise self.error(epoch, f"the training {key} became {value}")
+        value = logs.get("loss")
+        if value is None:
+            return
+        if self.first is None:
+            self.first = value
+        self.best = min(self.best, value)
+        if loss_growth(value, self.first, self.best) > EXPLOSION_FACTOR:
+            raise self.error(
+                epoch,
+                f"the training loss rose from {self.best:.4g} to {value:.4g}",
+            )
+
+    def check_parameters(self, module: nn.Module, epoch: int) -> None:
+        if not _all_finite(module):
+            raise self.error(epoch, "its parameters are no longer finite")
+
+    @contextmanager
+    def watch(self, module: nn.Module, epoch: int):
+        """Turn torch's errors on invalid values into the divergence error."""
+        try:
+            yield
+        except FloatingPointError as exc:  # a model's own check, with its remedy
+            if str(exc).startswith(self.name):
+                raise
+            raise self.error(epoch, str(exc).rstrip("."), remedy=False) from exc
+        except (ValueError, RuntimeError) as exc:
+            text = str(exc)
+            if any(m in text for m in _INVALID_VALUE_MESSAGES) or not _all_finite(
+                module
+            ):
+                raise self.error(
+                    epoch, f"torch refused invalid values ({text.splitlines()[0]})"
+                ) from exc
+            raise
+
+
+def check_inference(theta: Tensor, first: Tensor, last: Tensor) -> None:
+    """Raise :class:`FloatingPointError` when an optimisation run at transform time
+    (per-row parameters of new rows) diverged: ``theta`` (its result) not finite,
+    or its mean loss ``last`` risen above the starting one ``first`` by more than
+    :data:`EXPLOSION_FACTOR` times its scale. One device sync."""
+    first_v, last_v = float(first), float(last)
+    finite = bool(torch.isfinite(theta).all()) and math.isfinite(last_v)
+    if not finite:
+        what = "its row parameters are no longer finite"
+    elif loss_growth(last_v, first_v, min(first_v, last_v)) > EXPLOSION_FACTOR:
+        what = f"its loss rose from {first_v:.4g} to {last_v:.4g}"
+    else:
+        return
+    raise FloatingPointError(
+        f"the transform-time optimisation of new rows diverged: {what}; lower "
+        "inference_learning_rate"
+    )
+
+
+#: fragments of torch's messages on NaN / infinite values
+_INVALID_VALUE_MESSAGES = ("found invalid values", "inf`, `nan", "nan`", "NaN")
+
+
+def _all_finite(module: nn.Module) -> bool:
+    tensors = [
+        t
+        for t in (*module.parameters(), *module.buffers())
+        if t.is_floating_point() and t.numel()
+    ]
+    if not tensors:
+        return True
+    return bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
 
 
 def _progress(total: int, verbose: int):

@@ -204,10 +204,11 @@ BAD_INPUTS = {
         ValueError,
         "Column 1 contains infinity",
     ),
-    "all-missing column": (
-        np.array([[1.0, np.nan], [2.0, np.nan], [3.0, np.nan]]),
+    # one empty column is dropped (or kept: keep_empty_features), as sklearn does
+    "all-missing columns": (
+        np.full((3, 2), np.nan),
         ValueError,
-        "Column 1 is entirely missing",
+        "Every column of X is entirely missing",
     ),
     "strings": (
         np.array([["1", "a"], ["2", "3"]], dtype=object),

@@ -158,3 +158,16 @@ def test_complete_training_data_and_single_column():
     one = np.array([[1.0], [np.nan], [3.0], [5.0]])
     out = MICEImputer(**SMALL).fit_transform(one)
     assert np.isfinite(out).all()
+
+
+def test_high_cardinality_column_warns_once():
+    # scikit-learn's classifier warns at every fit (every round of every chain);
+    # the imputer decides once per column and says what to do
+    from test_missforest import high_cardinality_frame, many_classes_warnings
+
+    ours, sklearn_repeats = many_classes_warnings(
+        MICEImputer(n_imputations=2, max_iter=3, random_state=0),
+        high_cardinality_frame(),
+    )
+    assert sklearn_repeats == []
+    assert len(ours) == 1 and "'code'" in ours[0] and "Numerical" in ours[0]

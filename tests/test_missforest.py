@@ -205,3 +205,36 @@ def test_invalid_parameters(bad):
     _, Xm = latent_table(n=20)
     with pytest.raises(ValueError):
         MissForestImputer(**bad).fit(Xm)
+
+
+def high_cardinality_frame(n=60, seed=0):
+    """``code`` has 40 distinct values among its ~50 observed rows."""
+    r = np.random.default_rng(seed)
+    x = r.normal(size=n)
+    code = pd.Series([f"c{k}" for k in r.integers(0, 40, size=n)], dtype=object)
+    code[r.random(n) < 0.15] = None
+    y = x + 0.1 * r.normal(size=n)
+    y[r.random(n) < 0.2] = np.nan
+    return pd.DataFrame({"x": x, "code": code, "y": y})
+
+
+def many_classes_warnings(imputer, X):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        imputer.fit_transform(X)
+    return [str(w.message) for w in caught if "distinct" in str(w.message)], [
+        str(w.message) for w in caught if "greater than 50%" in str(w.message)
+    ]
+
+
+def test_high_cardinality_column_warns_once():
+    # scikit-learn's classifier warns at every fit (every round); the imputer
+    # decides once per column and says what to do
+    ours, sklearn_repeats = many_classes_warnings(
+        MissForestImputer(n_estimators=3, max_iter=4, random_state=0),
+        high_cardinality_frame(),
+    )
+    assert sklearn_repeats == []
+    assert len(ours) == 1 and "'code'" in ours[0] and "Numerical" in ours[0]

@@ -58,6 +58,11 @@ class SklearnImputerAdapter(BaseImputer):
     np.float64(1.0)
     """
 
+    _range_note = (
+        'Whether imputations may leave the observed range depends on the '
+        'wrapped imputer.'
+    )
+
     _parameter_constraints: dict = {
         **BaseImputer._parameter_constraints,
         "imputer": "no_validation",
@@ -70,11 +75,21 @@ class SklearnImputerAdapter(BaseImputer):
         column_spec=None,
         handle_unknown="error",
         random_state=None,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
     ):
         self.imputer = imputer
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
         self.random_state = random_state
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
 
     def _fit(self, C, data, seed):
         from sklearn.impute import SimpleImputer

@@ -12,27 +12,67 @@ loop and device-safe pickling. A deep method only implements ``_build_module``.
 from __future__ import annotations
 
 import copy
+import math
+import re
+import textwrap
 import warnings
+from contextlib import contextmanager
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.impute import MissingIndicator
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from .._data import EncodedTable, TableEncoder
 from .._utils.sklearn_compat import (
     Interval,
+    MissingValues,
     StrOptions,
     _check_feature_names_in,
     _fit_context,
 )
 from .._utils.torch_utils import resolve_device, seed_from, seeded
-from ..schema import ColumnSpec, ModelLayout
+from ..schema import ColumnSpec, Image, ModelLayout
 from ..training import ImputationModule, iterate_batches, train
 
 __all__ = ["BaseDeepImputer", "BaseImputer"]
+
+
+#: the parameters every imputer shares with scikit-learn's imputers; appended to the
+#: Parameters section of every imputer's docstring by ``BaseImputer``, followed by
+#: the class's ``_range_note``
+SHARED_PARAMETERS_DOC = """\
+missing_values : int, float, str, np.nan, None or pandas.NA, default=np.nan
+    The placeholder of missing entries. NaN, None and pandas.NA always count as
+    missing; another value (e.g. -1 or "") marks missing entries too.
+add_indicator : bool, default=False
+    Append a :class:`~sklearn.impute.MissingIndicator` column (named
+    ``missingindicator_<name>``) for each feature with missing entries at fit.
+keep_empty_features : bool, default=False
+    A column entirely missing at fit is dropped from the output (False) or kept,
+    its missing entries set to 0 (True), as scikit-learn's imputers do.
+min_value, max_value : float or array-like of shape (n_features,), default=-inf, inf
+    Bounds of the imputed values of numerical columns, per column or for all
+    (observed entries are never changed).
+"""
+
+#: the fitted attribute that goes with them, appended to the Attributes section
+SHARED_ATTRIBUTES_DOC = """\
+indicator_ : MissingIndicator or None
+    The indicator of ``add_indicator=True``, fitted on the missing entries of the
+    training data; None otherwise.
+"""
+
+#: an imputation this many times the observed range (at least one standard
+#: deviation) outside a numerical column's observed values means the fit diverged;
+#: healthy runs on the benchmark tables reach 1.0 at most (MICE's draws; deep
+#: models below 0.1; benchmarks/divergence.py)
+RANGE_FACTOR = 100.0
 
 
 class BaseImputer(TransformerMixin, BaseEstimator):
@@ -42,13 +82,37 @@ class BaseImputer(TransformerMixin, BaseEstimator):
     optionally ``_sample``) on column codes ``C`` (float64, NaN = missing; numerical
     standardised, categorical as codes, images in [0, 1]) and on the model view
     ``data`` (``deepimpute._data.EncodedTable``).
+
+    Around them it handles, once for every imputer, scikit-learn's imputer
+    parameters: ``missing_values`` (turned into NaN before encoding),
+    ``add_indicator``, ``keep_empty_features`` (columns entirely missing at fit
+    never reach the encoder) and ``min_value`` / ``max_value``; their docstring
+    (``SHARED_PARAMETERS_DOC``) is appended to every subclass's.
     """
 
     _parameter_constraints: dict = {
         "column_spec": [ColumnSpec, None],
         "handle_unknown": [StrOptions({"error", "missing"})],
         "random_state": ["random_state"],
+        "missing_values": [MissingValues()],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+        "min_value": [None, Interval(Real, None, None, closed="both"), "array-like"],
+        "max_value": [None, Interval(Real, None, None, closed="both"), "array-like"],
     }
+
+    #: what the method may impute outside a column's observed range (one sentence,
+    #: shown in the docstring of ``min_value``)
+    _range_note = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        doc = cls.__dict__.get("__doc__")
+        if doc and "missing_values :" not in doc:
+            note = textwrap.fill(cls._range_note, 76)
+            params = SHARED_PARAMETERS_DOC + textwrap.indent(note, " " * 4) + "\n"
+            doc = _append_to_section(doc, "Parameters", params)
+            cls.__doc__ = _append_to_section(doc, "Attributes", SHARED_ATTRIBUTES_DOC)
 
     #: rows encoded, imputed and assembled at a time by ``transform`` and ``sample``;
     #: it bounds the memory of the column codes, the model view and the model's
@@ -98,24 +162,48 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
             Same type as :meth:`transform`'s output.
         """
-        X, C, data, fitted = self._fit_input(X)
+        X, restore, missing, Xk, C, data, fitted = self._fit_input(X)
         if not np.isnan(C).any():
-            return self.encoder_.assemble(X, C, C)
-        C_imp = self._training_imputation(C, data, fitted)
-        self._check_finite(C_imp)
-        return self.encoder_.assemble(X, C, C_imp)
+            out = self.encoder_.assemble(Xk, C, C)
+        else:
+            C_imp = self._checked(C, self._training_imputation(C, data, fitted))
+            out = self.encoder_.assemble(Xk, C, C_imp)
+        return self._finish(X, out, restore, missing)
 
     def _fit_input(self, X):
-        """Validate, fit the encoder and the method; return what fit_transform needs."""
-        X = self._validate_input(X, reset=True)
+        """Validate, fit the encoder and the method; return what fit_transform needs:
+        the validated input, its dtype restorations and missing mask, the columns the
+        encoder sees, their codes and model view, and the fit's own imputation."""
+        X, restore = self._prepare_input(X, reset=True)
         spec = self.column_spec if self.column_spec is not None else ColumnSpec.infer(X)
         names = getattr(self, "feature_names_in_", None)
         self.spec_ = spec
-        self.encoder_ = TableEncoder(spec, self.handle_unknown).fit(X, names)
-        C, data = self.encoder_.encode(X)
+        missing = _missing_mask(X)
+        self.indicator_ = (
+            MissingIndicator(error_on_new=False).fit(_as_nan(missing))
+            if self.add_indicator
+            else None
+        )
+        positions = spec.positions(names, X.shape[1])
+        self._empty_ = _empty_attributes(missing, positions)
+        keep = ~self._empty_
+        if not keep.any():
+            raise ValueError(
+                "Every column of X is entirely missing at fit time; there is nothing "
+                "to learn an imputation from."
+            )
+        if self.keep_empty_features:  # fail at fit, not at transform
+            for j in np.flatnonzero(self._empty_):
+                _fill_empty(_column(X, j), self._label(j))
+        Xk = self._kept_columns(X)
+        spec_k = _restrict_spec(spec, positions, keep, positional=names is None)
+        names_k = None if names is None else np.asarray(names, dtype=object)[keep]
+        self.encoder_ = TableEncoder(spec_k, self.handle_unknown).fit(Xk, names_k)
+        C, data = self.encoder_.encode(Xk)
+        self._fit_bounds(C)
         self.seed_ = seed_from(self.random_state)
         fitted = self._fit(C, data, self.seed_)
-        return X, C, data, fitted
+        return X, restore, missing, Xk, C, data, fitted
 
     def transform(self, X):
         """Impute the missing entries of ``X``.
@@ -134,11 +222,16 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         -------
         X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
             Same type, columns, index and dtypes as ``X`` (a float array for
-            array input).
+            array input); columns entirely missing at fit are left out unless
+            ``keep_empty_features``, and ``add_indicator`` appends the indicator's
+            boolean columns (see :meth:`get_feature_names_out`).
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        return _concat_rows([self._transform_chunk(part) for part in self._chunks(X)])
+        X, restore = self._prepare_input(X, reset=False)
+        missing = _missing_mask(X) if self.add_indicator else None
+        Xk = self._kept_columns(X)
+        out = _concat_rows([self._transform_chunk(part) for part in self._chunks(Xk)])
+        return self._finish(X, out, restore, missing)
 
     def sample(self, X, n_draws: int = 5, random_state=None) -> list:
         """Multiple imputation: ``n_draws`` completed copies of ``X``.
@@ -170,16 +263,22 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         if not isinstance(n_draws, Integral) or n_draws < 1:
             raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}.")
-        X = self._validate_input(X, reset=False)
+        X, restore = self._prepare_input(X, reset=False)
+        missing = _missing_mask(X) if self.add_indicator else None
         seed = seed_from(random_state)
         per_chunk = [  # per chunk: its n_draws completed pieces
             self._sample_chunk(part, int(n_draws), _chunk_seed(seed, k))
-            for k, part in enumerate(self._chunks(X))
+            for k, part in enumerate(self._chunks(self._kept_columns(X)))
         ]
-        return [_concat_rows(list(pieces)) for pieces in zip(*per_chunk, strict=True)]
+        return [
+            self._finish(X, _concat_rows(list(pieces)), restore, missing)
+            for pieces in zip(*per_chunk, strict=True)
+        ]
 
     def get_feature_names_out(self, input_features=None):
-        """Output feature names (the input's: imputation keeps every column).
+        """Output feature names: the input's (less the columns entirely missing at
+        fit, unless ``keep_empty_features``), then the indicator's
+        ``missingindicator_<name>`` with ``add_indicator``.
 
         Parameters
         ----------
@@ -191,7 +290,11 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         feature_names_out : ndarray of str objects
         """
         check_is_fitted(self, "n_features_in_")
-        return _check_feature_names_in(self, input_features)
+        names = _check_feature_names_in(self, input_features)
+        out = names if self.keep_empty_features else names[~self._empty_]
+        if self.indicator_ is not None:
+            out = np.concatenate([out, self.indicator_.get_feature_names_out(names)])
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -234,8 +337,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         C, data = self.encoder_.encode(X)
         if not np.isnan(C).any():
             return self.encoder_.assemble(X, C, C)
-        C_imp = self._impute(C, data)
-        self._check_finite(C_imp)
+        C_imp = self._checked(C, self._impute(C, data))
         return self.encoder_.assemble(X, C, C_imp)
 
     def _sample_chunk(self, X, n_draws: int, seed: int) -> list:
@@ -245,8 +347,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             return [self.encoder_.assemble(X, C, C) for _ in range(n_draws)]
         out = []
         for C_imp in self._sample(C, data, n_draws, seed):
-            self._check_finite(C_imp)
-            out.append(self.encoder_.assemble(X, C, C_imp))
+            out.append(self.encoder_.assemble(X, C, self._checked(C, C_imp)))
         return out
 
     def _validate_input(self, X, *, reset: bool):
@@ -294,6 +395,326 @@ class BaseImputer(TransformerMixin, BaseEstimator):
                 f"{type(self).__name__} produced non-finite imputations; the model "
                 "diverged (try a lower learning_rate or more regularisation)."
             )
+
+    # ------------------------------------- sklearn's imputer parameters, bounds
+    def _prepare_input(self, X, *, reset: bool):
+        """Validated ``X`` with every ``missing_values`` entry turned into a missing
+        value; also the dtypes to give back to the columns that changed dtype for
+        it (a numpy integer column holding -1 for missing becomes nullable Int64
+        and returns as int64), by column position."""
+        marker = self.missing_values
+        if _is_na_marker(marker):
+            return self._validate_input(X, reset=reset), {}
+        was_frame = isinstance(X, pd.DataFrame)
+        if not was_frame:  # before validation: "" or "?" would not pass as floats
+            X = _mark_array(X, marker)
+        X = self._validate_input(X, reset=reset)
+        if isinstance(X, pd.DataFrame):
+            return _mark_frame(X, marker)
+        return (_mark_array(X, marker) if was_frame else X), {}
+
+    def _label(self, j: int):
+        names = getattr(self, "feature_names_in_", None)
+        return names[j] if names is not None else j
+
+    def _kept_columns(self, X):
+        """``X`` without the columns entirely missing at fit (the encoder's view)."""
+        if not self._empty_.any():
+            return X
+        keep = np.flatnonzero(~self._empty_)
+        return X.iloc[:, keep] if isinstance(X, pd.DataFrame) else X[:, keep]
+
+    def _finish(self, X, out, restore: dict, missing):
+        """From the encoder's columns to the output: empty columns put back (with
+        ``keep_empty_features``), dtypes restored, indicator columns appended."""
+        shown = np.ones(X.shape[1], dtype=bool)
+        if self._empty_.any():
+            if self.keep_empty_features:
+                out = self._with_empty_columns(X, out)
+            else:
+                shown = ~self._empty_
+        if restore:
+            where = np.cumsum(shown) - 1  # column position in the output
+            for j, dtype in restore.items():
+                if shown[j]:
+                    col = out.iloc[:, where[j]].to_numpy(dtype=dtype)
+                    out.isetitem(int(where[j]), col)
+        if self.indicator_ is None:
+            return out
+        flags = self.indicator_.transform(_as_nan(missing))
+        if not isinstance(out, pd.DataFrame):
+            return np.hstack([out, flags])
+        labels = [str(c) for c in X.columns]
+        names = self.indicator_.get_feature_names_out(labels)
+        flags = pd.DataFrame(flags, index=out.index, columns=names)
+        return pd.concat([out, flags], axis=1)
+
+    def _with_empty_columns(self, X, out):
+        """Full-width output: imputed columns from ``out``, the empty-at-fit ones
+        from ``X`` with their missing entries set to 0."""
+        keep = np.flatnonzero(~self._empty_)
+        if isinstance(X, pd.DataFrame):
+            res = X.copy()
+            for k, j in enumerate(keep):
+                res.isetitem(int(j), out.iloc[:, k].array)
+            for j in np.flatnonzero(self._empty_):
+                res.isetitem(int(j), _fill_empty(X.iloc[:, j], self._label(j)).array)
+            return res
+        res = np.empty(X.shape, dtype=np.result_type(out.dtype, X.dtype))
+        res[:, keep] = out
+        for j in np.flatnonzero(self._empty_):
+            res[:, j] = _fill_empty(X[:, j], self._label(j))
+        return res
+
+    def _fit_bounds(self, C: np.ndarray) -> None:
+        """``min_value`` / ``max_value`` and the observed range of every numerical
+        column, in column codes (once, at fit)."""
+        p = self.n_features_in_
+        low = _bound(self.min_value, p, -np.inf, "min_value")
+        high = _bound(self.max_value, p, np.inf, "max_value")
+        if np.any(low > high):
+            j = int(np.flatnonzero(low > high)[0])
+            raise ValueError(
+                f"min_value ({low[j]}) is above max_value ({high[j]}) for column "
+                f"{self._label(j)!r}."
+            )
+        keep = ~self._empty_
+        low, high = low[keep], high[keep]
+        enc = self.encoder_
+        q = C.shape[1]
+        self._code_low_, self._code_high_ = np.full(q, -np.inf), np.full(q, np.inf)
+        self._observed_low_, self._observed_high_ = np.full(q, -np.inf), np.full(
+            q, np.inf
+        )
+        for lay, pos in zip(enc.layout.attributes, enc.positions, strict=True):
+            if lay.kind != "numerical":
+                continue
+            j = int(pos[0])
+            loc, scale = enc.loc[j], enc.scale[j]
+            self._code_low_[j] = _code_bound(low[j], loc, scale, upper=False)
+            self._code_high_[j] = _code_bound(high[j], loc, scale, upper=True)
+            obs = C[~np.isnan(C[:, j]), j]
+            self._observed_low_[j], self._observed_high_[j] = obs.min(), obs.max()
+
+    def _checked(self, C: np.ndarray, C_imp: np.ndarray) -> np.ndarray:
+        """Imputed codes, finite, clipped to the bounds, and not wildly outside the
+        observed range of any numerical column (else the fit diverged)."""
+        self._check_finite(C_imp)
+        C_imp = np.clip(C_imp, self._code_low_, self._code_high_)
+        lo, hi = self._observed_low_, self._observed_high_
+        span = np.maximum(hi - lo, 1.0)  # codes: one unit is one standard deviation
+        with np.errstate(invalid="ignore"):  # inf - inf of non-numerical columns
+            away = np.where(np.isnan(C), np.maximum(lo - C_imp, C_imp - hi), 0) / span
+        away = np.nan_to_num(away, nan=0.0, posinf=0.0, neginf=0.0)
+        if away.max(initial=0.0) <= RANGE_FACTOR:
+            return C_imp
+        i, j = np.unravel_index(np.argmax(away), away.shape)
+        enc = self.encoder_
+        value, lo_v, hi_v = (
+            c * enc.scale[j] + enc.loc[j] for c in (C_imp[i, j], lo[j], hi[j])
+        )
+        label = self._label(int(np.flatnonzero(~self._empty_)[j]))
+        remedy = (
+            "lower learning_rate, or bound"
+            if hasattr(self, "learning_rate")
+            else "bound"
+        )
+        raise FloatingPointError(
+            f"{type(self).__name__} imputed {value:.4g} in column {label!r}, whose "
+            f"observed values lie in [{lo_v:.4g}, {hi_v:.4g}]: {away[i, j]:.3g} times "
+            f"that range away: the model diverged or extrapolates far beyond its "
+            f"data; {remedy} the imputations "
+            "with min_value / max_value."
+        )
+
+
+def _append_to_section(doc: str, section: str, text: str) -> str:
+    """Insert ``text`` (numpydoc entries) at the end of ``section`` of ``doc``."""
+    head = re.search(rf"^( *){section}\n *-+\n", doc, flags=re.M)
+    if head is None:
+        return doc
+    indent = head.group(1)
+    after = doc[head.end() :]
+    nxt = re.search(r"\n\n *\w[\w ]*\n *-{3,}\n", after)
+    end = head.end() + (nxt.start() if nxt else len(after.rstrip()))
+    block = "".join(indent + line if line else line for line in text.splitlines(True))
+    return doc[:end] + "\n" + block.rstrip("\n") + doc[end:]
+
+
+def _is_na_marker(value) -> bool:
+    """Whether ``missing_values`` is one of the markers always taken as missing."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isnan(value)
+
+
+def _hits(values: np.ndarray, marker) -> np.ndarray:
+    """Elementwise ``values == marker``, never matching across kinds (1 == True,
+    "1" == 1) and never raising."""
+    values = np.asarray(values)
+    if values.dtype.kind in "biuf":
+        if isinstance(marker, str) or (
+            (values.dtype.kind == "b") != isinstance(marker, bool | np.bool_)
+        ):
+            return np.zeros(values.shape, dtype=bool)
+        return values == marker
+    if values.dtype.kind in "US":
+        return values == marker if isinstance(marker, str) else np.zeros(
+            values.shape, dtype=bool
+        )
+
+    def same(v) -> bool:
+        if isinstance(v, bool | np.bool_) != isinstance(marker, bool | np.bool_):
+            return False
+        if isinstance(v, str) != isinstance(marker, str):
+            return False
+        try:
+            return bool(v == marker)
+        except (TypeError, ValueError):
+            return False
+
+    return np.frompyfunc(same, 1, 1)(values).astype(bool)
+
+
+def _mark_array(X, marker):
+    """A copy of array-like ``X`` with NaN where it holds ``marker`` (``X`` itself
+    when it holds none; sparse input is left to validation, which refuses it)."""
+    if sp.issparse(X) or isinstance(X, pd.DataFrame):
+        return X
+    arr = np.asarray(X)
+    hits = _hits(arr, marker)
+    if not hits.any():
+        return X
+    out = arr.astype(np.float64 if arr.dtype.kind in "biuf" else object)
+    out[hits] = np.nan
+    return out
+
+
+def _mark_frame(X: pd.DataFrame, marker):
+    """``X`` with ``marker`` entries missing (changed columns only are copied), and
+    the numpy dtypes of the columns made nullable for it, by position."""
+    restore: dict[int, object] = {}
+    out = X
+    for j in range(X.shape[1]):
+        s = X.iloc[:, j]
+        if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
+            values = s.to_numpy()  # the fast path of _hits
+        elif pd.api.types.is_numeric_dtype(s.dtype) and not (
+            pd.api.types.is_bool_dtype(s.dtype)
+        ):
+            values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            values = s.astype(object).to_numpy()
+        hits = _hits(values, marker)
+        if not hits.any():
+            continue
+        if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biu":
+            restore[j] = s.dtype  # holes need a nullable dtype until imputed
+            s = s.astype(_nullable(s.dtype))
+        if out is X:
+            out = X.copy(deep=False)
+        out.isetitem(j, s.mask(hits).array)
+    return out, restore
+
+
+def _nullable(dtype: np.dtype) -> str:
+    if dtype.kind == "b":
+        return "boolean"
+    return f"{'UInt' if dtype.kind == 'u' else 'Int'}{dtype.itemsize * 8}"
+
+
+def _missing_mask(X) -> np.ndarray:
+    if isinstance(X, pd.DataFrame):
+        return X.isna().to_numpy(dtype=bool)
+    arr = np.asarray(X)
+    return np.isnan(arr) if arr.dtype.kind == "f" else np.asarray(pd.isna(arr))
+
+
+def _as_nan(missing: np.ndarray) -> np.ndarray:
+    """The missing mask as the float table the MissingIndicator reads."""
+    return np.where(missing, np.nan, 0.0)
+
+
+def _empty_attributes(missing: np.ndarray, positions) -> np.ndarray:
+    """Per column: does it belong to an attribute entirely missing (every column of
+    an image; a single column otherwise)?"""
+    empty = np.zeros(missing.shape[1], dtype=bool)
+    col_empty = missing.all(axis=0)
+    for pos in positions:
+        if col_empty[pos].all():
+            empty[pos] = True
+    return empty
+
+
+def _restrict_spec(spec: ColumnSpec, positions, keep: np.ndarray, positional: bool):
+    """``spec`` less its empty attributes; positional columns renumbered."""
+    if keep.all():
+        return spec
+    new = np.cumsum(keep) - 1
+    attrs = []
+    for attr, pos in zip(spec, positions, strict=True):
+        if not keep[pos].all():
+            continue
+        if positional and isinstance(attr, Image):
+            attr = replace(attr, columns=tuple(int(new[j]) for j in pos))
+        elif positional:
+            attr = replace(attr, column=int(new[pos[0]]))
+        attrs.append(attr)
+    return ColumnSpec(attrs)
+
+
+def _column(X, j: int):
+    return X.iloc[:, j] if isinstance(X, pd.DataFrame) else X[:, j]
+
+
+def _fill_empty(col, label):
+    """A column empty at fit, its missing entries set to 0 (``keep_empty_features``;
+    scikit-learn's constant), same dtype."""
+    if not isinstance(col, pd.Series):
+        col = np.asarray(col)
+        if col.dtype.kind == "f":
+            return np.where(np.isnan(col), 0.0, col)
+        return np.where(np.asarray(pd.isna(col)), 0, col)
+    try:
+        out = col.fillna(0)
+        ok = out.dtype == col.dtype
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"Column {label!r} is entirely missing at fit time, and "
+            f"keep_empty_features=True fills such a column with 0, which its dtype "
+            f"{col.dtype} cannot hold. Drop the column, or keep_empty_features=False."
+        )
+    return out
+
+
+def _bound(value, p: int, default: float, name: str) -> np.ndarray:
+    if value is None:
+        return np.full(p, default)
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full(p, float(arr))
+    if arr.shape != (p,):
+        raise ValueError(
+            f"{name} must be a scalar or hold one value per column ({p}), got shape "
+            f"{arr.shape}."
+        )
+    return arr
+
+
+def _code_bound(bound: float, loc: float, scale: float, upper: bool) -> float:
+    """``bound`` in column codes, nudged so that decoding stays on its side of it."""
+    if not np.isfinite(bound):
+        return bound
+    code = (bound - loc) / scale
+    toward = -np.inf if upper else np.inf
+    for _ in range(4):  # a few ulps at most
+        value = code * scale + loc
+        if (value <= bound) if upper else (value >= bound):
+            break
+        code = np.nextafter(code, toward)
+    return code
 
 
 def _concat_rows(pieces: list):
@@ -381,6 +802,7 @@ class BaseDeepImputer(BaseImputer):
                 tol=self.tol,
                 verbose=self.verbose,
                 callback=callback,
+                name=type(self).__name__,
             )
         self.n_iter_ = len(self.history_)
 
@@ -399,7 +821,9 @@ class BaseDeepImputer(BaseImputer):
     def _run(self, fn, data: EncodedTable, seed: int, reseed_each_batch: bool):
         self.module_.eval()
         outs = []
-        with torch.no_grad(), seeded(seed, self.device_):
+        with _named_errors(type(self).__name__), torch.no_grad(), seeded(
+            seed, self.device_
+        ):
             for k, batch in enumerate(self._batches(data)):
                 if reseed_each_batch:
                     # common random numbers: every batch sees the same noise stream,
@@ -451,6 +875,15 @@ class BaseDeepImputer(BaseImputer):
             self.device_ = "cpu"
             wanted = torch.device("cpu")
         self.module_ = module.to(wanted)
+
+
+@contextmanager
+def _named_errors(name: str):
+    """Prefix a model's divergence error at transform time with the imputer's name."""
+    try:
+        yield
+    except FloatingPointError as exc:
+        raise FloatingPointError(f"{name}: {exc}.") from exc
 
 
 def _to_tensors(data: EncodedTable) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

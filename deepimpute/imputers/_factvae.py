@@ -164,6 +164,11 @@ class FactVAEImputer(BaseDeepImputer):
     (2, 16)
     """
 
+    _range_note = (
+        "The decoder's means are unbounded: imputations may fall outside the "
+        "observed range (a diverged fit raises FloatingPointError)."
+    )
+
     _parameter_constraints: dict = {
         **BaseDeepImputer._parameter_constraints,
         "groups": [list, tuple, None],
@@ -215,6 +220,11 @@ class FactVAEImputer(BaseDeepImputer):
         random_state=None,
         verbose=0,
         callback=None,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
     ):
         self.groups = groups
         self.latent_dim = latent_dim
@@ -244,6 +254,11 @@ class FactVAEImputer(BaseDeepImputer):
         self.random_state = random_state
         self.verbose = verbose
         self.callback = callback
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
 
     # ----------------------------------------------------------------- groups
     def _resolve_groups(self) -> list[list[int]]:
@@ -252,10 +267,12 @@ class FactVAEImputer(BaseDeepImputer):
         n_attr = len(positions)
         if self.groups is None:
             return [[a] for a in range(n_attr)]
-        attr_of = np.empty(self.n_features_in_, dtype=np.intp)
+        # the encoder's columns: those entirely missing at fit are not among them
+        n_columns = self.encoder_.n_features
+        attr_of = np.empty(n_columns, dtype=np.intp)
         for a, pos in enumerate(positions):
             attr_of[pos] = a
-        names = getattr(self, "feature_names_in_", None)
+        names = self.encoder_.feature_names
         lookup: dict = {}
         if names is not None:
             lookup = {c: i for i, c in enumerate(names)}
@@ -271,14 +288,15 @@ class FactVAEImputer(BaseDeepImputer):
             for col in cols:
                 if col in lookup:
                     j = lookup[col]
-                elif isinstance(col, Integral) and 0 <= col < self.n_features_in_:
+                elif isinstance(col, Integral) and 0 <= col < n_columns:
                     j = int(col)
                 else:
                     raise ValueError(f"groups[{g}] names an unknown column {col!r}.")
                 a = int(attr_of[j])
                 if owner.get(a, g) != g:
+                    attr = self.encoder_.spec.names[a]
                     raise ValueError(
-                        f"Column {col!r} (attribute {self.spec_.names[a]!r}) is in "
+                        f"Column {col!r} (attribute {attr!r}) is in "
                         f"groups {owner[a]} and {g}; groups must not overlap."
                     )
                 owner[a] = g

@@ -141,6 +141,11 @@ class GAINImputer(BaseDeepImputer):
     (4, 2)
     """
 
+    _range_note = (
+        'The generator ends in a sigmoid on the min-max scaled table: '
+        'imputations stay within the observed range.'
+    )
+
     _parameter_constraints: dict = {
         **BaseDeepImputer._parameter_constraints,
         "hidden": [Interval(Integral, 1, None, closed="left"), None],
@@ -168,6 +173,11 @@ class GAINImputer(BaseDeepImputer):
         random_state=None,
         verbose=0,
         callback=None,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
     ):
         self.hidden = hidden
         self.hint_rate = hint_rate
@@ -185,6 +195,11 @@ class GAINImputer(BaseDeepImputer):
         self.random_state = random_state
         self.verbose = verbose
         self.callback = callback
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
 
     def _fit(self, C, data, seed):
         self.unit_low_, self.unit_span_ = unit_range(self.encoder_.layout, data)

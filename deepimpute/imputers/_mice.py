@@ -16,6 +16,8 @@ from ._missforest import (
     _predictors,
     _start_values,
     _visiting_order,
+    _warn_many_classes,
+    _without_many_classes_warning,
 )
 
 __all__ = ["MICEImputer"]
@@ -164,6 +166,11 @@ class MICEImputer(BaseImputer):
     (4, 2)
     """
 
+    _range_note = (
+        'Linear predictions and their posterior draws may fall outside the '
+        'observed range.'
+    )
+
     _parameter_constraints: dict = {
         **BaseImputer._parameter_constraints,
         "n_imputations": [Interval(Integral, 1, None, closed="left")],
@@ -192,6 +199,11 @@ class MICEImputer(BaseImputer):
         column_spec=None,
         handle_unknown="error",
         random_state=None,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
     ):
         self.n_imputations = n_imputations
         self.max_iter = max_iter
@@ -205,6 +217,11 @@ class MICEImputer(BaseImputer):
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
         self.random_state = random_state
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
 
     def _fit_model(self, Z, X, j, rows):
         if self._is_cat[j]:
@@ -221,7 +238,8 @@ class MICEImputer(BaseImputer):
                 lambda_1=self.lambda_1,
                 lambda_2=self.lambda_2,
             )
-        return model.fit(_predictors(Z, rows, self._design.others(j)), y)
+        with _without_many_classes_warning():  # warned once per column in _fit
+            return model.fit(_predictors(Z, rows, self._design.others(j)), y)
 
     def _predict(self, model, j, Z, rng):
         """Point prediction (``rng`` None) or a predictive draw for rows ``Z``."""
@@ -249,6 +267,7 @@ class MICEImputer(BaseImputer):
         self._is_cat = is_cat
         self._is_img = _image_columns(self.encoder_)
         self._design = _Design(is_cat, n_cat)
+        _warn_many_classes(self.encoder_, C, is_cat, type(self).__name__)
         missing = np.isnan(C)
         n = C.shape[0]
         self.initial_ = _start_values(C, is_cat)

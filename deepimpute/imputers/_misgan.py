@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from numbers import Integral, Real
 
+import numpy as np
 import torch
 
 from .._utils.sklearn_compat import Interval, StrOptions
@@ -141,6 +142,11 @@ class MisGANImputer(BaseDeepImputer):
     (4, 2)
     """
 
+    _range_note = (
+        'The imputer network ends in a sigmoid on the min-max scaled table: '
+        'imputations stay within the observed range.'
+    )
+
     _parameter_constraints: dict = {
         **BaseDeepImputer._parameter_constraints,
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -186,6 +192,11 @@ class MisGANImputer(BaseDeepImputer):
         random_state=None,
         verbose=0,
         callback=None,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
     ):
         self.latent_dim = latent_dim
         self.generator_hidden = generator_hidden
@@ -212,6 +223,11 @@ class MisGANImputer(BaseDeepImputer):
         self.random_state = random_state
         self.verbose = verbose
         self.callback = callback
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
 
     def _fit(self, C, data, seed):
         self.unit_low_, self.unit_span_ = unit_range(self.encoder_.layout, data)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -55,6 +57,40 @@ def _start_values(C: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
         else:
             start[j] = obs.mean()
     return start
+
+
+#: scikit-learn's classifiers warn, at every fit, when a target has more distinct
+#: classes than half its (over 20) rows; the chained loops refit every column each
+#: round, so the decision is taken once per column here (see _warn_many_classes)
+_MANY_CLASSES = "The number of unique classes is greater than 50%"
+
+
+def _warn_many_classes(encoder, C: np.ndarray, is_cat: np.ndarray, name: str) -> None:
+    """Warn once per categorical column whose observed rows are mostly distinct
+    classes (scikit-learn's rule), instead of once per round and chain."""
+    labels = encoder.feature_names
+    for j in np.flatnonzero(is_cat):
+        obs = C[~np.isnan(C[:, j]), j]
+        n_classes = np.unique(obs).size
+        if obs.size > 20 and n_classes > round(0.5 * obs.size):
+            label = labels[j] if labels is not None else j
+            warnings.warn(
+                f"{name}: categorical column {label!r} has {n_classes} distinct "
+                f"values among its {obs.size} observed rows; its classifier sees "
+                "few rows per class. If the column is an identifier, drop it; if "
+                "it is a quantity, declare it Numerical in the column_spec.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
+@contextmanager
+def _without_many_classes_warning():
+    """Silence scikit-learn's repeat of the warning :func:`_warn_many_classes`
+    gives once per column."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_MANY_CLASSES, category=UserWarning)
+        yield
 
 
 def _visiting_order(missing: np.ndarray) -> np.ndarray:
@@ -201,6 +237,11 @@ class MissForestImputer(BaseImputer):
     (4, 2)
     """
 
+    _range_note = (
+        'Forests average observed values: imputations stay within the observed '
+        'range.'
+    )
+
     _parameter_constraints: dict = {
         **BaseImputer._parameter_constraints,
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
@@ -238,6 +279,11 @@ class MissForestImputer(BaseImputer):
         handle_unknown="error",
         random_state=None,
         verbose=0,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
     ):
         self.n_estimators = n_estimators
         self.max_iter = max_iter
@@ -251,6 +297,11 @@ class MissForestImputer(BaseImputer):
         self.handle_unknown = handle_unknown
         self.random_state = random_state
         self.verbose = verbose
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
 
     # ------------------------------------------------------------------ hooks
     def _make_forest(self, categorical: bool, seed: int):
@@ -272,11 +323,13 @@ class MissForestImputer(BaseImputer):
         target = X[rows, j]
         if categorical:
             target = target.astype(np.intp)
-        forest.fit(_predictors(X, rows, _others(X.shape[1], j)), target)
+        with _without_many_classes_warning():  # warned once per column in _fit
+            forest.fit(_predictors(X, rows, _others(X.shape[1], j)), target)
         return forest
 
     def _fit(self, C, data, seed):
         is_cat, _ = _categorical_columns(self.encoder_)
+        _warn_many_classes(self.encoder_, C, is_cat, type(self).__name__)
         missing = np.isnan(C)
         n, p = C.shape
         self.initial_ = _start_values(C, is_cat)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from numbers import Integral, Real
 
+import numpy as np
+
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.rvi import RVI
 from ..nn import LIKELIHOODS
@@ -180,6 +182,11 @@ class RVIImputer(BaseDeepImputer):
     (4, 2)
     """
 
+    _range_note = (
+        "The decoder's means are unbounded: imputations may fall outside the "
+        "observed range (a diverged fit raises FloatingPointError)."
+    )
+
     _parameter_constraints: dict = {
         **BaseDeepImputer._parameter_constraints,
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -227,6 +234,11 @@ class RVIImputer(BaseDeepImputer):
         random_state=None,
         verbose=0,
         callback=None,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
     ):
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -254,6 +266,11 @@ class RVIImputer(BaseDeepImputer):
         self.random_state = random_state
         self.verbose = verbose
         self.callback = callback
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
 
     def _build_module(self, layout, n_rows):
         for k in self.relay_groups:
@@ -420,6 +437,11 @@ class VADImputer(RVIImputer):
         random_state=None,
         verbose=0,
         callback=None,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
     ):
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -444,3 +466,8 @@ class VADImputer(RVIImputer):
         self.random_state = random_state
         self.verbose = verbose
         self.callback = callback
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value

@@ -50,10 +50,30 @@ class MeanModeImputer(BaseImputer):
     array([1., 2., 3.])
     """
 
-    def __init__(self, *, column_spec=None, handle_unknown="error", random_state=None):
+    _range_note = (
+        "Column means and modes lie within the observed range."
+    )
+
+    def __init__(
+        self,
+        *,
+        column_spec=None,
+        handle_unknown="error",
+        random_state=None,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
+    ):
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
         self.random_state = random_state
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
 
     def _fit(self, C, data, seed):
         stats = np.zeros(C.shape[1])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from numbers import Integral
 
+import numpy as np
+
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.vae import VAE
 from ..nn import LIKELIHOODS
@@ -98,6 +100,11 @@ class VAEImputer(BaseDeepImputer):
     (4, 2)
     """
 
+    _range_note = (
+        "The decoder's means are unbounded: imputations may fall outside the "
+        "observed range (a diverged fit raises FloatingPointError)."
+    )
+
     _parameter_constraints: dict = {
         **BaseDeepImputer._parameter_constraints,
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -127,6 +134,11 @@ class VAEImputer(BaseDeepImputer):
         random_state=None,
         verbose=0,
         callback=None,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
     ):
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -145,6 +157,11 @@ class VAEImputer(BaseDeepImputer):
         self.random_state = random_state
         self.verbose = verbose
         self.callback = callback
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
 
     def _build_module(self, layout, n_rows):
         return VAE(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from numbers import Integral, Real
 
+import numpy as np
+
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.vsae import CONDITIONS, IMPUTE_MODES, TARGETS, VSAE
 from ..nn import LIKELIHOODS
@@ -242,6 +244,11 @@ class VSAEImputer(BaseDeepImputer):
     (4, 2)
     """
 
+    _range_note = (
+        "The decoder's means are unbounded: imputations may fall outside the "
+        "observed range (a diverged fit raises FloatingPointError)."
+    )
+
     _parameter_constraints: dict = {
         **BaseDeepImputer._parameter_constraints,
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -307,6 +314,11 @@ class VSAEImputer(BaseDeepImputer):
         random_state=None,
         verbose=0,
         callback=None,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
     ):
         self.latent_dim = latent_dim
         self.numerical_hidden = numerical_hidden
@@ -342,6 +354,11 @@ class VSAEImputer(BaseDeepImputer):
         self.random_state = random_state
         self.verbose = verbose
         self.callback = callback
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
 
     def _build_module(self, layout, n_rows):
         warmup = (

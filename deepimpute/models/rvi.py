@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from ..nn import TableLikelihood, gaussian_kl, mlp
 from ..schema import ModelLayout
-from ..training import Batch, ImputationModule
+from ..training import Batch, ImputationModule, check_inference
 
 __all__ = ["RVI", "relay_mask"]
 
@@ -261,14 +261,18 @@ class RVI(ImputationModule):
         m = torch.zeros_like(theta)
         v = torch.zeros_like(theta)
         step = torch.zeros(n, 1, device=device)
+        first = None
         with torch.enable_grad():
             for _ in range(steps):
                 theta.requires_grad_(True)
                 total = self.row_loss(theta, batch, shared_noise=True).sum()
+                first = total.detach() if first is None else first
                 (grad,) = torch.autograd.grad(total, theta)
                 theta, m, v, step = _row_adam(
                     theta.detach(), grad, m, v, step, self.inference_lr
                 )
+        if first is not None:  # a too-large inference_lr must not pass silently
+            check_inference(theta, first / n, total.detach() / n)
         return theta.detach()
 
     @property
