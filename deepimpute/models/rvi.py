@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from ..nn import TableLikelihood, gaussian_kl, mlp
 from ..schema import ModelLayout
-from ..training import Batch, ImputationModule
+from ..training import Batch, ImputationModule, adam
 
 __all__ = ["RVI", "relay_mask"]
 
@@ -239,7 +239,7 @@ class RVI(ImputationModule):
     def configure_optimizers(self, lr: float) -> list[torch.optim.Optimizer]:
         self._lr = lr if self.posterior_lr is None else self.posterior_lr
         net = [p for p in self.parameters() if p.requires_grad]
-        return [torch.optim.Adam(net, lr=lr)]
+        return [adam(net, lr)]
 
     def training_step(
         self, batch: Batch, optimizers: list[torch.optim.Optimizer]
