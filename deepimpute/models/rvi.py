@@ -246,16 +246,19 @@ class RVI(ImputationModule):
     ) -> dict[str, float]:
         (opt,) = optimizers
         idx = batch.index
-        theta = self.rows[idx].clone().requires_grad_(True)
-        per_row = self.row_loss(theta, batch)
+        theta = self.rows[idx]
+        # one leaf per block: the gradient of a slice of one leaf would be a
+        # full-width zero tensor per slice
+        parts = [p.requires_grad_(True) for p in self.split_rows(theta.clone())]
+        per_row = self.row_loss(parts, batch)
         loss = per_row.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         # rows see the gradient of their own (summed) ELBO, not of the batch mean
-        grad = theta.grad * batch.n_rows
+        grad = torch.cat([p.grad for p in parts], dim=-1) * batch.n_rows
         new, m, v, step = _row_adam(
-            theta.detach(), grad, self.rows_m[idx], self.rows_v[idx],
+            theta, grad, self.rows_m[idx], self.rows_v[idx],
             self.rows_step[idx], self._lr,
         )
         self.rows[idx] = new
