@@ -275,7 +275,9 @@ class RVI(ImputationModule):
             return self.row_loss(theta, batch, shared_noise=True).mean()
 
     # ------------------------------------------------------------ inference
-    def infer(self, batch: Batch, steps: int | None = None) -> Tensor:
+    def infer(
+        self, batch: Batch, steps: int | None = None, *, return_steps: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
         """Per-row parameters of new rows, optimised on their observed entries only.
 
         Decoder and relay vectors are frozen (only the rows' tensor is differentiated,
@@ -288,6 +290,7 @@ class RVI(ImputationModule):
         its parameters are those after that step. The test looks at the row's own
         losses only, so where a row stops does not depend on its batch-mates;
         stopped rows leave the working set, which is what saves time.
+        ``return_steps`` also returns the number of steps each row took.
         """
         steps = self.inference_steps if steps is None else steps
         n = batch.n_rows
@@ -305,6 +308,7 @@ class RVI(ImputationModule):
         n_groups = len(self.relay_groups)
         select = _TopSelection(self.n_keep)
         tol, patience = self.inference_tol, self.inference_patience
+        taken = torch.full((n,), steps, dtype=torch.long, device=device)
         if tol is not None:
             out = init.expand(n, -1).clone()  # rows are written here as they stop
             pos = torch.arange(n, device=device)
@@ -343,6 +347,7 @@ class RVI(ImputationModule):
                 if not bool(stop.any()):
                     continue
                 out[pos[stop]] = torch.cat([p[stop] for p in parts], dim=-1)
+                taken[pos[stop]] = step
                 done |= stop
                 n_done = int(done.sum())
                 if n_done == len(done):
@@ -357,10 +362,10 @@ class RVI(ImputationModule):
                     work = Batch(work.x[keep], work.observed[keep],
                                  work.attr_observed[keep], work.index[keep])
         theta = torch.cat(parts, dim=-1)
-        if tol is None:
-            return theta
-        out[pos[~done]] = theta[~done]  # rows still running at the last step
-        return out
+        if tol is not None:
+            out[pos[~done]] = theta[~done]  # rows still running at the last step
+            theta = out
+        return (theta, taken) if return_steps else theta
 
     @property
     def all_rows_trained(self) -> bool:
