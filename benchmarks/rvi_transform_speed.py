@@ -197,12 +197,12 @@ def large_part(n_rows, quick):
 
 def summary(path: Path = OUT) -> str:
     """Markdown: per part, dataset and method, seconds and error per variant."""
-    df = pd.read_csv(path)
+    df = pd.read_csv(path, dtype={"part": str})
     out = []
     q = df[df.part != "1e5"]
     if len(q):
         g = q.groupby(["dataset", "method", "metric", "variant"])
-        agg = g.agg(seconds=("seconds", "mean"), value=("value", "mean"),
+        agg = g.agg(seconds=("cpu_seconds", "mean"), value=("value", "mean"),
                     sd=("value", "std"), seeds=("seed", "nunique")).reset_index()
         lines = ["| dataset | method | metric | seeds | "
                  + " | ".join(f"{v}: error (s)" for v in VARIANTS) + " |",
@@ -216,8 +216,9 @@ def summary(path: Path = OUT) -> str:
                              f"({r.seconds.iloc[0]:.2f})")
             lines.append(f"| {d} | {m} | {met} | {int(sub.seeds.max())} | "
                          + " | ".join(cells) + " |")
-        out.append("Error of the transformed test rows (mean ± sd over seeds) and "
-                   "transform seconds (mean):\n\n" + "\n".join(lines))
+        out.append("Error of the transformed test rows (mean ± sd over seeds) and, "
+                   "in brackets, CPU seconds of the transform (mean):\n\n"
+                   + "\n".join(lines))
     big = df[df.part == "1e5"]
     if len(big):
         n = int(big.n_rows.iloc[0])
@@ -261,7 +262,7 @@ def main(argv=None) -> int:
     df["quick"] = int(args.quick)
     df["versions"] = versions()
     if args.append and args.out.exists():
-        old = pd.read_csv(args.out)
+        old = pd.read_csv(args.out, dtype={"part": str})
         df = pd.concat([old[~old.part.isin(args.parts)], df], ignore_index=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out, index=False)
