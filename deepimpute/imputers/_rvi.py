@@ -57,8 +57,8 @@ class RVIImputer(BaseDeepImputer):
     inference_steps : int, default=80
         Adam steps on the parameters of new rows at transform (and sample) time.
     inference_learning_rate : float, default=3e-3
-        Adam step size of new rows' parameters (80 steps of 3e-3 impute as well
-        as the former 250 of 1e-3 in 1/3 of the time;
+        Adam step size of new rows' parameters (80 steps of 3e-3 impute within
+        the seeds' spread of the former 250 of 1e-3, in a fifth of the time;
         ``benchmarks/rvi_transform_speed.py``).
     impute_draws : int, default=0
         Point imputation: 0 decodes the posterior mean (the paper); ``k > 0``
