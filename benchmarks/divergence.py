@@ -33,8 +33,7 @@ import torch
 
 import deepimpute.training as training
 from deepimpute import datasets
-from deepimpute.imputers import IMPUTERS, BaseDeepImputer
-from deepimpute.imputers._base import RANGE_FACTOR
+from deepimpute.imputers import IMPUTERS, RANGE_FACTOR, BaseDeepImputer
 from deepimpute.missingness import simulate_missing
 
 RESULTS = Path(__file__).parent / "results"
@@ -193,7 +192,7 @@ def summary_markdown(csv_path: Path) -> str:
     note = (
         f"Thresholds: loss growth {training.EXPLOSION_FACTOR:g} "
         f"(`deepimpute.training.EXPLOSION_FACTOR`), excursion "
-        f"{RANGE_FACTOR:g} ranges (`deepimpute.imputers._base.RANGE_FACTOR`). "
+        f"{RANGE_FACTOR:g} ranges (`deepimpute.imputers.RANGE_FACTOR`). "
         "A run that raised has no excursion; non-deep imputers have no loss (-inf)."
     )
     return table(out, digits=3) + "\n\n" + note

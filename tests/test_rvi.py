@@ -177,3 +177,15 @@ def test_cuda_matches_batching_and_leaves_model_unchanged():
     np.testing.assert_allclose(imp.transform(Xm), full, rtol=1e-4, atol=1e-5)
     for k, v in imp.module_.state_dict().items():
         assert torch.equal(v, before[k]), k
+
+
+def test_early_stopping_transform_is_invariant_to_batching():
+    _, Xm = correlated_table(n=60)
+    imp = _rvi(inference_steps=40, inference_learning_rate=1e-2,
+               inference_tol=0.05, inference_patience=3).fit(Xm)
+    full = imp.transform(Xm)
+    imp._inference_batch_size = 7
+    np.testing.assert_allclose(imp.transform(Xm), full, rtol=1e-5, atol=1e-6)
+    shuffled = np.random.default_rng(0).permutation(len(Xm))
+    np.testing.assert_allclose(imp.transform(Xm[shuffled]), full[shuffled],
+                               rtol=1e-5, atol=1e-6)

@@ -1,7 +1,7 @@
 """scikit-learn estimators over the torch cores, and the registry of imputers."""
 
 from ._adapter import SklearnImputerAdapter
-from ._base import BaseDeepImputer, BaseImputer
+from ._base import RANGE_FACTOR, BaseDeepImputer, BaseImputer
 from ._factvae import FactVAEImputer
 from ._gain import GAINImputer
 from ._hivae import HIVAEImputer
@@ -32,6 +32,7 @@ IMPUTERS: dict[str, type] = {
 
 __all__ = [
     "IMPUTERS",
+    "RANGE_FACTOR",
     "BaseDeepImputer",
     "BaseImputer",
     "FactVAEImputer",

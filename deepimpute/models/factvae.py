@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from ..nn import TableLikelihood
 from ..schema import ModelLayout
-from ..training import Batch, ImputationModule
+from ..training import Batch, ImputationModule, adam
 
 __all__ = ["FactVAE", "GroupedLinear"]
 
@@ -360,7 +360,7 @@ class FactVAE(ImputationModule):
         rest = [p for p in self.parameters() if id(p) not in phi_ids]
         # Phi gets plain SGD so that the prox threshold eta * lambda matches its step
         return [
-            torch.optim.Adam(rest, lr=lr, foreach=True),
+            adam(rest, lr),
             torch.optim.SGD(phi, lr=self.prox_learning_rate, momentum=0.0),
         ]
 

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from ..nn import mlp
 from ..schema import ModelLayout
-from ..training import Batch, ImputationModule
+from ..training import Batch, ImputationModule, adam
 
 __all__ = ["GAIN", "MinMaxScaling", "gain_losses", "gain_hint"]
 
@@ -170,8 +170,8 @@ class GAIN(ImputationModule):
     # ------------------------------------------------------------ training
     def configure_optimizers(self, lr: float) -> list[torch.optim.Optimizer]:
         return [
-            torch.optim.Adam(self.discriminator.parameters(), lr=lr),
-            torch.optim.Adam(self.generator.parameters(), lr=lr),
+            adam(self.discriminator.parameters(), lr),
+            adam(self.generator.parameters(), lr),
         ]
 
     def training_step(

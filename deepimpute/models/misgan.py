@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from ..nn import mlp
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule
+from ..training import adam as _adam
 from .gain import MinMaxScaling
 
 __all__ = ["MisGAN", "critic_loss", "gradient_penalty", "mask_data"]
@@ -178,7 +179,7 @@ class MisGAN(ImputationModule):
     # ------------------------------------------------------------ training
     def configure_optimizers(self, lr: float) -> list[torch.optim.Optimizer]:
         def adam(net: nn.Module, rate: float) -> torch.optim.Optimizer:
-            return torch.optim.Adam(net.parameters(), lr=rate, betas=(0.5, 0.9))
+            return _adam(net.parameters(), rate, betas=(0.5, 0.9))
 
         lr_i = lr * self.imputer_lr_factor
         return [

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from ..nn import TableLikelihood, gaussian_kl, mlp
 from ..schema import ModelLayout
-from ..training import Batch, ImputationModule, check_inference
+from ..training import Batch, ImputationModule, adam, check_inference
 
 __all__ = ["RVI", "relay_mask"]
 
@@ -94,6 +94,12 @@ class RVI(ImputationModule):
         0 decodes the posterior mean; ``k > 0`` averages the decoded means of ``k``
         posterior draws (the posterior predictive mean), one noise vector per draw
         shared by all rows.
+    inference_tol : float or None
+        A new row stops once its negative ELBO has not improved on its best by
+        this much for ``inference_patience`` steps (None: every row runs
+        ``inference_steps``).
+    inference_patience : int
+        Steps without improvement before a new row stops.
     """
 
     def __init__(
@@ -111,9 +117,11 @@ class RVI(ImputationModule):
         beta: float = 1.0,
         numerical: str = "gaussian",
         posterior_lr: float | None = None,
-        inference_steps: int = 250,
-        inference_lr: float = 1e-3,
+        inference_steps: int = 80,
+        inference_lr: float = 3e-3,
         impute_draws: int = 0,
+        inference_tol: float | None = None,
+        inference_patience: int = 10,
     ) -> None:
         super().__init__()
         if posterior_var not in ("learned", "fixed"):
@@ -135,6 +143,8 @@ class RVI(ImputationModule):
         self.posterior_lr = posterior_lr
         self.inference_steps = int(inference_steps)
         self.inference_lr = float(inference_lr)
+        self.inference_tol = None if inference_tol is None else float(inference_tol)
+        self.inference_patience = int(inference_patience)
         self.impute_draws = int(impute_draws)
         self.decoder = mlp(latent_dim, tuple(hidden), self.likelihood.n_params,
                            activation="relu")
@@ -165,33 +175,53 @@ class RVI(ImputationModule):
             parts.append(torch.full((n, self.latent_dim), self.posterior_logvar))
         return torch.cat(parts, dim=-1)
 
-    def posterior(self, theta: Tensor) -> tuple[Tensor, Tensor]:
-        """Posterior mean and log-variance from per-row parameters ``(n, n_local)``."""
-        mu = theta[:, self.n_coef:self.n_coef + self.latent_dim]
-        start = 0
-        for k, keep, relay in zip(self.relay_groups, self.n_keep, self.relays,
-                                  strict=True):
-            coef = theta[:, start:start + k]
+    def split_rows(self, theta: Tensor) -> list[Tensor]:
+        """Views of ``(n, n_local)`` parameters: one coefficient block per relay
+        group, the offset, and (learned variance) the log-variance."""
+        sizes = [*self.relay_groups, self.latent_dim]
+        if self.learn_var:
+            sizes.append(self.latent_dim)
+        return list(theta.split(sizes, dim=-1))
+
+    def posterior(
+        self,
+        theta: Tensor | Sequence[Tensor],
+        masks: Sequence[Tensor] | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Posterior mean and log-variance from per-row parameters ``(n, n_local)``
+        (or their :meth:`split_rows` parts).
+
+        ``masks`` (one 0/1 tensor per relay group) are the top-B selections when
+        the caller already has them (inference tracks them incrementally).
+        """
+        parts = self.split_rows(theta) if isinstance(theta, Tensor) else theta
+        n_groups = len(self.relay_groups)
+        mu = parts[n_groups]
+        for g, (keep, relay) in enumerate(zip(self.n_keep, self.relays, strict=True)):
+            coef = parts[g]
             # hard top-B selection: unselected coefficients contribute 0 and get
             # no gradient in this step (method note pitfall 1)
-            mu = mu + (coef * relay_mask(coef.detach(), keep)) @ relay
-            start += k
+            mask = relay_mask(coef.detach(), keep) if masks is None else masks[g]
+            mu = mu + (coef * mask) @ relay
         if self.learn_var:
-            logvar = theta[:, self.n_coef + self.latent_dim:]
-            logvar = logvar.clamp(_LOGVAR_MIN, _LOGVAR_MAX)
+            logvar = parts[n_groups + 1].clamp(_LOGVAR_MIN, _LOGVAR_MAX)
         else:
             logvar = torch.full_like(mu, self.posterior_logvar)
         return mu, logvar
 
     def row_loss(
-        self, theta: Tensor, batch: Batch, shared_noise: bool = False
+        self,
+        theta: Tensor | Sequence[Tensor],
+        batch: Batch,
+        shared_noise: bool = False,
+        masks: Sequence[Tensor] | None = None,
     ) -> Tensor:
         """Negative ELBO of every row, ``(n,)``: observed log-likelihood and KL.
 
         One reparameterised draw per row; ``shared_noise`` draws one ``(1, t)`` noise
         vector for all rows (transform time: invariance to batching).
         """
-        mu, logvar = self.posterior(theta)
+        mu, logvar = self.posterior(theta, masks)
         shape = (1, mu.shape[-1]) if shared_noise else mu.shape
         eps = torch.randn(shape, dtype=mu.dtype, device=mu.device)
         z = mu + torch.exp(0.5 * logvar) * eps
@@ -209,23 +239,26 @@ class RVI(ImputationModule):
     def configure_optimizers(self, lr: float) -> list[torch.optim.Optimizer]:
         self._lr = lr if self.posterior_lr is None else self.posterior_lr
         net = [p for p in self.parameters() if p.requires_grad]
-        return [torch.optim.Adam(net, lr=lr)]
+        return [adam(net, lr)]
 
     def training_step(
         self, batch: Batch, optimizers: list[torch.optim.Optimizer]
     ) -> dict[str, float]:
         (opt,) = optimizers
         idx = batch.index
-        theta = self.rows[idx].clone().requires_grad_(True)
-        per_row = self.row_loss(theta, batch)
+        theta = self.rows[idx]
+        # one leaf per block: the gradient of a slice of one leaf would be a
+        # full-width zero tensor per slice
+        parts = [p.requires_grad_(True) for p in self.split_rows(theta.clone())]
+        per_row = self.row_loss(parts, batch)
         loss = per_row.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         # rows see the gradient of their own (summed) ELBO, not of the batch mean
-        grad = theta.grad * batch.n_rows
+        grad = torch.cat([p.grad for p in parts], dim=-1) * batch.n_rows
         new, m, v, step = _row_adam(
-            theta.detach(), grad, self.rows_m[idx], self.rows_v[idx],
+            theta, grad, self.rows_m[idx], self.rows_v[idx],
             self.rows_step[idx], self._lr,
         )
         self.rows[idx] = new
@@ -242,13 +275,22 @@ class RVI(ImputationModule):
             return self.row_loss(theta, batch, shared_noise=True).mean()
 
     # ------------------------------------------------------------ inference
-    def infer(self, batch: Batch, steps: int | None = None) -> Tensor:
+    def infer(
+        self, batch: Batch, steps: int | None = None, *, return_steps: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
         """Per-row parameters of new rows, optimised on their observed entries only.
 
         Decoder and relay vectors are frozen (only the rows' tensor is differentiated,
         so no gradient reaches them). The init and the noise are shared by all rows
         and the loss is a per-row sum, so each row's result is independent of the
         other rows in the batch.
+
+        With ``inference_tol`` set, a row stops once its negative ELBO has not
+        improved on its best by ``inference_tol`` for ``inference_patience`` steps;
+        its parameters are those after that step. The test looks at the row's own
+        losses only, so where a row stops does not depend on its batch-mates;
+        stopped rows leave the working set, which is what saves time.
+        ``return_steps`` also returns the number of steps each row took.
         """
         steps = self.inference_steps if steps is None else steps
         n = batch.n_rows
@@ -257,23 +299,78 @@ class RVI(ImputationModule):
         # random coefficients would start them at a random mix of the learned
         # relays, where a row with few or no observed entries stays (tiny ones
         # still break top-k ties)
-        theta = self.init_rows(1, relay_scale=1e-3).to(device).expand(n, -1).clone()
-        m = torch.zeros_like(theta)
-        v = torch.zeros_like(theta)
-        step = torch.zeros(n, 1, device=device)
-        first = None
+        init = self.init_rows(1, relay_scale=1e-3).to(device)
+        # separate leaves per block: differentiating slices of one table would
+        # materialise a full-width zero gradient per slice
+        parts = [p.expand(n, -1).clone() for p in self.split_rows(init)]
+        m = [torch.zeros_like(p) for p in parts]
+        v = [torch.zeros_like(p) for p in parts]
+        n_groups = len(self.relay_groups)
+        select = _TopSelection(self.n_keep)
+        tol, patience = self.inference_tol, self.inference_patience
+        taken = torch.full((n,), steps, dtype=torch.long, device=device)
+        if tol is not None:
+            out = init.expand(n, -1).clone()  # rows are written here as they stop
+            pos = torch.arange(n, device=device)
+            best = torch.full((n,), torch.inf, device=device)
+            stale = torch.zeros(n, dtype=torch.long, device=device)
+            done = torch.zeros(n, dtype=torch.bool, device=device)
+        work = batch
+        b1, b2 = _BETAS
+        lr = self.inference_lr
+        first = last = None
         with torch.enable_grad():
-            for _ in range(steps):
-                theta.requires_grad_(True)
-                total = self.row_loss(theta, batch, shared_noise=True).sum()
-                first = total.detach() if first is None else first
-                (grad,) = torch.autograd.grad(total, theta)
-                theta, m, v, step = _row_adam(
-                    theta.detach(), grad, m, v, step, self.inference_lr
-                )
+            for step in range(1, steps + 1):
+                masks = select(parts[:n_groups])
+                for p in parts:
+                    p.requires_grad_(True)
+                per_row = self.row_loss(parts, work, shared_noise=True, masks=masks)
+                grads = torch.autograd.grad(per_row.sum(), parts)
+                last = per_row.detach().mean()
+                first = last if first is None else first
+                for p in parts:
+                    p.requires_grad_(False)
+                # Adam, in place; every working row has taken the same number of
+                # steps, so the bias corrections are scalars
+                torch._foreach_mul_(m, b1)
+                torch._foreach_add_(m, grads, alpha=1 - b1)
+                torch._foreach_mul_(v, b2)
+                torch._foreach_addcmul_(v, grads, grads, value=1 - b2)
+                denom = torch._foreach_div(v, 1 - b2**step)
+                torch._foreach_sqrt_(denom)
+                torch._foreach_add_(denom, _EPS)
+                torch._foreach_addcdiv_(parts, m, denom, value=-lr / (1 - b1**step))
+                if tol is None:
+                    continue
+                loss = per_row.detach()
+                improved = loss < best - tol
+                best = torch.where(improved, loss, best)
+                stale = torch.where(improved, 0, stale + 1)
+                stop = (stale >= patience) & ~done
+                if not bool(stop.any()):
+                    continue
+                out[pos[stop]] = torch.cat([p[stop] for p in parts], dim=-1)
+                taken[pos[stop]] = step
+                done |= stop
+                n_done = int(done.sum())
+                if n_done == len(done):
+                    break
+                # drop stopped rows once they are a quarter of the working set
+                if 4 * n_done >= len(done):
+                    keep = ~done
+                    parts, m, v = ([t[keep] for t in ts] for ts in (parts, m, v))
+                    best, stale = best[keep], stale[keep]
+                    pos, done = pos[keep], done[keep]
+                    select.keep_rows(keep)
+                    work = Batch(work.x[keep], work.observed[keep],
+                                 work.attr_observed[keep], work.index[keep])
+        theta = torch.cat(parts, dim=-1)
         if first is not None:  # a too-large inference_lr must not pass silently
-            check_inference(theta, first / n, total.detach() / n)
-        return theta.detach()
+            check_inference(theta, first, last)
+        if tol is not None:
+            out[pos[~done]] = theta[~done]  # rows still running at the last step
+            theta = out
+        return (theta, taken) if return_steps else theta
 
     @property
     def all_rows_trained(self) -> bool:
@@ -301,3 +398,80 @@ class RVI(ImputationModule):
         mu, logvar = self.posterior(self.infer(batch))
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
         return self.likelihood.sample(self.decoder(z))
+
+
+class _TopSelection:
+    """Top-B masks of the relay coefficients, kept between inference steps.
+
+    The mask of a group is ``|a| >= threshold`` with a per-row threshold between
+    the B-th and (B+1)-th largest ``|a|`` of an earlier step. Exactly B entries at
+    or above it means they are the top B, so the threshold is recomputed
+    (``kthvalue``) only for rows where the count is off; the selection is the same
+    as :func:`relay_mask`'s (up to ties, which random coefficients do not have),
+    at the cost of a comparison instead of a partial sort per step.
+    """
+
+    def __init__(self, n_keep: Sequence[int]) -> None:
+        self.n_keep = tuple(n_keep)
+        self.thresholds: list[Tensor | None] = [None] * len(self.n_keep)
+
+    def __call__(self, coefs: Sequence[Tensor]) -> list[Tensor]:
+        """Masks of the coefficient blocks ``coefs`` (one ``(n, K_g)`` per group)."""
+        masks = []
+        for g, (coef, keep) in enumerate(zip(coefs, self.n_keep, strict=True)):
+            a = coef.detach().abs()
+            k = a.shape[-1]
+            if keep >= k:
+                masks.append(torch.ones_like(a))
+                continue
+            thr = self.thresholds[g]
+            if thr is None:
+                thr = self.thresholds[g] = _midpoints(a, keep)
+            sel = a >= thr
+            count = sel.sum(-1, keepdim=True)
+            off = (count != keep).squeeze(1)
+            if bool(off.any()):
+                rows = off.nonzero().squeeze(1)
+                a_r = a[rows]
+                thr[rows] = _repaired(a_r, sel[rows], count[rows], keep)
+                sel[rows] = a_r >= thr[rows]
+                # adjacent floats: the midpoint may equal one of them
+                still = rows[sel[rows].sum(-1) != keep]
+                if len(still):
+                    sel[still] = relay_mask(a[still], keep).bool()
+            masks.append(sel.to(coef.dtype))
+        return masks
+
+    def keep_rows(self, keep: Tensor) -> None:
+        self.thresholds = [t if t is None else t[keep] for t in self.thresholds]
+
+
+def _repaired(a: Tensor, sel: Tensor, count: Tensor, keep: int) -> Tensor:
+    """New thresholds of rows whose selection ``sel`` holds ``count != keep``.
+
+    One entry too many (or too few) is the usual case after a step: the new
+    threshold lies between the two smallest selected (largest unselected) values,
+    two min (max) reductions instead of a partial sort; other rows use
+    :func:`_midpoints`.
+    """
+    inf = torch.inf
+    hi = a.masked_fill(~sel, inf)
+    low1, at = hi.min(-1, keepdim=True)
+    low2 = hi.scatter_(-1, at, inf).min(-1, keepdim=True).values
+    lo = a.masked_fill(sel, -inf)
+    high1, at = lo.max(-1, keepdim=True)
+    high2 = lo.scatter_(-1, at, -inf).max(-1, keepdim=True).values
+    thr = torch.where(count == keep + 1, 0.5 * (low1 + low2),
+                      torch.where(count == keep - 1, 0.5 * (high1 + high2), torch.nan))
+    other = thr.isnan().squeeze(1)
+    if bool(other.any()):
+        thr[other] = _midpoints(a[other], keep)
+    return thr
+
+
+def _midpoints(a: Tensor, keep: int) -> Tensor:
+    """Per row, halfway between the ``keep``-th and ``keep+1``-th largest value."""
+    k = a.shape[-1]
+    top = a.kthvalue(k - keep + 1, dim=-1, keepdim=True).values
+    below = a.kthvalue(k - keep, dim=-1, keepdim=True).values
+    return 0.5 * (top + below)

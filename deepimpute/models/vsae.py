@@ -40,7 +40,7 @@ from ..nn import TableLikelihood, gaussian_kl, log_normal_std, mlp
 from ..nn.functional import log_normal
 from ..nn.importance import importance_mean, importance_resample, row_chunks
 from ..schema import ModelLayout
-from ..training import Batch, ImputationModule
+from ..training import Batch, ImputationModule, adam
 
 __all__ = ["VSAE", "GroupedMLP", "MaskedGroupBatchNorm"]
 
@@ -358,8 +358,7 @@ class VSAE(ImputationModule):
 
     def configure_optimizers(self, lr: float) -> list[torch.optim.Optimizer]:
         if self.weight_decay > 0:
-            return [torch.optim.AdamW(self.parameters(), lr=lr,
-                                      weight_decay=self.weight_decay)]
+            return [adam(self.parameters(), lr, weight_decay=self.weight_decay)]
         return super().configure_optimizers(lr)
 
     # ------------------------------------------------------------------ stages

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from deepimpute.models.rvi import RVI, relay_mask
+from deepimpute.models.rvi import RVI, _row_adam, _TopSelection, relay_mask
 from deepimpute.nn import gaussian_kl
 from deepimpute.schema import AttributeLayout, ModelLayout
 from deepimpute.training import Batch
@@ -162,3 +162,57 @@ def test_loss_decreases(posterior_var):
     for _ in range(150):
         last = model.training_step(batch, [opt])["loss"]
     assert last < first
+
+
+def test_tracked_top_selection_equals_relay_mask():
+    # the per-row thresholds must give relay_mask's selection at every step of a
+    # random walk of the coefficients (rows cross the threshold now and then)
+    g = torch.Generator().manual_seed(0)
+    coefs = [1e-3 * torch.randn(64, k, generator=g) for k in (5, 12)]
+    keep = (2, 6)
+    select = _TopSelection(keep)
+    for _ in range(40):
+        masks = select(coefs)
+        for coef, k, mask in zip(coefs, keep, masks, strict=True):
+            assert torch.equal(mask, relay_mask(coef, k))
+        coefs = [c + 1e-2 * torch.randn(c.shape, generator=g) for c in coefs]
+
+
+def test_infer_matches_the_plain_row_adam_loop():
+    # the in-place, per-block optimisation is the row-wise Adam of the training
+    # rows: the same steps as _row_adam on the whole parameter table
+    model = _model(relay_groups=(4, 6), inference_steps=30, inference_lr=1e-2)
+    batch = _batch(n=16)
+    torch.manual_seed(1)
+    fast = model.infer(batch)
+    torch.manual_seed(1)
+    theta = model.init_rows(1, relay_scale=1e-3).expand(16, -1).clone()
+    m, v, step = torch.zeros_like(theta), torch.zeros_like(theta), torch.zeros(16, 1)
+    for _ in range(30):
+        theta.requires_grad_(True)
+        (grad,) = torch.autograd.grad(
+            model.row_loss(theta, batch, shared_noise=True).sum(), theta)
+        theta, m, v, step = _row_adam(theta.detach(), grad, m, v, step, 1e-2)
+    torch.testing.assert_close(fast, theta, rtol=1e-4, atol=1e-5)
+
+
+def test_early_stop_is_per_row_and_independent_of_batch_mates():
+    model = _model(relay_groups=(4,), inference_steps=60, inference_lr=1e-2,
+                   inference_tol=0.05, inference_patience=3)
+    batch = _batch(n=24, seed=3)
+    torch.manual_seed(5)
+    full, taken = model.infer(batch, return_steps=True)
+    # rows stop at different steps, some before the last one
+    assert len(set(taken.tolist())) > 1 and int(taken.min()) < 60
+    for rows in ([0, 5, 11], [int(taken.argmin())], list(range(12, 24))):
+        part = Batch(batch.x[rows], batch.observed[rows],
+                     batch.attr_observed[rows], batch.index[rows])
+        torch.manual_seed(5)
+        sub, sub_taken = model.infer(part, return_steps=True)
+        assert torch.equal(sub_taken, taken[rows])
+        torch.testing.assert_close(sub, full[rows], rtol=1e-5, atol=1e-6)
+    # without early stopping every row takes every step
+    model.inference_tol = None
+    torch.manual_seed(5)
+    _, all_steps = model.infer(batch, return_steps=True)
+    assert all_steps.eq(60).all()

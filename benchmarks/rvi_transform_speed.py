@@ -1,0 +1,273 @@
+"""RVI / VAD transform: the former inference against today's, seconds and error.
+
+A fitted RVI or VAD imputes new rows by optimising each row's posterior with the
+decoder frozen (``RVI.infer``). Variants, all on the same fitted model:
+
+* ``old``: the former code (kept below as :func:`legacy_infer`: one Adam over the
+  whole parameter table per step, top-B by ``topk``, batches of 1024 rows) with the
+  former settings, 250 steps of 1e-3;
+* ``old-settings``: today's code with the former settings (the same optimisation,
+  so the same error up to float noise; the code's own speed-up);
+* ``new``: today's defaults (80 steps of 3e-3);
+* ``new-stop``: today's defaults with per-row early stopping (``inference_tol``).
+
+Parts (one CSV, ``part`` column):
+
+1. ``tables``: yeast, white wine, heart; MCAR 0.5; rows split 80/20 as the runner
+   (:func:`benchmarks.run.split`); RVI and VAD fitted on the 80 % with the runner's
+   250 epochs, the 20 % transformed; ``nrmse_per_feature`` (and PFC on heart) on
+   the hidden test cells; seeds 0-2.
+2. ``images``: MNIST pairs (:func:`deepimpute.datasets.make_mnist_pairs`, whole
+   images hidden at rate 0.5 as in ``benchmarks/vsae_images.py``), reduced to
+   ``--image-rows`` rows and 100 epochs with the image budget's latent size and
+   widths (the full run takes the 4832 rows and 250 epochs); ``image_mse`` of
+   the hidden test images (seed 0 by default, ``--image-seeds``).
+3. ``1e5``: seconds to transform 1e5 rows of
+   :func:`deepimpute.datasets.make_mixed_data` (MCAR 0.3) with a model fitted on
+   2000 rows (20 epochs); ``old`` and ``old-settings`` run on 1e4 rows and are
+   scaled by 10 (``extrapolated=1``); ``new`` and ``new-stop`` on all 1e5 rows;
+   one torch thread (on the shared 2-core machine two threads ran slower than
+   one).
+
+Seconds are the wall time of ``transform`` and the CPU time of this process
+(``cpu_seconds``, all its threads); other jobs on the machine inflate the wall
+time, so compare rows of one run.
+
+    python -m benchmarks.rvi_transform_speed
+    python -m benchmarks.rvi_transform_speed --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from benchmarks._cli import add_common, versions
+from benchmarks.run import split
+from deepimpute.datasets import (
+    load_heart,
+    load_white_wine,
+    load_yeast,
+    make_mixed_data,
+    make_mnist_pairs,
+)
+from deepimpute.imputers import RVIImputer, VADImputer
+from deepimpute.metrics import image_mse, score_imputation
+from deepimpute.missingness import simulate_missing
+from deepimpute.models.rvi import _row_adam
+
+RESULTS = Path(__file__).resolve().parent / "results"
+OUT = RESULTS / "rvi_transform_speed.csv"
+OLD = dict(inference_steps=250, inference_lr=1e-3)
+VARIANTS = ("old", "old-settings", "new", "new-stop")
+STOP_TOL = 0.5
+TABLES = {"yeast": load_yeast, "white_wine": load_white_wine, "heart": load_heart}
+METHODS = {"rvi": RVIImputer, "vad": VADImputer}
+
+
+def legacy_infer(self, batch, steps=None):
+    """The inference loop before issue 22 (for timing; same optimisation)."""
+    steps = self.inference_steps if steps is None else steps
+    n = batch.n_rows
+    theta = self.init_rows(1, relay_scale=1e-3).expand(n, -1).clone()
+    m, v = torch.zeros_like(theta), torch.zeros_like(theta)
+    step = torch.zeros(n, 1)
+    with torch.enable_grad():
+        for _ in range(steps):
+            theta.requires_grad_(True)
+            total = self.row_loss(theta, batch, shared_noise=True).sum()
+            (grad,) = torch.autograd.grad(total, theta)
+            theta, m, v, step = _row_adam(
+                theta.detach(), grad, m, v, step, self.inference_lr
+            )
+    return theta.detach()
+
+
+def configure(imp, variant: str) -> None:
+    """Set the fitted imputer's inference to ``variant`` (in place)."""
+    mod = imp.module_
+    mod.__dict__.pop("infer", None)
+    imp._inference_batch_size = type(imp)._inference_batch_size
+    mod.inference_tol = None
+    if variant in ("old", "old-settings"):
+        mod.inference_steps, mod.inference_lr = OLD.values()
+    else:
+        mod.inference_steps = imp.inference_steps
+        mod.inference_lr = imp.inference_learning_rate
+    if variant == "old":
+        mod.infer = types.MethodType(legacy_infer, mod)
+        imp._inference_batch_size = 1024
+    if variant == "new-stop":
+        mod.inference_tol = STOP_TOL
+
+
+def timed_transform(imp, X):
+    """Output, wall seconds and CPU seconds of this process (all threads)."""
+    t, c = time.perf_counter(), time.process_time()
+    Z = imp.transform(X)
+    return Z, time.perf_counter() - t, time.process_time() - c
+
+
+def _row(**kw) -> dict:
+    return dict(kw)
+
+
+def table_part(seeds, quick):
+    rows = []
+    for name, loader in TABLES.items():
+        ds = loader()
+        X = ds.frame
+        for seed in seeds:
+            Xm, _ = simulate_missing(X, "mcar", 0.5, random_state=seed)
+            tr, te = split(len(X), seed)
+            if quick:
+                tr, te = tr[:300], te[:100]
+            miss = Xm.iloc[te].isna().to_numpy()
+            for method, cls in METHODS.items():
+                imp = cls(random_state=seed, device="cpu",
+                          max_iter=3 if quick else 250).fit(Xm.iloc[tr])
+                for variant in VARIANTS:
+                    configure(imp, variant)
+                    Z, sec, cpu = timed_transform(imp, Xm.iloc[te])
+                    s = score_imputation(X.iloc[te], Z, missing=miss, spec=ds.spec)
+                    for metric in ("nrmse_per_feature", "pfc"):
+                        if s.get(metric) is not None and np.isfinite(s[metric]):
+                            rows.append(_row(
+                                part="tables", dataset=name, imputer=method,
+                                seed=seed, variant=variant, n_rows=len(te),
+                                threads=torch.get_num_threads(), seconds=sec,
+                                cpu_seconds=cpu, extrapolated=0, metric=metric,
+                                value=s[metric]))
+                print(name, method, seed, "done", flush=True)
+    return rows
+
+
+def image_part(seeds, n_rows, quick):
+    rows = []
+    for seed in seeds:
+        ds = make_mnist_pairs(n_samples=n_rows, random_state=seed)
+        Xm, _ = simulate_missing(ds.frame, "mcar", 0.5, spec=ds.spec,
+                                 ensure_observed=False, random_state=seed)
+        tr, te = split(len(Xm), seed)
+        miss = Xm.iloc[te].isna().to_numpy()
+        imp = RVIImputer(latent_dim=8 if quick else 32, hidden=(128, 128),
+                         column_spec=ds.spec, max_iter=2 if quick else 100,
+                         random_state=seed, device="cpu").fit(Xm.iloc[tr])
+        for variant in VARIANTS:
+            configure(imp, variant)
+            Z, sec, cpu = timed_transform(imp, Xm.iloc[te])
+            val = image_mse(ds.frame.iloc[te], Z, missing=miss, spec=ds.spec)
+            rows.append(_row(part="images", dataset="mnist_pairs", imputer="rvi",
+                             seed=seed, variant=variant, n_rows=len(te),
+                             threads=torch.get_num_threads(), seconds=sec,
+                             cpu_seconds=cpu, extrapolated=0, metric="image_mse",
+                             value=val))
+        print("images", seed, "done", flush=True)
+    return rows
+
+
+def large_part(n_rows, quick):
+    rows = []
+    fit = make_mixed_data(2000, random_state=0).frame
+    fit_m, _ = simulate_missing(fit, "mcar", 0.3, random_state=0)
+    big = make_mixed_data(n_rows, random_state=1).frame
+    big_m, _ = simulate_missing(big, "mcar", 0.3, random_state=1)
+    small = big_m.iloc[: n_rows // 10]
+    for method, cls in METHODS.items():
+        imp = cls(random_state=0, device="cpu", max_iter=2 if quick else 20).fit(fit_m)
+        for variant in VARIANTS:
+            configure(imp, variant)
+            extrapolate = variant.startswith("old")
+            _, sec, cpu = timed_transform(imp, small if extrapolate else big_m)
+            scale = 10 if extrapolate else 1
+            rows.append(_row(part="1e5", dataset="mixed", imputer=method, seed=0,
+                             variant=variant, n_rows=n_rows,
+                             threads=torch.get_num_threads(), seconds=sec * scale,
+                             cpu_seconds=cpu * scale, extrapolated=int(extrapolate),
+                             metric="", value=""))
+            print(method, variant, f"{rows[-1]['seconds']:.1f}s wall, "
+                  f"{rows[-1]['cpu_seconds']:.1f}s CPU", flush=True)
+    return rows
+
+
+def summary(path: Path = OUT) -> str:
+    """Markdown: per part, dataset and method, seconds and error per variant."""
+    df = pd.read_csv(path, dtype={"part": str})
+    out = []
+    q = df[df.part != "1e5"]
+    if len(q):
+        g = q.groupby(["dataset", "imputer", "metric", "variant"])
+        agg = g.agg(seconds=("cpu_seconds", "mean"), value=("value", "mean"),
+                    sd=("value", "std"), seeds=("seed", "nunique")).reset_index()
+        lines = ["| dataset | method | metric | seeds | "
+                 + " | ".join(f"{v}: error (s)" for v in VARIANTS) + " |",
+                 "|---" * (4 + len(VARIANTS)) + "|"]
+        for (d, m, met), sub in agg.groupby(["dataset", "imputer", "metric"]):
+            cells = []
+            for v in VARIANTS:
+                r = sub[sub.variant == v]
+                cells.append("" if r.empty else
+                             f"{r.value.iloc[0]:.4f} ± {r.sd.iloc[0]:.4f} "
+                             f"({r.seconds.iloc[0]:.2f})")
+            lines.append(f"| {d} | {m} | {met} | {int(sub.seeds.max())} | "
+                         + " | ".join(cells) + " |")
+        out.append("Error of the transformed test rows (mean ± sd over seeds) and, "
+                   "in brackets, CPU seconds of the transform (mean):\n\n"
+                   + "\n".join(lines))
+    big = df[df.part == "1e5"]
+    if len(big):
+        n = int(big.n_rows.iloc[0])
+        lines = [f"| method | variant | threads | CPU seconds per {n:g} rows | "
+                 "wall seconds | measured on |",
+                 "|---|---|---|---|---|---|"]
+        for r in big.itertuples():
+            lines.append(f"| {r.imputer} | {r.variant} | {r.threads} | "
+                         f"{r.cpu_seconds:.1f} | {r.seconds:.1f} | "
+                         f"{f'{n // 10:g} rows x 10' if r.extrapolated else 'all'} |")
+        out.append(f"Transform of {n:g} rows (`make_mixed_data`, MCAR 0.3). CPU "
+                   "seconds of the process (with one thread: the wall time on an "
+                   "idle core; other jobs on the machine inflate the wall "
+                   "time):\n\n" + "\n".join(lines))
+    return "\n\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common(ap, out=OUT, quick="one seed, small tables and 2,000 large rows")
+    ap.add_argument("--image-seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--image-rows", type=int, default=1200)
+    ap.add_argument("--large-rows", type=int, default=100_000)
+    ap.add_argument("--parts", nargs="+", default=["tables", "images", "1e5"])
+    ap.add_argument("--append", action="store_true",
+                    help="replace only the rows of --parts in --out")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.seeds, args.image_seeds = [0], [0]
+        args.image_rows, args.large_rows = 200, 2000
+    rows = []
+    if "tables" in args.parts:
+        rows += table_part(args.seeds, args.quick)
+    if "images" in args.parts:
+        rows += image_part(args.image_seeds, args.image_rows, args.quick)
+    if "1e5" in args.parts:
+        rows += large_part(args.large_rows, args.quick)
+    df = pd.DataFrame(rows)
+    df["quick"] = int(args.quick)
+    df["versions"] = versions()
+    if args.append and args.out.exists():
+        old = pd.read_csv(args.out, dtype={"part": str})
+        df = pd.concat([old[~old.part.isin(args.parts)], df], ignore_index=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(args.out, index=False)
+    print(summary(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
