@@ -112,7 +112,8 @@ def iterate_batches(
     """Yield :class:`Batch` objects over ``rows``; a trailing batch smaller than
     ``min_batch`` is merged into the previous one (BatchNorm needs 2 rows)."""
     if shuffle:
-        rows = rows[torch.randperm(len(rows)).to(rows.device)]
+        # drawn from the CPU generator: the same order on every device
+        rows = rows[torch.randperm(len(rows), device="cpu").to(rows.device)]
     chunks = list(torch.split(rows, batch_size))
     if len(chunks) > 1 and len(chunks[-1]) < min_batch:
         chunks[-2] = torch.cat([chunks[-2], chunks.pop()])
@@ -167,7 +168,7 @@ def train(
     # one host-to-device copy instead of one per batch
     tensors = tuple(t.to(device) for t in tensors)
     n = tensors[0].shape[0]
-    perm = torch.randperm(n)
+    perm = torch.randperm(n, device="cpu")
     n_val = int(round(validation_fraction * n)) if validation_fraction > 0 else 0
     if n_val and n - n_val < 2:
         n_val = 0

@@ -362,7 +362,10 @@ class BaseDeepImputer(BaseImputer):
         self.device_ = str(device)
         tensors = _to_tensors(data)
         with seeded(seed, device):
-            self.module_ = self._build_module(self.encoder_.layout, data.n_rows)
+            # built on the CPU whatever torch's default device is (same initial
+            # weights on every device); train() moves it to ``device``
+            with torch.device("cpu"):
+                self.module_ = self._build_module(self.encoder_.layout, data.n_rows)
             callback = None
             if self.callback is not None:
 
@@ -386,7 +389,7 @@ class BaseDeepImputer(BaseImputer):
 
     def _batches(self, data: EncodedTable):
         tensors = _to_tensors(data)
-        rows = torch.arange(data.n_rows)
+        rows = torch.arange(data.n_rows, device="cpu")
         return iterate_batches(
             tensors,
             rows,
