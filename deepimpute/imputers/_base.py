@@ -21,6 +21,8 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
+from .. import _dask
+from .._dask import is_dask_frame
 from .._data import EncodedTable, TableEncoder
 from .._utils.sklearn_compat import (
     Interval,
@@ -137,6 +139,8 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             array input).
         """
         check_is_fitted(self)
+        if is_dask_frame(X):  # lazy, partition by partition (deepimpute._dask)
+            return _dask.transform_dask(self, X)
         X = self._validate_input(X, reset=False)
         return _concat_rows([self._transform_chunk(part) for part in self._chunks(X)])
 
@@ -168,6 +172,8 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             ``n_draws`` completed datasets of the same type as :meth:`transform`'s.
         """
         check_is_fitted(self)
+        if is_dask_frame(X):  # one lazy Dask DataFrame per draw (deepimpute._dask)
+            return _dask.sample_dask(self, X, n_draws, random_state)
         if not isinstance(n_draws, Integral) or n_draws < 1:
             raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}.")
         X = self._validate_input(X, reset=False)
