@@ -58,6 +58,10 @@ class ImputationModule(nn.Module):
     of the other hooks give one Adam step per mini-batch.
     """
 
+    #: False for cores holding parameters per training row (RVI / VAD): they cannot
+    #: be trained data-parallel, since each rank would only update its own rows
+    shares_parameters_across_rows: bool = True
+
     def loss(self, batch: Batch) -> Tensor:  # pragma: no cover - abstract
         """Scalar training objective, averaged over the batch's rows."""
         raise NotImplementedError
@@ -173,7 +177,14 @@ def train(
     if n_val and n - n_val < 2:
         n_val = 0
     val_rows, train_rows = perm[:n_val].sort().values, perm[n_val:].sort().values
+    dist = _DataParallel.from_environment(module, batch_size)
+    if dist is not None:
+        # every rank drew the same split (same seed): each keeps its share of both
+        train_rows, val_rows = dist.shard(train_rows), dist.shard(val_rows)
+        batch_size = dist.local_batch_size
     optimizers = module.configure_optimizers(learning_rate)
+    if dist is not None:
+        dist.attach(optimizers)
     history: list[dict] = []
     best, best_state, stale = np.inf, None, 0
     start, callback_seconds = time.perf_counter(), 0.0
@@ -183,20 +194,25 @@ def train(
         module.train()
         sums: dict[str, float] = {}
         n_seen = 0
-        for batch in iterate_batches(
+        batches = iterate_batches(
             tensors, train_rows, batch_size, shuffle=True, device=device
-        ):
+        )
+        if dist is not None:
+            batches = dist.lockstep(batches)
+        for batch in batches:
             logs = module.training_step(batch, optimizers)
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v * batch.n_rows
             n_seen += batch.n_rows
+        if dist is not None:
+            sums, n_seen = dist.reduce_sums(sums, n_seen)
         record = {
             "epoch": epoch + 1,
             **{k: v / max(n_seen, 1) for k, v in sums.items()},
         }
         if n_val:
             record["val_loss"] = _evaluate(
-                module, tensors, val_rows, batch_size, device
+                module, tensors, val_rows, batch_size, device, dist
             )
         # training time only: time spent in callbacks (evaluations) is excluded
         record["seconds"] = time.perf_counter() - start - callback_seconds
@@ -232,13 +248,15 @@ def train(
         bar.close()
     if best_state is not None:
         module.load_state_dict(best_state)
+    if dist is not None:
+        dist.finish()
     module.eval()
     module.on_train_end()
     return history
 
 
 @torch.no_grad()
-def _evaluate(module, tensors, rows, batch_size, device) -> float:
+def _evaluate(module, tensors, rows, batch_size, device, dist=None) -> float:
     module.eval()
     total, count = 0.0, 0
     for batch in iterate_batches(
@@ -247,7 +265,105 @@ def _evaluate(module, tensors, rows, batch_size, device) -> float:
         total += float(module.validation_loss(batch)) * batch.n_rows
         count += batch.n_rows
     module.train()
+    if dist is not None:
+        # the mean over every rank's held-out rows: early stopping and the best
+        # state are then decided identically on all ranks
+        sums, count = dist.reduce_sums({"v": total}, count)
+        total = sums["v"]
     return total / max(count, 1)
+
+
+class _DataParallel:
+    """Data-parallel training over an initialised ``torch.distributed`` group.
+
+    Each rank trains on its shard of the rows; before every optimizer step the
+    gradients of that optimizer's parameters are averaged over the ranks (one
+    flattened all-reduce), so every rank takes the same step from the same
+    parameters. This is the arithmetic of ``DistributedDataParallel``, applied at
+    the optimizer rather than at ``forward``: the cores are trained through
+    ``loss`` / ``training_step`` (several optimizers for the GANs, proximal
+    steps for factVAE), which DDP's forward hook would not see.
+    """
+
+    def __init__(self, module, batch_size, group_rank, world):
+        self.module, self.rank, self.world = module, group_rank, world
+        self.local_batch_size = max(1, batch_size // world)
+        self.device = next(module.parameters()).device
+        # identical starting point on every rank, whatever each rank's RNG did
+        for t in module.state_dict().values():
+            _dist().broadcast(t, src=0)
+
+    @classmethod
+    def from_environment(cls, module, batch_size):
+        dist = _dist()
+        if dist is None or not dist.is_initialized() or dist.get_world_size() < 2:
+            return None
+        if not module.shares_parameters_across_rows:
+            raise ValueError(
+                f"{type(module).__name__} holds parameters per training row, which "
+                "data-parallel training cannot share across processes; fit it in "
+                "one process (or on a random sample of the rows)."
+            )
+        return cls(module, batch_size, dist.get_rank(), dist.get_world_size())
+
+    def shard(self, rows: Tensor) -> Tensor:
+        return rows[self.rank :: self.world]
+
+    def attach(self, optimizers) -> None:
+        for opt in optimizers:
+            opt.register_step_pre_hook(self._average_gradients)
+
+    def _average_gradients(self, optimizer, args, kwargs) -> None:
+        grads = [
+            p.grad
+            for group in optimizer.param_groups
+            for p in group["params"]
+            if p.grad is not None
+        ]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        _dist().all_reduce(flat)
+        flat /= self.world
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    def lockstep(self, batches):
+        """Yield batches while every rank still has one (uneven shards never hang:
+        an epoch ends for all ranks when the first one runs out)."""
+        it = iter(batches)
+        while True:
+            batch = next(it, None)
+            more = torch.tensor([0.0 if batch is None else 1.0], device=self.device)
+            _dist().all_reduce(more, op=_dist().ReduceOp.MIN)
+            if more.item() == 0.0:
+                return
+            yield batch
+
+    def reduce_sums(self, sums: dict, count: int) -> tuple[dict, int]:
+        keys = sorted(sums)
+        buf = torch.tensor(
+            [float(sums[k]) for k in keys] + [float(count)],
+            dtype=torch.float64,
+            device=self.device,
+        )
+        _dist().all_reduce(buf)
+        values = buf.tolist()
+        return dict(zip(keys, values[:-1], strict=True)), int(values[-1])
+
+    def finish(self) -> None:
+        # parameters agree already; buffers (BatchNorm statistics) are rank 0's
+        for t in self.module.state_dict().values():
+            _dist().broadcast(t, src=0)
+
+
+def _dist():
+    """``torch.distributed`` when this build has it, else None."""
+    import torch.distributed as dist
+
+    return dist if dist.is_available() else None
 
 
 def _progress(total: int, verbose: int):

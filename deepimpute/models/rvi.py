@@ -96,6 +96,9 @@ class RVI(ImputationModule):
         shared by all rows.
     """
 
+    # the posterior table has one row per training row (no data-parallel training)
+    shares_parameters_across_rows = False
+
     def __init__(
         self,
         layout: ModelLayout,
