@@ -9,7 +9,7 @@ in every task.
 
 ``fit`` of a Dask DataFrame is in :func:`fit_dask`: the encoder's statistics come
 from one pass of Dask reductions, deep imputers then train on mini-batches streamed
-from the partitions (:class:`PartitionStream`), methods that need every row in
+from the partitions (:class:`DaskStream`), methods that need every row in
 memory fit on a random sample with a warning.
 
 Nothing here imports dask at module import time: :func:`is_dask_frame` checks the
@@ -24,8 +24,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import torch
 
-__all__ = ["is_dask_frame", "transform_dask", "sample_dask"]
+from .training import Batch, BatchStream
+
+__all__ = ["DaskStream", "fit_dask", "is_dask_frame", "sample_dask", "transform_dask"]
 
 #: The models draw their noise from torch's global generator inside ``seeded``;
 #: two partitions imputed at once by threads of one process would interleave their
@@ -187,3 +190,283 @@ def sample_dask(est, ddf, n_draws: int, random_state) -> list:
         ddf.map_partitions(_sample_partition, node, meta, seed, d, meta=meta)
         for d in range(n_draws)
     ]
+
+
+# ---------------------------------------------------------------------------- fit
+
+#: rows of the random sample on which a method that needs every training row in
+#: memory is fitted from a Dask DataFrame (see ``fit_dask``)
+SAMPLE_ROWS = 100_000
+
+#: partitions whose rows are shuffled together before they are cut into batches
+SHUFFLE_PARTITIONS = 4
+
+
+def _streamed_classes() -> tuple:
+    """Imputers trained on batches streamed from the partitions: every deep method
+    whose parameters are shared across rows and whose fit needs nothing but the
+    encoder's statistics and mini-batches."""
+    from .imputers import (
+        FactVAEImputer,
+        HIVAEImputer,
+        MIWAEImputer,
+        VAEImputer,
+        VSAEImputer,
+    )
+
+    return (VAEImputer, MIWAEImputer, HIVAEImputer, VSAEImputer, FactVAEImputer)
+
+
+def fit_dask(est, ddf):
+    """``est.fit`` of a Dask DataFrame; returns ``est``.
+
+    Streamed methods (:func:`_streamed_classes`) get the encoder's statistics from
+    one pass of Dask reductions and train on mini-batches streamed from the
+    partitions (:class:`DaskStream`); memory is bounded by a few partitions. Every
+    other method (MissForest, MICE, GAIN and MisGAN, whose fit needs the range of
+    every column in model space, RVI / VAD with one posterior per training row, the
+    mean / mode and scikit-learn adapters) is fitted on a random sample of at most
+    :data:`SAMPLE_ROWS` rows, with a warning when the sample is not the whole table.
+    """
+    dask, _ = _import_dask()
+    from ._utils.torch_utils import resolve_device, seed_from
+    from .schema import ColumnSpec
+
+    if not isinstance(est, _streamed_classes()):
+        return _fit_on_sample(est, ddf)
+    names = np.asarray(list(ddf.columns), dtype=object)
+    if len(names) == 0:
+        raise ValueError("X has 0 columns; there is nothing to impute.")
+    est.feature_names_in_ = names
+    est.n_features_in_ = len(names)
+    spec = (
+        est.column_spec if est.column_spec is not None else ColumnSpec.infer(ddf._meta)
+    )
+    est.spec_ = spec
+    est.encoder_, n_rows = fit_encoder(spec, est.handle_unknown, ddf)
+    if n_rows < 2:
+        raise ValueError(f"Found {n_rows} sample(s) while a minimum of 2 is required.")
+    est.seed_ = seed_from(est.random_state)
+    stream = DaskStream(
+        ddf,
+        est.encoder_,
+        n_rows,
+        validation_fraction=est.validation_fraction,
+        seed=est.seed_,
+        device=resolve_device(est.device),
+    )
+    est._fit(None, stream, est.seed_)
+    return est
+
+
+def _fit_on_sample(est, ddf):
+    from ._utils.torch_utils import seed_from
+
+    n = int(ddf.shape[0].compute())
+    frac = min(1.0, SAMPLE_ROWS / max(n, 1))
+    if frac < 1.0:
+        warnings.warn(
+            f"{type(est).__name__} needs every training row in memory: it is fitted "
+            f"on a random sample of about {SAMPLE_ROWS} of the {n} rows of the Dask "
+            "DataFrame (deepimpute._dask.SAMPLE_ROWS).",
+            UserWarning,
+            stacklevel=3,
+        )
+        sample = ddf.sample(frac=frac, random_state=seed_from(est.random_state))
+        X = sample.compute()
+    else:
+        X = ddf.compute()
+    return est.fit(X)
+
+
+def fit_encoder(spec, handle_unknown: str, ddf):
+    """A fitted :class:`~deepimpute._data.TableEncoder` from one pass of Dask
+    reductions over ``ddf``; returns ``(encoder, n_rows)``.
+
+    The entry point into the encoder is its own ``fit``, run on a small frame
+    built from the reductions: it holds every category of each categorical column
+    and, for numerical columns, two values with the observed mean and spread
+    (images: the observed minimum and maximum). The numerical mean and standard
+    deviation are then set to the reduced values exactly (the two-row frame
+    reproduces them only up to rounding).
+    """
+    dask, _ = _import_dask()
+    from ._data import TableEncoder
+    from .schema import Categorical, Image, Numerical
+
+    names = list(ddf.columns)
+    positions = spec.positions(names, len(names))
+    lazy: dict = {"n": ddf.shape[0]}
+    for attr, pos in zip(spec, positions, strict=True):
+        cols = [names[j] for j in pos]
+        if isinstance(attr, Categorical):
+            col = cols[0]
+            lazy[("count", col)] = ddf[col].count()
+            dtype = ddf._meta[col].dtype
+            if attr.categories is None and not (
+                isinstance(dtype, pd.CategoricalDtype) and _known(dtype)
+            ):
+                lazy[("unique", col)] = ddf[col].dropna().unique()
+        elif isinstance(attr, Numerical):
+            for col in cols:
+                s = ddf[col].astype("float64")
+                lazy[("count", col)] = s.count()
+                lazy[("mean", col)] = s.mean()
+                lazy[("std", col)] = s.std(ddof=0)
+        elif isinstance(attr, Image):
+            block = ddf[cols].astype("float64")
+            lazy[("count", attr.label)] = block.count().sum()
+            lazy[("min", attr.label)] = block.min().min()
+            lazy[("max", attr.label)] = block.max().max()
+    keys = list(lazy)
+    with warnings.catch_warnings():
+        # an all-missing column gives NaN statistics, refused just below by name
+        warnings.simplefilter("ignore", RuntimeWarning)
+        computed = dask.compute(*lazy.values())
+    values = dict(zip(keys, computed, strict=True))
+    for key, v in values.items():
+        if key[0] == "count" and v == 0:
+            raise ValueError(
+                f"Column {key[1]!r} is entirely missing at fit time; an imputer "
+                "cannot learn anything about it. Drop it or provide values."
+            )
+    frame = _summary_frame(spec, positions, names, ddf._meta, values)
+    enc = TableEncoder(spec, handle_unknown).fit(frame, names)
+    for attr, pos in zip(spec, positions, strict=True):
+        if isinstance(attr, Numerical):
+            for j in pos:
+                mean, std = values[("mean", names[j])], values[("std", names[j])]
+                enc.loc[j] = mean
+                enc.scale[j] = std if std > 0 else 1.0
+    enc.dtypes = list(ddf._meta.dtypes)
+    return enc, int(values["n"])
+
+
+def _summary_frame(spec, positions, names, meta, values) -> pd.DataFrame:
+    """The smallest frame whose encoder statistics are the reduced ones."""
+    from .schema import Categorical, Image
+
+    cats: dict = {}
+    for attr, pos in zip(spec, positions, strict=True):
+        if isinstance(attr, Categorical):
+            col = names[pos[0]]
+            dtype = meta[col].dtype
+            if attr.categories is not None:
+                cats[col] = list(attr.categories)
+            elif ("unique", col) in values:
+                cats[col] = list(pd.Series(values[("unique", col)]).dropna())
+            else:
+                cats[col] = list(dtype.categories)
+    n = max([2, *(len(c) for c in cats.values())])
+    data: dict = {}
+    for attr, pos in zip(spec, positions, strict=True):
+        for j in pos:
+            col = names[j]
+            out = np.full(n, np.nan, dtype=object)
+            if isinstance(attr, Categorical):
+                out[: len(cats[col])] = cats[col]
+                dtype = meta[col].dtype
+                series = pd.Series(out, dtype=object)
+                if isinstance(dtype, pd.CategoricalDtype) and _known(dtype):
+                    series = series.astype(dtype)
+                data[col] = series
+                continue
+            if isinstance(attr, Image):
+                lo, hi = values[("min", attr.label)], values[("max", attr.label)]
+            else:
+                m, s = values[("mean", col)], values[("std", col)]
+                lo, hi = m - s, m + s
+            out[:2] = [lo, hi]
+            data[col] = pd.Series(out, dtype="float64")
+    return pd.DataFrame(data, columns=names)
+
+
+class DaskStream(BatchStream):
+    """Mini-batches read partition by partition from a Dask DataFrame.
+
+    Validation rows are held out by partition: a seeded random
+    ``validation_fraction`` of the partitions (none with a single partition). Every
+    epoch visits the training partitions in a new order (torch's seeded generator)
+    and shuffles the rows of :data:`SHUFFLE_PARTITIONS` partitions at a time
+    before cutting them into batches, so memory holds a few partitions, never the
+    table. Under ``torch.distributed`` each rank keeps every ``world``-th
+    partition of both sets.
+    """
+
+    def __init__(self, ddf, encoder, n_rows, *, validation_fraction, seed, device):
+        self.parts = ddf.to_delayed()
+        self.encoder, self.n_rows, self.device = encoder, n_rows, device
+        P = len(self.parts)
+        n_val = int(round(validation_fraction * P)) if validation_fraction > 0 else 0
+        n_val = min(n_val, P - 1)
+        order = np.random.default_rng(seed).permutation(P)
+        self.val_parts = np.sort(order[:n_val])
+        self.train_parts = np.sort(order[n_val:])
+        self._has_validation = n_val > 0
+
+    @property
+    def has_validation(self) -> bool:
+        return self._has_validation
+
+    def shard(self, rank: int, world: int) -> None:
+        if len(self.train_parts) < world:
+            raise ValueError(
+                f"The Dask DataFrame has {len(self.train_parts)} training partitions "
+                f"for {world} ranks; repartition it into at least {world}."
+            )
+        self.train_parts = self.train_parts[rank::world]
+        self.val_parts = self.val_parts[rank::world]
+
+    def _load(self, k):
+        part = self.parts[int(k)].compute()
+        _, data = self.encoder.encode(part)
+        return tuple(
+            torch.from_numpy(a)
+            for a in (data.values, data.observed, data.attr_observed)
+        )
+
+    def _batches(self, tensors, batch_size, shuffle, keep_tail):
+        """Batches of ``tensors``; returns the leftover rows when ``keep_tail``."""
+        n = tensors[0].shape[0]
+        rows = (
+            torch.randperm(n, device="cpu")
+            if shuffle
+            else torch.arange(n, device="cpu")
+        )
+        full = (n // batch_size) * batch_size if keep_tail else n
+        batches = []
+        for start in range(0, full, batch_size):
+            idx = rows[start : start + batch_size]
+            if len(idx) < 2 and batches:  # BatchNorm needs 2 rows: merge a single
+                prev = batches.pop()
+                idx = torch.cat([prev, idx])
+            batches.append(idx)
+        tail = tuple(t[rows[full:]] for t in tensors) if keep_tail else None
+        return batches, tail
+
+    def _emit(self, tensors, idx):
+        x, obs, attr = (t[idx].to(self.device, non_blocking=True) for t in tensors)
+        return Batch(x, obs, attr, idx.to(self.device))
+
+    def train_batches(self, batch_size: int):
+        order = self.train_parts[
+            torch.randperm(len(self.train_parts), device="cpu").numpy()
+        ]
+        buffer: list = []
+        for i, k in enumerate(order):
+            buffer.append(self._load(k))
+            last = i == len(order) - 1
+            if len(buffer) < SHUFFLE_PARTITIONS and not last:
+                continue
+            tensors = tuple(torch.cat(ts) for ts in zip(*buffer, strict=True))
+            batches, tail = self._batches(tensors, batch_size, True, not last)
+            for idx in batches:
+                yield self._emit(tensors, idx)
+            buffer = [tail] if tail is not None and len(tail[0]) else []
+
+    def validation_batches(self, batch_size: int):
+        for k in self.val_parts:
+            tensors = self._load(k)
+            batches, _ = self._batches(tensors, batch_size, False, False)
+            for idx in batches:
+                yield self._emit(tensors, idx)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Batch", "ImputationModule", "train", "iterate_batches"]
+__all__ = ["Batch", "BatchStream", "ImputationModule", "train", "iterate_batches"]
 
 logger = logging.getLogger("deepimpute")
 
@@ -131,9 +131,72 @@ def iterate_batches(
         )
 
 
+class BatchStream:
+    """Where :func:`train` gets its mini-batches: training rows and held-out rows.
+
+    The default, :class:`_TensorStream`, holds the table as tensors in memory;
+    ``deepimpute._dask`` streams it from the partitions of a Dask DataFrame.
+    """
+
+    #: rows of the whole table (sizes per-row parameter tables)
+    n_rows: int = 0
+
+    @property
+    def has_validation(self) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def shard(self, rank: int, world: int) -> None:  # pragma: no cover - abstract
+        """Keep only this rank's share of the training and validation rows."""
+        raise NotImplementedError
+
+    def train_batches(self, batch_size: int):  # pragma: no cover - abstract
+        """One epoch of shuffled training batches."""
+        raise NotImplementedError
+
+    def validation_batches(self, batch_size: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _TensorStream(BatchStream):
+    """The table in memory (on ``device``), split once into training and
+    validation rows with torch's seeded generator."""
+
+    def __init__(self, tensors, validation_fraction: float, device) -> None:
+        # one host-to-device copy instead of one per batch
+        self.tensors = tuple(t.to(device) for t in tensors)
+        self.device = device
+        n = self.n_rows = self.tensors[0].shape[0]
+        perm = torch.randperm(n, device="cpu")
+        n_val = int(round(validation_fraction * n)) if validation_fraction > 0 else 0
+        if n_val and n - n_val < 2:
+            n_val = 0
+        self.val_rows = perm[:n_val].sort().values
+        self.train_rows = perm[n_val:].sort().values
+        self._has_validation = n_val > 0
+
+    @property
+    def has_validation(self) -> bool:
+        return self._has_validation
+
+    def shard(self, rank: int, world: int) -> None:
+        # every rank drew the same split (same seed): each keeps its share of both
+        self.train_rows = self.train_rows[rank::world]
+        self.val_rows = self.val_rows[rank::world]
+
+    def train_batches(self, batch_size: int):
+        return iterate_batches(
+            self.tensors, self.train_rows, batch_size, shuffle=True, device=self.device
+        )
+
+    def validation_batches(self, batch_size: int):
+        return iterate_batches(
+            self.tensors, self.val_rows, batch_size, shuffle=False, device=self.device
+        )
+
+
 def train(
     module: ImputationModule,
-    tensors: tuple[Tensor, Tensor, Tensor],
+    tensors: tuple[Tensor, Tensor, Tensor] | BatchStream,
     *,
     max_iter: int,
     batch_size: int,
@@ -145,7 +208,11 @@ def train(
     verbose: int = 0,
     callback: Callable[[int, dict], object] | None = None,
 ) -> list[dict]:
-    """Fit ``module`` on ``(values, observed, attr_observed)`` tensors (CPU).
+    """Fit ``module`` on ``(values, observed, attr_observed)`` tensors (CPU), or on
+    the batches of a :class:`BatchStream`.
+
+    Inside an initialised ``torch.distributed`` group of two or more ranks the
+    training is data-parallel (see :class:`_DataParallel`).
 
     Call inside :func:`deepimpute._utils.torch_utils.seeded` for reproducibility.
 
@@ -169,18 +236,15 @@ def train(
         (when a validation split exists), ``seconds`` (cumulative wall time).
     """
     module.to(device)
-    # one host-to-device copy instead of one per batch
-    tensors = tuple(t.to(device) for t in tensors)
-    n = tensors[0].shape[0]
-    perm = torch.randperm(n, device="cpu")
-    n_val = int(round(validation_fraction * n)) if validation_fraction > 0 else 0
-    if n_val and n - n_val < 2:
-        n_val = 0
-    val_rows, train_rows = perm[:n_val].sort().values, perm[n_val:].sort().values
+    stream = (
+        tensors
+        if isinstance(tensors, BatchStream)
+        else _TensorStream(tensors, validation_fraction, device)
+    )
+    n_val = stream.has_validation
     dist = _DataParallel.from_environment(module, batch_size)
     if dist is not None:
-        # every rank drew the same split (same seed): each keeps its share of both
-        train_rows, val_rows = dist.shard(train_rows), dist.shard(val_rows)
+        stream.shard(dist.rank, dist.world)
         batch_size = dist.local_batch_size
     optimizers = module.configure_optimizers(learning_rate)
     if dist is not None:
@@ -194,9 +258,7 @@ def train(
         module.train()
         sums: dict[str, float] = {}
         n_seen = 0
-        batches = iterate_batches(
-            tensors, train_rows, batch_size, shuffle=True, device=device
-        )
+        batches = stream.train_batches(batch_size)
         if dist is not None:
             batches = dist.lockstep(batches)
         for batch in batches:
@@ -212,7 +274,7 @@ def train(
         }
         if n_val:
             record["val_loss"] = _evaluate(
-                module, tensors, val_rows, batch_size, device, dist
+                module, stream.validation_batches(batch_size), dist
             )
         # training time only: time spent in callbacks (evaluations) is excluded
         record["seconds"] = time.perf_counter() - start - callback_seconds
@@ -256,12 +318,10 @@ def train(
 
 
 @torch.no_grad()
-def _evaluate(module, tensors, rows, batch_size, device, dist=None) -> float:
+def _evaluate(module, batches, dist=None) -> float:
     module.eval()
     total, count = 0.0, 0
-    for batch in iterate_batches(
-        tensors, rows, batch_size, shuffle=False, device=device
-    ):
+    for batch in batches:
         total += float(module.validation_loss(batch)) * batch.n_rows
         count += batch.n_rows
     module.train()
@@ -305,9 +365,6 @@ class _DataParallel:
                 "one process (or on a random sample of the rows)."
             )
         return cls(module, batch_size, dist.get_rank(), dist.get_world_size())
-
-    def shard(self, rows: Tensor) -> Tensor:
-        return rows[self.rank :: self.world]
 
     def attach(self, optimizers) -> None:
         for opt in optimizers:

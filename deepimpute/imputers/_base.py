@@ -32,7 +32,7 @@ from .._utils.sklearn_compat import (
 )
 from .._utils.torch_utils import resolve_device, seed_from, seeded
 from ..schema import ColumnSpec, ModelLayout
-from ..training import ImputationModule, iterate_batches, train
+from ..training import BatchStream, ImputationModule, iterate_batches, train
 
 __all__ = ["BaseDeepImputer", "BaseImputer"]
 
@@ -77,6 +77,8 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
+        if is_dask_frame(X):  # out-of-core: statistics and batches from Dask
+            return _dask.fit_dask(self, X)
         self._fit_input(X)
         return self
 
@@ -366,7 +368,9 @@ class BaseDeepImputer(BaseImputer):
     def _fit(self, C, data, seed):
         device = resolve_device(self.device)
         self.device_ = str(device)
-        tensors = _to_tensors(data)
+        # ``data`` is the model view in memory, or batches streamed from a Dask
+        # DataFrame's partitions (deepimpute._dask.fit_dask)
+        tensors = data if isinstance(data, BatchStream) else _to_tensors(data)
         with seeded(seed, device):
             # built on the CPU whatever torch's default device is (same initial
             # weights on every device); train() moves it to ``device``
