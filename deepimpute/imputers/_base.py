@@ -67,8 +67,9 @@ class BaseImputer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Training data with missing values.
+        X : DataFrame, dask DataFrame or array-like of shape (n_samples, n_features)
+            Training data with missing values. A Dask DataFrame is never collected:
+            see ``deepimpute._dask.fit_dask`` for what each method does with it.
         y : Ignored
             Not used, present for API consistency.
 
@@ -132,7 +133,9 @@ class BaseImputer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
+        X : DataFrame, dask DataFrame or array-like of shape (n_samples, n_features)
+            A Dask DataFrame gives a lazy Dask DataFrame, imputed partition by
+            partition (same rows as the in-memory transform, up to float rounding).
 
         Returns
         -------
@@ -162,7 +165,9 @@ class BaseImputer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
+        X : DataFrame, dask DataFrame or array-like of shape (n_samples, n_features)
+            A Dask DataFrame gives ``n_draws`` lazy Dask DataFrames; each partition
+            draws with its own seed derived from ``random_state``.
         n_draws : int, default=5
             Number of completed datasets.
         random_state : int, RandomState instance or None, default=None
