@@ -166,3 +166,13 @@ def plot(rows: list[dict], figure: Path) -> None:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def markdown(path: Path) -> str:
+    """The summary table of a committed CSV (for benchmarks/report.py)."""
+    with open(path) as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        r["world_size"] = int(r["world_size"])
+    n, batch = rows[0]["n_rows"], rows[0]["global_batch"]
+    return f"{n} rows, global batch {batch}, VSAE.\n\n" + summary(rows)

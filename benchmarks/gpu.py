@@ -166,3 +166,14 @@ def _fmt(x) -> str:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def markdown(path: Path) -> str:
+    """The ratio table of a committed CSV (for benchmarks/report.py)."""
+    with open(path) as fh:
+        records = list(csv.DictReader(fh))
+    for r in records:
+        r["n_rows"] = int(r["n_rows"])
+        for key in ("fit_seconds", "transform_seconds"):
+            r[key] = float(r[key]) if r[key] else None
+    return ratio_table(records)
