@@ -329,7 +329,7 @@ def main(argv=None) -> int:
     suffix = "_quick" if args.quick else ""
     if args.what == "transform":
         args.rows = args.rows or (4000 if args.quick else 5e5)
-        args.partition_rows = args.partition_rows or (1000 if args.quick else 1e5)
+        args.partition_rows = args.partition_rows or (1000 if args.quick else 5e4)
         rows = run_transform(args)
         _write(
             args.out or RESULTS / f"dask_transform{suffix}.csv", TRANSFORM_FIELDS, rows

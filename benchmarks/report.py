@@ -542,9 +542,9 @@ SECTIONS = [
         "A VSAE (fitted on 20 000 rows) imputes a synthetic mixed table generated "
         "partition by partition on the workers; 1 and 2 single-threaded worker "
         "processes. The issue asks for 1e7 rows: this shared 2-core machine ran "
-        "5e5 (`--rows 1e7` for the full size). Peak memory is each worker's "
-        "ru_maxrss over its life, beside its resident memory after the imports "
-        "and the size of one input partition.",
+        "5e5 rows in 10 partitions (`--rows 1e7` for the full size). Peak "
+        "memory is each worker's ru_maxrss over its life, beside its resident "
+        "memory after the imports and the size of one input partition.",
     ),
     Section(
         "Past one process: VSAE fitted from Parquet under a memory cap",
