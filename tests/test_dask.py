@@ -217,6 +217,8 @@ def test_fit_from_dask_trains_like_in_memory(truth):
     assert abs(e_stream - e_memory) < 0.05, (e_stream, e_memory)
     assert e_stream < 0.85 * mean, (e_stream, e_memory, mean)
     assert streamed.feature_names_in_.tolist() == list(X.columns)
+    lazy = VAEImputer(**{**params, "max_iter": 1}).fit_transform(ddf)
+    assert isinstance(lazy, dd.DataFrame)
 
 
 def test_methods_needing_every_row_fit_on_a_sample(table, monkeypatch):

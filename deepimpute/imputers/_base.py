@@ -103,6 +103,8 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
             Same type as :meth:`transform`'s output.
         """
+        if is_dask_frame(X):  # lazy: fit from the partitions, then transform them
+            return self.fit(X).transform(X)
         X, C, data, fitted = self._fit_input(X)
         if not np.isnan(C).any():
             return self.encoder_.assemble(X, C, C)
