@@ -373,7 +373,7 @@ def transform_markdown(path: Path) -> str:
 
 def fit_markdown(path: Path) -> str:
     """The capped streamed fit against the in-memory fits (seed noise)."""
-    df = pd.read_csv(path).fillna("")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
     cols = ["run", "seed", "status", "n_rows", "cap_mb", "epochs", "seconds"]
     cols += ["peak_rss_mb", "nrmse_per_feature", "nrmse_mean"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
