@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 __all__ = [
     "Batch",
+    "BatchStream",
     "DivergenceGuard",
     "ImputationModule",
     "adam",
@@ -67,6 +68,10 @@ class ImputationModule(nn.Module):
     Subclasses implement :meth:`loss`, :meth:`impute` and :meth:`sample`; the defaults
     of the other hooks give one Adam step per mini-batch.
     """
+
+    #: False for cores holding parameters per training row (RVI / VAD): they cannot
+    #: be trained data-parallel, since each rank would only update its own rows
+    shares_parameters_across_rows: bool = True
 
     def loss(self, batch: Batch) -> Tensor:  # pragma: no cover - abstract
         """Scalar training objective, averaged over the batch's rows."""
@@ -122,7 +127,8 @@ def iterate_batches(
     """Yield :class:`Batch` objects over ``rows``; a trailing batch smaller than
     ``min_batch`` is merged into the previous one (BatchNorm needs 2 rows)."""
     if shuffle:
-        rows = rows[torch.randperm(len(rows)).to(rows.device)]
+        # drawn from the CPU generator: the same order on every device
+        rows = rows[torch.randperm(len(rows), device="cpu").to(rows.device)]
     chunks = list(torch.split(rows, batch_size))
     if len(chunks) > 1 and len(chunks[-1]) < min_batch:
         chunks[-2] = torch.cat([chunks[-2], chunks.pop()])
@@ -136,9 +142,72 @@ def iterate_batches(
         )
 
 
+class BatchStream:
+    """Where :func:`train` gets its mini-batches: training rows and held-out rows.
+
+    The default, :class:`_TensorStream`, holds the table as tensors in memory;
+    ``deepimpute._dask`` streams it from the partitions of a Dask DataFrame.
+    """
+
+    #: rows of the whole table (sizes per-row parameter tables)
+    n_rows: int = 0
+
+    @property
+    def has_validation(self) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def shard(self, rank: int, world: int) -> None:  # pragma: no cover - abstract
+        """Keep only this rank's share of the training and validation rows."""
+        raise NotImplementedError
+
+    def train_batches(self, batch_size: int):  # pragma: no cover - abstract
+        """One epoch of shuffled training batches."""
+        raise NotImplementedError
+
+    def validation_batches(self, batch_size: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _TensorStream(BatchStream):
+    """The table in memory (on ``device``), split once into training and
+    validation rows with torch's seeded generator."""
+
+    def __init__(self, tensors, validation_fraction: float, device) -> None:
+        # one host-to-device copy instead of one per batch
+        self.tensors = tuple(t.to(device) for t in tensors)
+        self.device = device
+        n = self.n_rows = self.tensors[0].shape[0]
+        perm = torch.randperm(n, device="cpu")
+        n_val = int(round(validation_fraction * n)) if validation_fraction > 0 else 0
+        if n_val and n - n_val < 2:
+            n_val = 0
+        self.val_rows = perm[:n_val].sort().values
+        self.train_rows = perm[n_val:].sort().values
+        self._has_validation = n_val > 0
+
+    @property
+    def has_validation(self) -> bool:
+        return self._has_validation
+
+    def shard(self, rank: int, world: int) -> None:
+        # every rank drew the same split (same seed): each keeps its share of both
+        self.train_rows = self.train_rows[rank::world]
+        self.val_rows = self.val_rows[rank::world]
+
+    def train_batches(self, batch_size: int):
+        return iterate_batches(
+            self.tensors, self.train_rows, batch_size, shuffle=True, device=self.device
+        )
+
+    def validation_batches(self, batch_size: int):
+        return iterate_batches(
+            self.tensors, self.val_rows, batch_size, shuffle=False, device=self.device
+        )
+
+
 def train(
     module: ImputationModule,
-    tensors: tuple[Tensor, Tensor, Tensor],
+    tensors: tuple[Tensor, Tensor, Tensor] | BatchStream,
     *,
     max_iter: int,
     batch_size: int,
@@ -151,7 +220,11 @@ def train(
     callback: Callable[[int, dict], object] | None = None,
     name: str = "the model",
 ) -> list[dict]:
-    """Fit ``module`` on ``(values, observed, attr_observed)`` tensors (CPU).
+    """Fit ``module`` on ``(values, observed, attr_observed)`` tensors (CPU), or on
+    the batches of a :class:`BatchStream`.
+
+    Inside an initialised ``torch.distributed`` group of two or more ranks the
+    training is data-parallel (see :class:`_DataParallel`).
 
     Call inside :func:`deepimpute._utils.torch_utils.seeded` for reproducibility.
 
@@ -178,15 +251,19 @@ def train(
         (when a validation split exists), ``seconds`` (cumulative wall time).
     """
     module.to(device)
-    # one host-to-device copy instead of one per batch
-    tensors = tuple(t.to(device) for t in tensors)
-    n = tensors[0].shape[0]
-    perm = torch.randperm(n)
-    n_val = int(round(validation_fraction * n)) if validation_fraction > 0 else 0
-    if n_val and n - n_val < 2:
-        n_val = 0
-    val_rows, train_rows = perm[:n_val].sort().values, perm[n_val:].sort().values
+    stream = (
+        tensors
+        if isinstance(tensors, BatchStream)
+        else _TensorStream(tensors, validation_fraction, device)
+    )
+    n_val = stream.has_validation
+    dist = _DataParallel.from_environment(module, batch_size)
+    if dist is not None:
+        stream.shard(dist.rank, dist.world)
+        batch_size = dist.local_batch_size
     optimizers = module.configure_optimizers(learning_rate)
+    if dist is not None:
+        dist.attach(optimizers)
     history: list[dict] = []
     best, best_state, stale = np.inf, None, 0
     start, callback_seconds = time.perf_counter(), 0.0
@@ -197,15 +274,23 @@ def train(
         module.train()
         sums: dict[str, float] = {}
         n_seen = 0
-        for batch in iterate_batches(
-            tensors, train_rows, batch_size, shuffle=True, device=device
-        ):
+        batches = stream.train_batches(batch_size)
+        if dist is not None:
+            batches = dist.lockstep(batches)
+        for batch in batches:
             with guard.watch(module, epoch + 1):
                 logs = module.training_step(batch, optimizers)
-            guard.check_step(logs, epoch + 1)
+            if dist is None:  # per batch: a too-large step blows up within an epoch
+                guard.check_step(logs, epoch + 1)
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v * batch.n_rows
             n_seen += batch.n_rows
+        if dist is not None:
+            sums, n_seen = dist.reduce_sums(sums, n_seen)
+            # on the values reduced over ranks: every rank decides alike (a rank
+            # raising alone would leave the others waiting in an all-reduce)
+            means = {k: v / max(n_seen, 1) for k, v in sums.items()}
+            guard.check_step(means, epoch + 1)
         guard.check_parameters(module, epoch + 1)
         record = {
             "epoch": epoch + 1,
@@ -214,7 +299,7 @@ def train(
         if n_val:
             with guard.watch(module, epoch + 1):
                 record["val_loss"] = _evaluate(
-                    module, tensors, val_rows, batch_size, device
+                    module, stream.validation_batches(batch_size), dist
                 )
         # training time only: time spent in callbacks (evaluations) is excluded
         record["seconds"] = time.perf_counter() - start - callback_seconds
@@ -245,21 +330,26 @@ def train(
         bar.close()
     if best_state is not None:
         module.load_state_dict(best_state)
+    if dist is not None:
+        dist.finish()
     module.eval()
     module.on_train_end()
     return history
 
 
 @torch.no_grad()
-def _evaluate(module, tensors, rows, batch_size, device) -> float:
+def _evaluate(module, batches, dist=None) -> float:
     module.eval()
     total, count = 0.0, 0
-    for batch in iterate_batches(
-        tensors, rows, batch_size, shuffle=False, device=device
-    ):
+    for batch in batches:
         total += float(module.validation_loss(batch)) * batch.n_rows
         count += batch.n_rows
     module.train()
+    if dist is not None:
+        # the mean over every rank's held-out rows: early stopping and the best
+        # state are then decided identically on all ranks
+        sums, count = dist.reduce_sums({"v": total}, count)
+        total = sums["v"]
     return total / max(count, 1)
 
 
@@ -380,6 +470,96 @@ def _all_finite(module: nn.Module) -> bool:
     if not tensors:
         return True
     return bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
+
+
+class _DataParallel:
+    """Data-parallel training over an initialised ``torch.distributed`` group.
+
+    Each rank trains on its shard of the rows; before every optimizer step the
+    gradients of that optimizer's parameters are averaged over the ranks (one
+    flattened all-reduce), so every rank takes the same step from the same
+    parameters. This is the arithmetic of ``DistributedDataParallel``, applied at
+    the optimizer rather than at ``forward``: the cores are trained through
+    ``loss`` / ``training_step`` (several optimizers for the GANs, proximal
+    steps for factVAE), which DDP's forward hook would not see.
+    """
+
+    def __init__(self, module, batch_size, group_rank, world):
+        self.module, self.rank, self.world = module, group_rank, world
+        self.local_batch_size = max(1, batch_size // world)
+        self.device = next(module.parameters()).device
+        # identical starting point on every rank, whatever each rank's RNG did
+        for t in module.state_dict().values():
+            _dist().broadcast(t, src=0)
+
+    @classmethod
+    def from_environment(cls, module, batch_size):
+        dist = _dist()
+        if dist is None or not dist.is_initialized() or dist.get_world_size() < 2:
+            return None
+        if not module.shares_parameters_across_rows:
+            raise ValueError(
+                f"{type(module).__name__} holds parameters per training row, which "
+                "data-parallel training cannot share across processes; fit it in "
+                "one process (or on a random sample of the rows)."
+            )
+        return cls(module, batch_size, dist.get_rank(), dist.get_world_size())
+
+    def attach(self, optimizers) -> None:
+        for opt in optimizers:
+            opt.register_step_pre_hook(self._average_gradients)
+
+    def _average_gradients(self, optimizer, args, kwargs) -> None:
+        grads = [
+            p.grad
+            for group in optimizer.param_groups
+            for p in group["params"]
+            if p.grad is not None
+        ]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        _dist().all_reduce(flat)
+        flat /= self.world
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    def lockstep(self, batches):
+        """Yield batches while every rank still has one (uneven shards never hang:
+        an epoch ends for all ranks when the first one runs out)."""
+        it = iter(batches)
+        while True:
+            batch = next(it, None)
+            more = torch.tensor([0.0 if batch is None else 1.0], device=self.device)
+            _dist().all_reduce(more, op=_dist().ReduceOp.MIN)
+            if more.item() == 0.0:
+                return
+            yield batch
+
+    def reduce_sums(self, sums: dict, count: int) -> tuple[dict, int]:
+        keys = sorted(sums)
+        buf = torch.tensor(
+            [float(sums[k]) for k in keys] + [float(count)],
+            dtype=torch.float64,
+            device=self.device,
+        )
+        _dist().all_reduce(buf)
+        values = buf.tolist()
+        return dict(zip(keys, values[:-1], strict=True)), int(values[-1])
+
+    def finish(self) -> None:
+        # parameters agree already; buffers (BatchNorm statistics) are rank 0's
+        for t in self.module.state_dict().values():
+            _dist().broadcast(t, src=0)
+
+
+def _dist():
+    """``torch.distributed`` when this build has it, else None."""
+    import torch.distributed as dist
+
+    return dist if dist.is_available() else None
 
 
 def _progress(total: int, verbose: int):

@@ -28,6 +28,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import MissingIndicator
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
+from .. import _dask
+from .._dask import is_dask_frame
 from .._data import EncodedTable, TableEncoder
 from .._utils.sklearn_compat import (
     Interval,
@@ -38,7 +40,7 @@ from .._utils.sklearn_compat import (
 )
 from .._utils.torch_utils import resolve_device, seed_from, seeded
 from ..schema import ColumnSpec, Image, ModelLayout
-from ..training import ImputationModule, iterate_batches, train
+from ..training import BatchStream, ImputationModule, iterate_batches, train
 
 __all__ = ["BaseDeepImputer", "BaseImputer"]
 
@@ -129,8 +131,9 @@ class BaseImputer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Training data with missing values.
+        X : DataFrame, dask DataFrame or array-like of shape (n_samples, n_features)
+            Training data with missing values. A Dask DataFrame is never collected:
+            see ``deepimpute._dask.fit_dask`` for what each method does with it.
         y : Ignored
             Not used, present for API consistency.
 
@@ -139,6 +142,8 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
+        if is_dask_frame(X):  # out-of-core: statistics and batches from Dask
+            return _dask.fit_dask(self, X)
         self._fit_input(X)
         return self
 
@@ -162,6 +167,8 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
             Same type as :meth:`transform`'s output.
         """
+        if is_dask_frame(X):  # lazy: fit from the partitions, then transform them
+            return self.fit(X).transform(X)
         X, restore, missing, Xk, C, data, fitted = self._fit_input(X)
         if not np.isnan(C).any():
             out = self.encoder_.assemble(Xk, C, C)
@@ -216,7 +223,9 @@ class BaseImputer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
+        X : DataFrame, dask DataFrame or array-like of shape (n_samples, n_features)
+            A Dask DataFrame gives a lazy Dask DataFrame, imputed partition by
+            partition (same rows as the in-memory transform, up to float rounding).
 
         Returns
         -------
@@ -227,6 +236,8 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             boolean columns (see :meth:`get_feature_names_out`).
         """
         check_is_fitted(self)
+        if is_dask_frame(X):  # lazy, partition by partition (deepimpute._dask)
+            return _dask.transform_dask(self, X)
         X, restore = self._prepare_input(X, reset=False)
         missing = _missing_mask(X) if self.add_indicator else None
         Xk = self._kept_columns(X)
@@ -249,7 +260,9 @@ class BaseImputer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
+        X : DataFrame, dask DataFrame or array-like of shape (n_samples, n_features)
+            A Dask DataFrame gives ``n_draws`` lazy Dask DataFrames; each partition
+            draws with its own seed derived from ``random_state``.
         n_draws : int, default=5
             Number of completed datasets.
         random_state : int, RandomState instance or None, default=None
@@ -261,6 +274,8 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             ``n_draws`` completed datasets of the same type as :meth:`transform`'s.
         """
         check_is_fitted(self)
+        if is_dask_frame(X):  # one lazy Dask DataFrame per draw (deepimpute._dask)
+            return _dask.sample_dask(self, X, n_draws, random_state)
         if not isinstance(n_draws, Integral) or n_draws < 1:
             raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}.")
         X, restore = self._prepare_input(X, reset=False)
@@ -781,9 +796,14 @@ class BaseDeepImputer(BaseImputer):
     def _fit(self, C, data, seed):
         device = resolve_device(self.device)
         self.device_ = str(device)
-        tensors = _to_tensors(data)
+        # ``data`` is the model view in memory, or batches streamed from a Dask
+        # DataFrame's partitions (deepimpute._dask.fit_dask)
+        tensors = data if isinstance(data, BatchStream) else _to_tensors(data)
         with seeded(seed, device):
-            self.module_ = self._build_module(self.encoder_.layout, data.n_rows)
+            # built on the CPU whatever torch's default device is (same initial
+            # weights on every device); train() moves it to ``device``
+            with torch.device("cpu"):
+                self.module_ = self._build_module(self.encoder_.layout, data.n_rows)
             callback = None
             if self.callback is not None:
 
@@ -808,7 +828,7 @@ class BaseDeepImputer(BaseImputer):
 
     def _batches(self, data: EncodedTable):
         tensors = _to_tensors(data)
-        rows = torch.arange(data.n_rows)
+        rows = torch.arange(data.n_rows, device="cpu")
         return iterate_batches(
             tensors,
             rows,

@@ -102,6 +102,9 @@ class RVI(ImputationModule):
         Steps without improvement before a new row stops.
     """
 
+    # the posterior table has one row per training row (no data-parallel training)
+    shares_parameters_across_rows = False
+
     def __init__(
         self,
         layout: ModelLayout,
@@ -169,10 +172,17 @@ class RVI(ImputationModule):
         (the VAD code's test init; random so rows differ and top-k has no ties),
         log-variance ``posterior_logvar`` (method note §2, our decision).
         """
-        parts = [relay_scale * torch.randn(n, k) / k**0.5 for k in self.relay_groups]
-        parts.append(1e-3 * torch.randn(n, self.latent_dim))
+        # drawn on the CPU (the caller moves them): the same init on every device
+        cpu = torch.device("cpu")
+        parts = [
+            relay_scale * torch.randn(n, k, device=cpu) / k**0.5
+            for k in self.relay_groups
+        ]
+        parts.append(1e-3 * torch.randn(n, self.latent_dim, device=cpu))
         if self.learn_var:
-            parts.append(torch.full((n, self.latent_dim), self.posterior_logvar))
+            parts.append(
+                torch.full((n, self.latent_dim), self.posterior_logvar, device=cpu)
+            )
         return torch.cat(parts, dim=-1)
 
     def split_rows(self, theta: Tensor) -> list[Tensor]:

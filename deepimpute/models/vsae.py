@@ -615,7 +615,7 @@ class VSAE(ImputationModule):
         early stopping could end training before the x_u stage ever starts).
         """
         if self.stage == 1 and self.warmup_epochs:
-            return torch.tensor(float("nan"))
+            return torch.tensor(float("nan"), device=batch.x.device)
         # As in training: BatchNorm on batch statistics (its running statistics
         # left untouched) and the encoder-side dropout, drawn the same way every
         # epoch, so the loss scores the collective encoder's predictions of

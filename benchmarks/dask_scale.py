@@ -1,0 +1,383 @@
+"""Dask at scale: transform on a LocalCluster, and a fit under a memory cap.
+
+``transform``: a synthetic mixed table (:func:`make_full`: 4 numerical + 3
+categorical columns driven by 2 latent factors, 30 % MCAR) generated partition by
+partition on the workers (``dd.from_map``, so it never sits in this process) is
+imputed by a VSAE fitted on 20 000 rows, on a ``LocalCluster`` with 1 and with 2
+single-threaded worker processes. The result is reduced on the workers (a count of
+missing cells, which must be 0), so only the imputation is measured, not a transfer.
+Reports rows per second, the speed-up of 2 workers over 1, and each worker's peak
+resident memory (ru_maxrss) against its resident memory before the run and the size
+of one partition. The generation of the partitions is timed alone too (same
+cluster).
+
+``fit``: a Parquet dataset is written, then a VSAE is fitted from it with
+``dd.read_parquet`` in a child process whose address space is capped
+(``RLIMIT_AS`` = its size after the imports + ``--cap-mb``) below what the
+in-memory fit of the same table needs; the in-memory fit is attempted under the
+same cap (expected: MemoryError), then run without a cap for seeds 0 and 1 (the
+seed noise). Per-feature NRMSE on a held-out test table of 20 000 rows.
+
+    python -m benchmarks.dask_scale transform            # 5e5 rows (issue: 1e7)
+    python -m benchmarks.dask_scale transform --rows 1e7 # the issue's size
+    python -m benchmarks.dask_scale fit                  # 4e5 rows (issue: >RAM)
+    python -m benchmarks.dask_scale transform --quick    # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks._cli import versions
+from benchmarks.run import RESULTS
+
+TRANSFORM_FIELDS = [
+    "n_workers",
+    "n_rows",
+    "n_partitions",
+    "partition_mb",
+    "seconds",
+    "generate_seconds",
+    "rows_per_second",
+    "worker_rss_before_mb",
+    "worker_peak_rss_mb",
+    "versions",
+]
+FIT_FIELDS = [
+    "run",
+    "seed",
+    "status",
+    "n_rows",
+    "cap_mb",
+    "epochs",
+    "seconds",
+    "peak_rss_mb",
+    "nrmse_per_feature",
+    "nrmse_mean",
+    "error",
+]
+
+
+def make_full(k: int, rows: int) -> pd.DataFrame:
+    """Complete rows of partition ``k``: one generating model for every partition
+    (4 numerical and 3 categorical columns driven by 2 latent factors, as
+    :func:`deepimpute.datasets.make_mixed_data`), latent factors and noise drawn
+    with the partition's own seed; a global row index."""
+    model = np.random.default_rng(0)
+    W = model.standard_normal((2, 4))
+    V = model.standard_normal((3, 2, 3))
+    rng = np.random.default_rng([1, k])
+    Z = rng.standard_normal((rows, 2))
+    data = {}
+    num = Z @ W + 0.3 * rng.standard_normal((rows, 4))
+    for j in range(4):
+        data[f"num{j}"] = num[:, j]
+    dtype = pd.CategoricalDtype(["c0", "c1", "c2"])
+    for c in range(3):
+        scores = Z @ V[c] + 0.3 * rng.standard_normal((rows, 3))
+        codes = scores.argmax(axis=1)
+        data[f"cat{c}"] = pd.Categorical.from_codes(codes, dtype=dtype)
+    return pd.DataFrame(data, index=pd.RangeIndex(k * rows, (k + 1) * rows))
+
+
+def make_partition(k: int, rows: int) -> pd.DataFrame:
+    """Partition ``k`` with 30 % of its cells hidden completely at random."""
+    from deepimpute.missingness import simulate_missing
+
+    X, _ = simulate_missing(make_full(k, rows), "mcar", 0.3, random_state=1000 + k)
+    return X
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _warm() -> float:
+    import deepimpute  # noqa: F401  (imports torch on the worker)
+
+    return _rss_mb()
+
+
+def _count_missing(part: pd.DataFrame) -> pd.Series:
+    return pd.Series([int(part.isna().to_numpy().sum())])
+
+
+def run_transform(args) -> list[dict]:
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster
+
+    from deepimpute import VSAEImputer
+
+    rows = int(args.rows)
+    per = min(int(args.partition_rows), rows)
+    parts = rows // per
+    meta = make_partition(0, 2).iloc[:0]
+    train = make_partition(0, 2000 if args.quick else 20000)
+    est = VSAEImputer(max_iter=2 if args.quick else 5, random_state=0, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(train)
+    part_mb = make_partition(0, per).memory_usage(deep=True).sum() / 2**20
+    out, ver = [], versions()
+    for workers in (1, 2):
+        with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=0,
+                dashboard_address=None,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            before = client.run(_warm)
+            ddf = dd.from_map(make_partition, range(parts), rows=per, meta=meta)
+            t0 = time.perf_counter()
+            client.compute(ddf.map_partitions(_count_missing).sum()).result()
+            gen = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            check = est.transform(ddf).map_partitions(_count_missing).sum()
+            n_missing = int(client.compute(check).result())
+            seconds = time.perf_counter() - t0
+            if n_missing:
+                raise AssertionError(f"{n_missing} cells left missing")
+            peaks = client.run(_peak_mb)
+        rec = dict(
+            n_workers=workers,
+            n_rows=parts * per,
+            n_partitions=parts,
+            partition_mb=round(part_mb, 2),
+            seconds=round(seconds, 2),
+            generate_seconds=round(gen, 2),
+            rows_per_second=round(parts * per / seconds),
+            worker_rss_before_mb=round(max(before.values()), 1),
+            worker_peak_rss_mb=round(max(peaks.values()), 1),
+            versions=ver,
+        )
+        print(rec, flush=True)
+        out.append(rec)
+    return out
+
+
+# ---------------------------------------------------------------------- fit
+
+
+def _test_table(n_test: int):
+    """Held-out rows of the same model (a partition number no run reads)."""
+    full = make_full(10**6, n_test)
+    X, _ = _hide(full)
+    return full, X
+
+
+def _hide(full):
+    from deepimpute.missingness import simulate_missing
+
+    return simulate_missing(full, "mcar", 0.3, random_state=7)
+
+
+def _fit_child(mode, path, rows, per, seed, epochs, cap_mb, n_test, result):
+    """One fit in a spawned child; writes a result dict as JSON to ``result`` (a
+    file, not a queue: a queue starts a thread, which the address cap may refuse)."""
+    import json
+
+    import torch
+
+    torch.set_num_threads(1)
+    import dask
+    import pyarrow as pa
+
+    import deepimpute  # noqa: F401
+    from deepimpute import VSAEImputer
+    from deepimpute.metrics import nrmse
+
+    dask.config.set(scheduler="sync")
+    # one Arrow thread each for compute and I/O, started by the warm-up: a thread
+    # started under the cap would be refused for its stack, not for the table
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+    rec = dict(run=mode, seed=seed, n_rows=rows, cap_mb=cap_mb, epochs=epochs)
+    import dask.dataframe as dd
+
+    try:
+        # warm-up before the cap, identical for both modes: every library either
+        # fit touches is loaded (their code and arenas are not the table's memory)
+        first = dd.read_parquet(path).partitions[0].compute().head(300)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            VSAEImputer(max_iter=1, device="cpu").fit(dd.from_pandas(first, 2))
+            VSAEImputer(max_iter=1, device="cpu").fit(first)
+            pd.read_parquet(path, columns=["num0"])
+        if cap_mb:
+            vm = int(open("/proc/self/statm").read().split()[0])
+            limit = vm * os.sysconf("SC_PAGE_SIZE") + int(cap_mb * 2**20)
+            hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        est = VSAEImputer(
+            max_iter=epochs, n_iter_no_change=None, random_state=seed, device="cpu"
+        )
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if mode == "dask":
+                est.fit(dd.read_parquet(path))
+            else:
+                est.fit(pd.read_parquet(path))
+        rec["seconds"] = round(time.perf_counter() - t0, 1)
+        if cap_mb:
+            resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+        full, X = _test_table(n_test)
+        out = est.transform(X)
+        errs = []
+        for col in [c for c in X.columns if c.startswith("num")]:
+            m = X[[col]].isna().to_numpy()
+            errs.append(nrmse(full[[col]].to_numpy(), out[[col]].to_numpy(), missing=m))
+        rec.update(
+            status="ok",
+            nrmse_per_feature=" ".join(f"{e:.4f}" for e in errs),
+            nrmse_mean=round(float(np.mean(errs)), 4),
+        )
+    except MemoryError as exc:
+        rec.update(status="memory_error", error=repr(exc)[:120])
+    rec["peak_rss_mb"] = round(_peak_mb(), 1)
+    Path(result).write_text(json.dumps(rec))
+
+
+def _write_parquet(path: Path, rows: int, per: int) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    for k in range(rows // per):
+        make_partition(k, per).to_parquet(path / f"part-{k:04d}.parquet")
+
+
+def run_fit(args) -> list[dict]:
+    import multiprocessing as mp
+    import tempfile
+
+    rows, per = int(args.rows), int(args.partition_rows)
+    ctx = mp.get_context("spawn")
+    # Arrow's default allocator reserves address space in large arenas; the system
+    # allocator keeps the cap about the data
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "table"
+        _write_parquet(path, rows, per)
+        runs = [("dask", 0, args.cap_mb), ("memory", 0, args.cap_mb)]
+        runs += [("memory", s, 0) for s in (0, 1)]
+        for i, (mode, seed, cap) in enumerate(runs):
+            result = Path(tmp) / f"result{i}.json"
+            p = ctx.Process(
+                target=_fit_child,
+                args=(
+                    mode,
+                    str(path),
+                    rows,
+                    per,
+                    seed,
+                    args.epochs,
+                    cap,
+                    20000,
+                    result,
+                ),
+            )
+            p.start()
+            p.join()
+            if result.exists():
+                rec = json.loads(result.read_text())
+            else:  # killed, e.g. by an allocation the cap refused outside Python
+                rec = dict(run=mode, seed=seed, n_rows=rows, cap_mb=cap)
+                rec.update(status="crashed", error=f"exit code {p.exitcode}")
+            rec.setdefault("error", "")
+            print(rec, flush=True)
+            out.append(rec)
+    return out
+
+
+def _write(path: Path, fields, rows) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fields, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    print(f"wrote {path}")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("what", choices=["transform", "fit"])
+    p.add_argument("--rows", type=float, default=None)
+    p.add_argument("--partition-rows", type=float, default=None)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--cap-mb", type=float, default=80.0)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    suffix = "_quick" if args.quick else ""
+    if args.what == "transform":
+        args.rows = args.rows or (4000 if args.quick else 5e5)
+        args.partition_rows = args.partition_rows or (1000 if args.quick else 5e4)
+        rows = run_transform(args)
+        _write(
+            args.out or RESULTS / f"dask_transform{suffix}.csv", TRANSFORM_FIELDS, rows
+        )
+    else:
+        args.rows = args.rows or (4000 if args.quick else 4e5)
+        args.partition_rows = args.partition_rows or (1000 if args.quick else 25000)
+        if args.quick:
+            args.epochs = 1
+        rows = run_fit(args)
+        _write(args.out or RESULTS / f"dask_fit{suffix}.csv", FIT_FIELDS, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def transform_markdown(path: Path) -> str:
+    """Rows per second with 1 and 2 workers, their ratio, memory per worker."""
+    df = pd.read_csv(path)
+    cols = [
+        "n_workers",
+        "n_rows",
+        "n_partitions",
+        "partition_mb",
+        "seconds",
+        "rows_per_second",
+        "generate_seconds",
+        "worker_rss_before_mb",
+        "worker_peak_rss_mb",
+    ]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---:|" * len(cols)]
+    for _, r in df.iterrows():
+        lines.append("| " + " | ".join(str(r[c]) for c in cols) + " |")
+    by = df.set_index("n_workers")["rows_per_second"]
+    if 1 in by and 2 in by:
+        lines.append(f"\nspeed-up of 2 workers over 1: {by[2] / by[1]:.2f}")
+    return "\n".join(lines)
+
+
+def fit_markdown(path: Path) -> str:
+    """The capped streamed fit against the in-memory fits (seed noise)."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    cols = ["run", "seed", "status", "n_rows", "cap_mb", "epochs", "seconds"]
+    cols += ["peak_rss_mb", "nrmse_per_feature", "nrmse_mean"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in df.iterrows():
+        lines.append("| " + " | ".join(str(r[c]) for c in cols) + " |")
+    return "\n".join(lines)
