@@ -27,6 +27,7 @@ the line, column or option.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -148,6 +149,10 @@ class CsvReader:
 
     def __init__(self, path, *, sep=None, encoding="utf-8", na_values=frozenset({""})):
         self.path = str(path)
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UserError(f"--encoding {encoding}: unknown encoding") from None
         self.encoding = encoding
         self.na_values = frozenset(na_values)
         try:
@@ -156,9 +161,15 @@ class CsvReader:
             raise UserError(f"{self.path}: cannot read: {exc.strerror}") from None
         self._offset = 0
         self._line = 0
+        try:
+            self._read_header(sep)
+        except UserError:
+            self.close()
+            raise
+
+    def _read_header(self, sep: str | None) -> None:
         header = self._next_line()
         if header is None or not header.strip():
-            self.close()
             raise UserError(f"{self.path}: the file is empty (no header line)")
         text, self.header_end = _ending(header)
         self.sep = sep or _sniff(text)
@@ -171,7 +182,6 @@ class CsvReader:
             names[0] = names[0][1:]
         self.header_names = names
         self.names = _unique(names)
-        self._pending_eof = False
 
     # the header and the body share one decoder so byte offsets stay exact
     def _next_line(self) -> str | None:
@@ -186,10 +196,6 @@ class CsvReader:
                 f"{self.path}: byte {offset} (line {self._line + 1}) is not valid "
                 f"{self.encoding} (byte 0x{raw[exc.start]:02x}); name the "
                 "encoding with --encoding, e.g. --encoding latin-1"
-            ) from None
-        except LookupError:
-            raise UserError(
-                f"--encoding {self.encoding}: unknown encoding"
             ) from None
         self._offset += len(raw)
         self._line += 1

@@ -177,6 +177,8 @@ class _Summary:
         for j, (name, num) in enumerate(zip(self.names, self.numerical, strict=True)):
             if not num:
                 continue
+            if not pd.api.types.is_numeric_dtype(frame[name].dtype):
+                continue  # e.g. datetimes: no range shown
             obs = pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
             new = pd.to_numeric(imputed[name], errors="coerce").to_numpy(float)
             for key, vals in (("observed", obs[~missing[:, j]]),
@@ -298,7 +300,8 @@ def _load_bundle(path) -> dict:
         raise _files.UserError(f"--model {path}: no such file") from None
     except Exception as exc:  # any unpickling failure is a bad model file
         raise _files.UserError(
-            f"--model {path}: not a model file written by deepimpute fit ({exc})"
+            f"--model {path}: not a model file written by deepimpute fit "
+            f"({type(exc).__name__}: {exc})"
         ) from None
     if not isinstance(bundle, dict) or bundle.get("version") != BUNDLE_VERSION:
         raise _files.UserError(
@@ -366,10 +369,20 @@ def _impute_frame(est, path, frame, names, draws, seed):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             if draws:
-                return est.sample(frame[names], n_draws=draws, random_state=seed)
-            return [est.transform(frame[names])]
+                outs = est.sample(frame[names], n_draws=draws, random_state=seed)
+            else:
+                outs = [est.transform(frame[names])]
     except (ValueError, TypeError) as exc:
         raise _estimator_error(path, exc) from None
+    for out in outs:  # a dtype the estimator cannot impute must not pass silently
+        left = out[names].isna().any()
+        if left.any():
+            col = left.index[left.to_numpy()][0]
+            raise _files.UserError(
+                f"{path}: column {col!r} ({frame[col].dtype}): the {type(est).__name__}"
+                " cannot impute this column's type; its missing cells stay missing"
+            )
+    return outs
 
 
 def _apply_csv(args, bundle, path, sinks, draws, source) -> _Summary:
