@@ -80,6 +80,19 @@ def peak_rss(command: list[str]) -> tuple[float, float]:
     return kib / 1024, seconds  # ru_maxrss is in KiB on Linux
 
 
+def markdown(path: Path) -> str:
+    """The committed rows as a Markdown table, with the memory ratio in words."""
+    from benchmarks.report import table
+
+    df = pd.read_csv(path)
+    big = df.iloc[-1]
+    return (
+        table(df)
+        + f"\n\n{big['rows_ratio_to_small']:.0f} times the rows take "
+        f"{big['rss_ratio_to_small']:.2f} times the peak memory."
+    )
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=10_000_000, help="the large file")

@@ -1,8 +1,17 @@
-"""Command line: ``deepimpute impute`` cleans a CSV file, ``deepimpute demo`` compares.
+"""Command line: ``deepimpute impute | fit | transform | sample`` clean files,
+``deepimpute demo`` compares the imputers, ``deepimpute list`` names them.
+
+This module is the argument layer; reading and writing files faithfully (every
+observed field's text kept, imputed cells in their column's format) lives in
+:mod:`deepimpute._files`. A user error raises :class:`~deepimpute._files.UserError`
+and ends as one line on stderr with exit code 2.
 
 Examples
 --------
 deepimpute impute data.csv -o clean.csv --method vsae
+deepimpute fit train.csv -o model.joblib --method vsae --param max_iter=50
+deepimpute transform new.csv --model model.joblib -o clean.csv
+deepimpute sample new.csv --model model.joblib --n-draws 5 -o draw.csv
 deepimpute impute pairs.csv -o clean.csv --image a_=28x28 --image b_=28x28
 deepimpute demo            # embedded yeast table, 50 % MCAR, every imputer
 """
@@ -578,7 +587,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deepimpute", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="deepimpute", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     reading = argparse.ArgumentParser(add_help=False)
