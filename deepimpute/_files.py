@@ -161,6 +161,7 @@ class CsvReader:
             raise UserError(f"{self.path}: cannot read: {exc.strerror}") from None
         self._offset = 0
         self._line = 0
+        self._pending = ""  # the line ending of the record being read
         try:
             self._read_header(sep)
         except UserError:
@@ -218,8 +219,6 @@ class CsvReader:
             body, end = _ending(more)
             text = text + self._pending + body
             self._pending = end
-
-    _pending = ""
 
     def chunks(self, rows: int | None = None) -> Iterator[Chunk]:
         """Yield the records in chunks of at most ``rows`` rows (all if ``None``)."""
@@ -434,7 +433,8 @@ def chunk_frame(
                         line = chunk.lines[rows[pos]]
                         raise UserError(
                             f"{reader.path}: line {line}, column {fmt.name!r}: "
-                            f"{t!r} is not a number (the column is numerical)"
+                            f"{t!r} is not a number (the column is numerical; a "
+                            "missing marker? see --na-values)"
                         ) from None
                 raise
         else:

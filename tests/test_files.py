@@ -256,6 +256,21 @@ def test_transform_checks_the_columns(tmp_path, train_and_new, capsys):
     assert not out.exists()
 
 
+def test_transform_names_a_cell_that_is_not_a_number(tmp_path, capsys):
+    train = _write(tmp_path / "train.csv", "a,b\n1.5,x\n,y\n2.5,x\n")
+    new = _write(tmp_path / "new.csv", "a,b\n1.5,x\nNA,y\n")
+    model, out = tmp_path / "m.joblib", tmp_path / "out.csv"
+    assert main(["fit", str(train), "-o", str(model), "--method", "mean", "-q"]) == 0
+    assert main(["transform", str(new), "--model", str(model), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "new.csv: line 3, column 'a': 'NA' is not a number" in err
+    assert not out.exists()
+    # named as a marker, the cell is imputed
+    assert main(["transform", str(new), "--model", str(model), "-o", str(out), "-q",
+                 "--na-values", "NA"]) == 0
+    assert out.read_text() == "a,b\n1.5,x\n2.0,y\n"
+
+
 # ------------------------------------------------------------------- Parquet
 def _parquet_frame(n=12):
     rng = np.random.default_rng(0)
