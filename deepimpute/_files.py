@@ -173,6 +173,11 @@ class CsvReader:
         if header is None or not header.strip():
             raise UserError(f"{self.path}: the file is empty (no header line)")
         text, self.header_end = _ending(header)
+        if "\r" in text and '"' not in text:
+            raise UserError(
+                f"{self.path}: lines end with a lone CR (classic Mac); convert the "
+                "line endings to LF or CRLF"
+            )
         self.sep = sep or _sniff(text)
         self._pending = self.header_end
         fields = self._record(text)
@@ -367,7 +372,7 @@ def infer_formats(
     """
     formats = []
     for name, col, q in zip(names, values, quoted, strict=True):
-        seen = [v for v in col if v is not None]
+        seen = [v.strip() for v in col if v is not None]  # "1, 2": spaces allowed
         quote = q > 0.5
         if name in categorical:
             formats.append(ColumnFormat(name, "text", quote=quote))

@@ -124,6 +124,10 @@ def test_only_missing_cells_change(tmp_path, seed, method):
          ["7,1", "7,2", "7,3", "1,4"]),
         # a quoted column gets a quoted imputation
         ('s,n\n"x",1\n"x",2\n,3\n', [], ['"x",1', '"x",2', '"x",3']),
+        # spaces after the separator: still numbers; the spaces are kept
+        ("a, b\n1, 2\n, 4\n3,\n", [], ["1, 2", "2, 4", "3,3"]),
+        # a byte order mark stays
+        ("\ufeffa,b\n1,x\n,x\n", [], ["1,x", "1,x"]),
         # an empty line between rows of a wide file is kept, not a row
         ("a,b\n1,2\n\n3,\n", [], ["1,2", "", "3,2"]),
     ],
@@ -350,6 +354,7 @@ def test_progress_on_stderr_and_summary(tmp_path, capsys):
         ("data.json", b'[{"a": 1}]', [], "unknown file format '.json'"),
         ("short.csv", b"a,b\n1,2\n3\n", [], "line 3 has 1 fields, the header has 2"),
         ("open.csv", b'a,b\n"x,1\n', [], 'line 2: a quoted field is never closed'),
+        ("mac.csv", b"a,b\r1,2\r,3\r", [], "lone CR"),
         ("text.csv", b"a,b\n1,2\n,3\n", ["--numeric", "zz"], "has no column 'zz'"),
         ("num.csv", b"a,b\nx,2\n,3\n", ["--numeric", "a"], "'x' is not a number"),
         ("x.csv", b"a,b\n1,2\n,3\n", ["--param", "nope=1"], "no parameter 'nope'"),
