@@ -291,9 +291,7 @@ def _fit_bundle(args, frame: pd.DataFrame, info: dict) -> dict:
     except ValueError as exc:
         raise _files.UserError(str(exc)) from None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            imputer.fit(frame)
+        imputer.fit(frame)
     except (ValueError, TypeError) as exc:
         raise _estimator_error(args.input, exc) from None
     return dict(info, version=BUNDLE_VERSION, method=args.method, estimator=imputer,
@@ -358,6 +356,15 @@ def _apply(args, bundle, path, outputs, *, draws=0, source=None) -> _Summary:
             f"{path}: a {fmt} file, but the model was fitted on a {bundle['format']} "
             "file (the column types come from it)"
         )
+    for o in outputs:  # no conversion between formats: the output is the input's
+        suffix = os.path.splitext(str(o))[1].lower()
+        other = ("parquet" if suffix in _files.PARQUET_SUFFIXES else
+                 "csv" if suffix in _files.CSV_SUFFIXES else fmt)
+        if other != fmt and args.format is None:
+            raise _files.UserError(
+                f"-o {o}: a {other} file name, but {path} is a {fmt} file (the "
+                "output keeps the input's format)"
+            )
     sinks = [_Output(o) for o in outputs]
     summary = None
     try:
@@ -375,12 +382,10 @@ def _apply(args, bundle, path, outputs, *, draws=0, source=None) -> _Summary:
 
 def _impute_frame(est, path, frame, names, draws, seed):
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            if draws:
-                outs = est.sample(frame[names], n_draws=draws, random_state=seed)
-            else:
-                outs = [est.transform(frame[names])]
+        if draws:
+            outs = est.sample(frame[names], n_draws=draws, random_state=seed)
+        else:
+            outs = [est.transform(frame[names])]
     except (ValueError, TypeError) as exc:
         raise _estimator_error(path, exc) from None
     for out in outs:  # a dtype the estimator cannot impute must not pass silently

@@ -360,6 +360,8 @@ def test_progress_on_stderr_and_summary(tmp_path, capsys):
         ("x.csv", b"a,b\n1,2\n,3\n", ["--param", "nope=1"], "no parameter 'nope'"),
         ("x.csv", b"a,b\n1,2\n", ["-o", "{tmp}/no/dir/out.csv"],
          "output folder"),
+        ("x.csv", b"a,b\n1,2\n,3\n", ["-o", "{tmp}/out.parquet"],
+         "but {tmp}/x.csv is a csv file"),
         ("x.csv", b"a,b\n", ["--format", "csv", "--method", "mean", "--fit"],
          "no rows to fit"),
         ("x.csv", b"a,b\n1,2\n", ["--model", "{tmp}/none.joblib", "--transform"],
@@ -393,7 +395,7 @@ def test_user_errors_are_one_line_with_exit_code_2(
         args += ["--method", "mean"] if "--method" not in extra else []
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert message in err
+    assert message.replace("{tmp}", str(tmp_path)) in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("deepimpute: ")
     assert not (tmp_path / "out.csv").exists()
