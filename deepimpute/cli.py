@@ -298,11 +298,16 @@ def _fit_bundle(args, frame: pd.DataFrame, info: dict) -> dict:
                 spec=spec)
 
 
-def _load_bundle(path) -> dict:
+def _load_bundle(path, quiet: bool = False) -> dict:
     import joblib
 
     try:
-        bundle = joblib.load(path)
+        with warnings.catch_warnings(record=True) as caught:
+            # e.g. "fitted on cuda:0, which is not available here; loaded on the CPU"
+            warnings.simplefilter("always", UserWarning)
+            bundle = joblib.load(path)
+        for w in caught if not quiet else []:
+            print(f"deepimpute: note: --model {path}: {w.message}", file=sys.stderr)
     except FileNotFoundError:
         raise _files.UserError(f"--model {path}: no such file") from None
     except Exception as exc:  # any unpickling failure is a bad model file
@@ -498,7 +503,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _cmd_transform(args: argparse.Namespace) -> int:
-    bundle = _load_bundle(args.model)
+    bundle = _load_bundle(args.model, args.quiet)
     start = time.perf_counter()
     summary = _apply(args, bundle, args.input, [args.output])
     if not args.quiet:
@@ -509,7 +514,7 @@ def _cmd_transform(args: argparse.Namespace) -> int:
 def _cmd_sample(args: argparse.Namespace) -> int:
     if args.n_draws < 1:
         raise _files.UserError(f"--n-draws must be at least 1, got {args.n_draws}")
-    bundle = _load_bundle(args.model)
+    bundle = _load_bundle(args.model, args.quiet)
     start = time.perf_counter()
     paths = _draw_paths(args.output, args.n_draws)
     summary = _apply(args, bundle, args.input, paths, draws=args.n_draws)

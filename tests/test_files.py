@@ -248,6 +248,30 @@ def test_sample_writes_k_completed_copies(tmp_path, train_and_new):
     assert (tmp_path / "d_1.csv").exists() and (tmp_path / "d_2.csv").exists()
 
 
+def test_a_model_fitted_on_a_gpu_loads_on_the_cpu(tmp_path, train_and_new, capsys):
+    import joblib
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("checks the machine without a GPU")
+    train, new = train_and_new
+    model = tmp_path / "m.joblib"
+    assert main(["fit", str(train), "-o", str(model), "--method", "vsae", *QUICK,
+                 "-q"]) == 0
+    bundle = joblib.load(model)
+    bundle["estimator"].device_ = "cuda:0"  # as if fitted on a GPU
+    joblib.dump(bundle, tmp_path / "gpu.joblib")
+    outs = []
+    for name in ("m.joblib", "gpu.joblib"):
+        out = tmp_path / f"{name}.csv"
+        assert main(["transform", str(new), "--model", str(tmp_path / name), "-o",
+                     str(out)]) == 0
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    err = capsys.readouterr().err
+    assert "note: --model" in err and "loaded on the CPU" in err
+
+
 def test_transform_checks_the_columns(tmp_path, train_and_new, capsys):
     train, _ = train_and_new
     model = tmp_path / "m.joblib"
