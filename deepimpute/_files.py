@@ -504,8 +504,9 @@ def read_parquet(path) -> pd.DataFrame:
         raise UserError(f"{path}: cannot read as Parquet: {exc}") from None
 
 
-def parquet_batches(path, rows: int) -> tuple[object, Iterator[pd.DataFrame]]:
-    """The file's schema and its rows as DataFrames of at most ``rows`` rows."""
+def parquet_batches(path, rows: int) -> tuple[object, int, Iterator[pd.DataFrame]]:
+    """The file's schema, its number of rows, and its rows as DataFrames of at most
+    ``rows`` rows."""
     pa = _pyarrow()
     try:
         pf = pa.parquet.ParquetFile(str(path))
@@ -517,7 +518,7 @@ def parquet_batches(path, rows: int) -> tuple[object, Iterator[pd.DataFrame]]:
         for batch in pf.iter_batches(batch_size=rows):
             yield pa.Table.from_batches([batch], schema=schema).to_pandas()
 
-    return schema, frames()
+    return schema, pf.metadata.num_rows, frames()
 
 
 class ParquetSink:

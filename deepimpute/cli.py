@@ -240,6 +240,12 @@ def _progress(args, **kwargs):
 def _read_training(args, path, fmt):
     """The training table: (frame, bundle fields, the CSV reader and chunk)."""
     if fmt == "parquet":
+        for option in ("numeric", "categorical", "na_values"):
+            if getattr(args, option):
+                raise _files.UserError(
+                    f"--{option.replace('_', '-')} applies to CSV files; {path} is "
+                    "Parquet, whose dtypes and nulls decide"
+                )
         frame = _files.read_parquet(path)
         return frame, dict(format="parquet", names=list(frame.columns)), None
     markers = _markers(args)
@@ -451,14 +457,14 @@ def _apply_csv(args, bundle, path, sinks, draws, source) -> _Summary:
 
 def _apply_parquet(args, bundle, path, sinks, draws) -> _Summary:
     model_names = bundle["names"]
-    schema, frames = _files.parquet_batches(path, args.chunk_rows)
+    schema, total, frames = _files.parquet_batches(path, args.chunk_rows)
     names = [n for n in schema.names if n in model_names
              or not n.startswith("__index_level_")]
     _check_columns(path, names, model_names)
     summary = _Summary(bundle["method"], names, bundle["spec"])
     writers = [_files.ParquetSink(s.part, schema) for s in sinks]
     try:
-        bar = _progress(args, total=None, unit="rows", desc="transform")
+        bar = _progress(args, total=total, unit="rows", desc="transform")
         for k, frame in enumerate(frames):
             missing = frame[names].isna().to_numpy()
             if missing.any():
