@@ -691,6 +691,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deepimpute`` command."""
     args = _parser().parse_args(argv)
     np.seterr(all="ignore")
+    if getattr(args, "chunk_rows", 1) < 1:
+        print(f"deepimpute: --chunk-rows must be at least 1, got {args.chunk_rows}",
+              file=sys.stderr)
+        return 2
     try:
         return int(args.func(args))
     except _files.UserError as exc:
