@@ -1,8 +1,17 @@
-"""Command line: ``deepimpute impute`` cleans a CSV file, ``deepimpute demo`` compares.
+"""Command line: ``deepimpute impute | fit | transform | sample`` clean files,
+``deepimpute demo`` compares the imputers, ``deepimpute list`` names them.
+
+This module is the argument layer; reading and writing files faithfully (every
+observed field's text kept, imputed cells in their column's format) lives in
+:mod:`deepimpute._files`. A user error raises :class:`~deepimpute._files.UserError`
+and ends as one line on stderr with exit code 2.
 
 Examples
 --------
 deepimpute impute data.csv -o clean.csv --method vsae
+deepimpute fit train.csv -o model.joblib --method vsae --param max_iter=50
+deepimpute transform new.csv --model model.joblib -o clean.csv
+deepimpute sample new.csv --model model.joblib --n-draws 5 -o draw.csv
 deepimpute impute pairs.csv -o clean.csv --image a_=28x28 --image b_=28x28
 deepimpute demo            # embedded yeast table, 50 % MCAR, every imputer
 """
@@ -12,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import math
+import os
 import sys
 import time
 import warnings
@@ -19,6 +29,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+from . import _files
 
 __all__ = ["main"]
 
@@ -37,6 +49,8 @@ DEMO_PARAMS: dict[str, dict] = {
     "mice": dict(),
 }
 QUICK_ITER = 3
+#: the layout of the dict a model file holds (estimator, column types and formats)
+BUNDLE_VERSION = 1
 
 
 def _build(name: str, *, quick: bool, seed: int, device: str, verbose: int = 0):
@@ -128,67 +142,410 @@ def _image_groups(items: Sequence[str] | None, columns) -> list:
     return images
 
 
-def _cmd_impute(args: argparse.Namespace) -> int:
+def _names(items: Sequence[str] | None) -> list[str]:
+    """Repeatable, comma-separated option values as one list."""
+    return [n for item in items or [] for n in item.split(",") if n]
+
+
+def _markers(args: argparse.Namespace, default=None) -> frozenset:
+    """The missing markers: the empty field, ``--na-values``, pandas' list."""
+    if args.na_values is None and not args.keep_default_na and default is not None:
+        return default
+    markers = {"", *_names(args.na_values)}
+    if args.keep_default_na:
+        markers |= _files.PANDAS_NA_VALUES
+    return frozenset(markers)
+
+
+def _reader(args, path, markers) -> _files.CsvReader:
+    return _files.CsvReader(
+        path, sep=args.sep, encoding=args.encoding, na_values=markers
+    )
+
+
+def _estimator_error(path, exc: Exception) -> _files.UserError:
+    return _files.UserError(f"{path}: {exc}")
+
+
+class _Summary:
+    """Per attribute of the spec (a column, or an image): cells imputed, and for
+    numerical columns the observed range beside the imputed range."""
+
+    def __init__(self, method: str, names: Sequence, spec) -> None:
+        self.method, self.names, self.spec = method, list(names), spec
+        kinds = {c: a.kind for a in spec for c in a.columns}
+        self.numerical = [kinds[n] != "categorical" for n in self.names]
+        self.counts = np.zeros(len(self.names), dtype=np.int64)
+        self.ranges: dict = {}
+        self.rows = 0
+        self.markers = None
+
+    def add(self, frame: pd.DataFrame, missing: np.ndarray, imputed) -> None:
+        self.rows += len(frame)
+        self.counts += missing.sum(axis=0)
+        for j, (name, num) in enumerate(zip(self.names, self.numerical, strict=True)):
+            if not num:
+                continue
+            if not pd.api.types.is_numeric_dtype(frame[name].dtype):
+                continue  # e.g. datetimes: no range shown
+            obs = pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
+            new = pd.to_numeric(imputed[name], errors="coerce").to_numpy(float)
+            for key, vals in (("observed", obs[~missing[:, j]]),
+                              ("imputed", new[missing[:, j]])):
+                vals = vals[~np.isnan(vals)]
+                if len(vals):
+                    self._widen((name, key), vals.min(), vals.max())
+
+    def _widen(self, key, lo, hi) -> None:
+        old = self.ranges.get(key, (np.inf, -np.inf))
+        self.ranges[key] = (min(old[0], lo), max(old[1], hi))
+
+    def print(self, out_path, seconds: float) -> None:
+        print(
+            f"{self.method}: imputed {int(self.counts.sum())} cells of {self.rows} "
+            f"rows x {len(self.names)} columns in {seconds:.1f} s -> {out_path}"
+        )
+        if self.markers is not None:
+            shown = ", ".join(repr(m) for m in sorted(self.markers))
+            print(f"  missing markers: {shown} (unquoted fields)")
+        print(f"  {'attribute':<24} {'kind':<12} {'imputed':>8}  "
+              f"{'observed range':<22} imputed range")
+        position = {n: j for j, n in enumerate(self.names)}
+        for attr in self.spec:
+            cols = [c for c in attr.columns if c in position]
+            n = int(sum(self.counts[position[c]] for c in cols))
+            line = f"  {str(attr.name):<24} {attr.kind:<12} {n:>8}"
+            if attr.kind != "categorical":
+                spans = []
+                for key in ("observed", "imputed"):
+                    parts = [self.ranges[c, key] for c in cols
+                             if (c, key) in self.ranges]
+                    spans.append(None if not parts else
+                                 (min(p[0] for p in parts), max(p[1] for p in parts)))
+                line += "  " + " ".join(f"{_span(sp):<22}" for sp in spans)
+            print(line.rstrip())
+
+
+def _span(span) -> str:
+    return "-" if span is None else f"[{span[0]:.4g}, {span[1]:.4g}]"
+
+
+def _progress(args, **kwargs):
+    from tqdm.auto import tqdm
+
+    return tqdm(disable=args.quiet, file=sys.stderr, leave=False, **kwargs)
+
+
+# ------------------------------------------------------------ fit / transform
+def _read_training(args, path, fmt):
+    """The training table: (frame, bundle fields, the CSV reader and chunk)."""
+    if fmt == "parquet":
+        for option in ("numeric", "categorical", "na_values"):
+            if getattr(args, option):
+                raise _files.UserError(
+                    f"--{option.replace('_', '-')} applies to CSV files; {path} is "
+                    "Parquet, whose dtypes and nulls decide"
+                )
+        frame = _files.read_parquet(path)
+        return frame, dict(format="parquet", names=list(frame.columns)), None
+    markers = _markers(args)
+    with _reader(args, path, markers) as reader:
+        chunk = next(reader.chunks(None), _files.Chunk([], [], []))
+    names = reader.names
+    for option, cols in (("--numeric", args.numeric), ("--categorical",
+                                                       args.categorical)):
+        unknown = [c for c in _names(cols) if c not in names]
+        if unknown:
+            raise _files.UserError(
+                f"{option}: {path} has no column {', '.join(map(repr, unknown))}; "
+                f"its columns are {', '.join(map(repr, names))}"
+            )
+    texts, quoted = _files.chunk_columns(reader, chunk)
+    fraction = [q / max(1, sum(t is not None for t in col))
+                for q, col in zip(quoted, texts, strict=True)]
+    formats = _files.infer_formats(
+        names, texts, fraction,
+        numeric=_names(args.numeric), categorical=_names(args.categorical),
+    )
+    frame = _files.chunk_frame(reader, chunk, formats)
+    info = dict(format="csv", names=list(names), formats=formats, markers=markers,
+                sep=reader.sep, encoding=reader.encoding)
+    return frame, info, (reader, chunk)
+
+
+def _fit_bundle(args, frame: pd.DataFrame, info: dict) -> dict:
+    """Fit the estimator on ``frame``; the bundle a model file holds."""
     from . import ColumnSpec
 
+    if len(frame) == 0:
+        raise _files.UserError(f"{args.input}: no rows to fit (only a header)")
     try:
-        df = pd.read_csv(args.input, sep=args.sep)
-    except (OSError, pd.errors.ParserError) as exc:
-        print(f"deepimpute: cannot read {args.input}: {exc}", file=sys.stderr)
-        return 2
-    categorical = [c for c in (args.categorical or "").split(",") if c]
-    unknown = [c for c in categorical if c not in df.columns]
-    if unknown:
-        print(
-            f"deepimpute: --categorical names unknown columns {unknown}",
-            file=sys.stderr,
-        )
-        return 2
-    for col in categorical:
-        df[col] = df[col].astype("category")
-    try:
-        images = _image_groups(args.image, df.columns)
+        images = _image_groups(args.image, frame.columns)
     except ValueError as exc:
-        print(f"deepimpute: {exc}", file=sys.stderr)
-        return 2
+        raise _files.UserError(str(exc)) from None
     in_images = {c for a in images for c in a.columns}
-    rest = [c for c in df.columns if c not in in_images]
-    tables = ColumnSpec.infer(df[rest], max_levels=args.max_levels) if rest else []
+    rest = [c for c in frame.columns if c not in in_images]
+    max_levels = args.max_levels
+    tables = ColumnSpec.infer(frame[rest], max_levels=max_levels) if rest else []
     spec = ColumnSpec([*tables, *images])
-    missing = df.isna()
-    imputer = _build(
-        args.method,
-        quick=False,
-        seed=args.seed,
-        device=args.device,
-        verbose=0 if args.quiet else 1,
-    )
+    imputer = _build(args.method, quick=False, seed=args.seed, device=args.device,
+                     verbose=0 if args.quiet else 1)
     if args.max_iter is not None and "max_iter" in imputer.get_params():
         imputer.set_params(max_iter=args.max_iter)
     try:
         imputer.set_params(column_spec=spec, **_parse_params(args.param, imputer))
     except ValueError as exc:
-        print(f"deepimpute: {exc}", file=sys.stderr)
-        return 2
-    start = time.perf_counter()
+        raise _files.UserError(str(exc)) from None
     try:
-        out = imputer.fit_transform(df)
+        imputer.fit(frame)
     except (ValueError, TypeError) as exc:
-        print(f"deepimpute: {exc}", file=sys.stderr)
-        return 2
-    seconds = time.perf_counter() - start
-    out.to_csv(args.output, index=False, sep=args.sep)
-    if not args.quiet:
-        counts = missing.sum()
-        print(
-            f"{args.method}: imputed {int(counts.sum())} cells of "
-            f"{df.shape[0]} rows x {df.shape[1]} columns in {seconds:.1f} s "
-            f"-> {args.output}"
+        raise _estimator_error(args.input, exc) from None
+    return dict(info, version=BUNDLE_VERSION, method=args.method, estimator=imputer,
+                spec=spec)
+
+
+def _load_bundle(path, quiet: bool = False) -> dict:
+    import joblib
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            # e.g. "fitted on cuda:0, which is not available here; loaded on the CPU"
+            warnings.simplefilter("always", UserWarning)
+            bundle = joblib.load(path)
+        for w in caught if not quiet else []:
+            print(f"deepimpute: note: --model {path}: {w.message}", file=sys.stderr)
+    except FileNotFoundError:
+        raise _files.UserError(f"--model {path}: no such file") from None
+    except Exception as exc:  # any unpickling failure is a bad model file
+        raise _files.UserError(
+            f"--model {path}: not a model file written by deepimpute fit "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(bundle, dict) or bundle.get("version") != BUNDLE_VERSION:
+        raise _files.UserError(
+            f"--model {path}: not a model file written by deepimpute fit"
         )
-        for attr in spec:  # per attribute: an image is one line, not one per pixel
-            n = int(counts[list(attr.columns)].sum())
-            if n:
-                print(f"  {attr.name!s:<30} {attr.kind:<12} {n:>7} imputed")
+    return bundle
+
+
+def _check_columns(path, names, model_names) -> None:
+    missing = [n for n in model_names if n not in names]
+    extra = [n for n in names if n not in model_names]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(map(repr, missing))}")
+        if extra:
+            parts.append(f"not in the model {', '.join(map(repr, extra))}")
+        raise _files.UserError(
+            f"{path}: the columns differ from the model's: {'; '.join(parts)}"
+        )
+
+
+class _Output:
+    """Write to ``path + '.part'`` and rename at the end: a failure leaves nothing."""
+
+    def __init__(self, path):
+        _files.check_output(path)
+        self.path = str(path)
+        self.part = self.path + ".part"
+
+    def commit(self) -> None:
+        os.replace(self.part, self.path)
+
+    def discard(self) -> None:
+        if os.path.exists(self.part):
+            os.remove(self.part)
+
+
+def _apply(args, bundle, path, outputs, *, draws=0, source=None) -> _Summary:
+    """Impute ``path`` chunk by chunk with the bundle's estimator into ``outputs``
+    (one path; or ``draws`` paths of completed copies); return the summary."""
+    fmt = _files.file_format(path, args.format)
+    if fmt != bundle["format"]:
+        raise _files.UserError(
+            f"{path}: a {fmt} file, but the model was fitted on a {bundle['format']} "
+            "file (the column types come from it)"
+        )
+    for o in outputs:  # no conversion between formats: the output is the input's
+        suffix = os.path.splitext(str(o))[1].lower()
+        other = ("parquet" if suffix in _files.PARQUET_SUFFIXES else
+                 "csv" if suffix in _files.CSV_SUFFIXES else fmt)
+        if other != fmt and args.format is None:
+            raise _files.UserError(
+                f"-o {o}: a {other} file name, but {path} is a {fmt} file (the "
+                "output keeps the input's format)"
+            )
+    sinks = [_Output(o) for o in outputs]
+    summary = None
+    try:
+        if fmt == "csv":
+            summary = _apply_csv(args, bundle, path, sinks, draws, source)
+        else:
+            summary = _apply_parquet(args, bundle, path, sinks, draws)
+        for sink in sinks:
+            sink.commit()
+    finally:
+        for sink in sinks:
+            sink.discard()
+    return summary
+
+
+def _impute_frame(est, path, frame, names, draws, seed):
+    try:
+        if draws:
+            outs = est.sample(frame[names], n_draws=draws, random_state=seed)
+        else:
+            outs = [est.transform(frame[names])]
+    except (ValueError, TypeError) as exc:
+        raise _estimator_error(path, exc) from None
+    for out in outs:  # a dtype the estimator cannot impute must not pass silently
+        left = out[names].isna().any()
+        if left.any():
+            col = left.index[left.to_numpy()][0]
+            raise _files.UserError(
+                f"{path}: column {col!r} ({frame[col].dtype}): the {type(est).__name__}"
+                " cannot impute this column's type; its missing cells stay missing"
+            )
+    return outs
+
+
+def _apply_csv(args, bundle, path, sinks, draws, source) -> _Summary:
+    model_names = bundle["names"]
+    if source is None:
+        markers = _markers(args, default=bundle["markers"])
+        reader = _reader(args, path, markers)
+        chunks = None
+    else:
+        reader, chunk = source
+        chunks = [chunk]
+        markers = reader.na_values
+    with reader:
+        _check_columns(path, reader.names, model_names)
+        by_name = dict(zip(model_names, bundle["formats"], strict=True))
+        formats = [by_name[n] for n in reader.names]  # in the file's order
+        summary = _Summary(bundle["method"], reader.names, bundle["spec"])
+        files = [open(s.part, "w", encoding=reader.encoding, newline="")  # noqa: SIM115
+                 for s in sinks]
+        try:
+            for f in files:
+                f.write(reader.header_text())
+            size = os.path.getsize(path)
+            bar = _progress(args, total=size, unit="B", unit_scale=True,
+                            desc="transform")
+            done = 0
+            for k, chunk in enumerate(chunks or reader.chunks(args.chunk_rows)):
+                frame = _files.chunk_frame(reader, chunk, formats)
+                missing = frame.isna().to_numpy()
+                if missing.any():
+                    outs = _impute_frame(bundle["estimator"], path, frame,
+                                         model_names, draws, args.seed + k)
+                else:
+                    outs = [frame] * max(1, draws)
+                summary.add(frame, missing, outs[0])
+                for f, out in zip(files, outs, strict=True):
+                    _files.write_chunk(f, reader, chunk, formats, missing, out)
+                bar.update(reader._offset - done)
+                done = reader._offset
+            bar.close()
+        finally:
+            for f in files:
+                f.close()
+    summary.markers = markers
+    return summary
+
+
+def _apply_parquet(args, bundle, path, sinks, draws) -> _Summary:
+    model_names = bundle["names"]
+    schema, total, frames = _files.parquet_batches(path, args.chunk_rows)
+    names = [n for n in schema.names if n in model_names
+             or not n.startswith("__index_level_")]
+    _check_columns(path, names, model_names)
+    summary = _Summary(bundle["method"], names, bundle["spec"])
+    writers = [_files.ParquetSink(s.part, schema) for s in sinks]
+    try:
+        bar = _progress(args, total=total, unit="rows", desc="transform")
+        for k, frame in enumerate(frames):
+            missing = frame[names].isna().to_numpy()
+            if missing.any():
+                outs = _impute_frame(bundle["estimator"], path, frame, model_names,
+                                     draws, args.seed + k)
+            else:
+                outs = [frame] * max(1, draws)
+            summary.add(frame[names], missing, outs[0])
+            for w, out in zip(writers, outs, strict=True):
+                w.write(out[frame.columns])
+            bar.update(len(frame))
+        bar.close()
+    finally:
+        for w in writers:
+            w.close()
+    return summary
+
+
+def _draw_paths(output: str, n: int) -> list[str]:
+    """``n`` output paths: ``{}`` in OUTPUT is the draw number, else ``_k``
+    before the suffix (clean.csv -> clean_1.csv ...)."""
+    if "{}" in output:
+        return [output.replace("{}", str(k)) for k in range(1, n + 1)]
+    stem, suffix = os.path.splitext(output)
+    return [f"{stem}_{k}{suffix}" for k in range(1, n + 1)]
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    import joblib
+
+    fmt = _files.file_format(args.input, args.format)
+    _files.check_output(args.output)
+    start = time.perf_counter()
+    frame, info, _ = _read_training(args, args.input, fmt)
+    bundle = _fit_bundle(args, frame, info)
+    joblib.dump(bundle, args.output)
+    if not args.quiet:
+        print(f"{args.method}: fitted on {len(frame)} rows x {frame.shape[1]} "
+              f"columns of {args.input} in {time.perf_counter() - start:.1f} s "
+              f"-> {args.output}")
+    return 0
+
+
+def _cmd_transform(args: argparse.Namespace) -> int:
+    bundle = _load_bundle(args.model, args.quiet)
+    start = time.perf_counter()
+    summary = _apply(args, bundle, args.input, [args.output])
+    if not args.quiet:
+        summary.print(args.output, time.perf_counter() - start)
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    if args.n_draws < 1:
+        raise _files.UserError(f"--n-draws must be at least 1, got {args.n_draws}")
+    bundle = _load_bundle(args.model, args.quiet)
+    start = time.perf_counter()
+    paths = _draw_paths(args.output, args.n_draws)
+    summary = _apply(args, bundle, args.input, paths, draws=args.n_draws)
+    if not args.quiet:
+        summary.print(", ".join(paths), time.perf_counter() - start)
+    return 0
+
+
+def _cmd_impute(args: argparse.Namespace) -> int:
+    """Fit on the file and transform it (the file is read once)."""
+    fmt = _files.file_format(args.input, args.format)
+    _files.check_output(args.output)
+    start = time.perf_counter()
+    frame, info, source = _read_training(args, args.input, fmt)
+    if len(frame) == 0:  # only a header: nothing to impute, the file as it is
+        with open(args.input, "rb") as src, open(args.output, "wb") as dst:
+            dst.write(src.read())
+        if not args.quiet:
+            print(f"{args.input}: no rows, nothing to impute -> {args.output}")
+        return 0
+    bundle = _fit_bundle(args, frame, info)
+    del frame
+    summary = _apply(args, bundle, args.input, [args.output], source=source)
+    if not args.quiet:
+        summary.print(args.output, time.perf_counter() - start)
     return 0
 
 
@@ -246,45 +603,76 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deepimpute", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="deepimpute", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    imp = sub.add_parser("impute", help="impute the missing cells of a CSV file")
-    imp.add_argument("input", help="CSV file; empty fields are missing")
-    imp.add_argument("-o", "--output", required=True, help="CSV file to write")
-    imp.add_argument("--method", default="vsae", choices=_method_names())
-    imp.add_argument(
-        "--categorical",
-        help="comma-separated columns to treat as "
-        "categorical (strings are categorical anyway)",
-    )
-    imp.add_argument(
-        "--max-levels",
-        type=int,
-        default=None,
-        help="integer columns with at most this many values are categorical",
-    )
-    imp.add_argument(
-        "--image",
-        action="append",
-        metavar="PREFIX=HxW",
+    reading = argparse.ArgumentParser(add_help=False)
+    reading.add_argument("input", help="CSV or Parquet file")
+    reading.add_argument("--format", choices=["csv", "parquet"],
+                         help="the input's and output's format (default: by suffix)")
+    reading.add_argument("--sep", help="CSV field separator (default: sniffed from "
+                         "the header line among , ; TAB |)")
+    reading.add_argument("--encoding", default="utf-8",
+                         help="CSV encoding, ASCII-compatible (default utf-8)")
+    reading.add_argument(
+        "--na-values", action="append", metavar="MARKERS",
+        help="comma-separated texts that also mark a missing cell (repeatable), "
+        "e.g. --na-values NA,?; by default only an empty unquoted field is missing; "
+        "a quoted field is always a value")
+    reading.add_argument("--keep-default-na", action="store_true",
+                         help="also take pandas' markers (NA, NaN, None, null, ...)")
+    reading.add_argument("--chunk-rows", type=int, default=65536,
+                         help="rows read, imputed and written at a time")
+    reading.add_argument("--seed", type=int, default=0)
+    reading.add_argument("-q", "--quiet", action="store_true",
+                         help="no progress bars, no summary")
+
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--method", default="vsae", choices=_method_names())
+    model.add_argument("--categorical", action="append", metavar="COLS",
+                       help="comma-separated columns to treat as categorical")
+    model.add_argument("--numeric", action="append", metavar="COLS",
+                       help="comma-separated columns of digits with leading zeros "
+                       "to treat as numbers (text otherwise)")
+    model.add_argument("--max-levels", type=int, default=None,
+                       help="integer columns with at most this many values are "
+                       "categorical")
+    model.add_argument(
+        "--image", action="append", metavar="PREFIX=HxW",
         help="the columns whose names start with PREFIX form one image of HxW "
         "pixels, in row-major order (repeatable; any value range: the block is "
-        "scaled by its observed minimum and maximum); other columns are inferred",
-    )
-    imp.add_argument("--max-iter", type=int, default=None, help="training epochs")
-    imp.add_argument(
-        "--param",
-        action="append",
-        metavar="KEY=VALUE",
+        "scaled by its observed minimum and maximum); other columns are inferred")
+    model.add_argument("--max-iter", type=int, default=None, help="training epochs")
+    model.add_argument(
+        "--param", action="append", metavar="KEY=VALUE",
         help="an estimator parameter (repeatable), e.g. --param impute_draws=32; "
-        "values are Python literals (numbers, tuples, True) or bare strings",
-    )
-    imp.add_argument("--sep", default=",")
-    imp.add_argument("--seed", type=int, default=0)
-    imp.add_argument("--device", default="auto")
-    imp.add_argument("-q", "--quiet", action="store_true")
+        "values are Python literals (numbers, tuples, True) or bare strings")
+    model.add_argument("--device", default="auto")
+
+    imp = sub.add_parser("impute", parents=[reading, model],
+                         help="fit on a file and impute its missing cells")
+    imp.add_argument("-o", "--output", required=True, help="file to write")
     imp.set_defaults(func=_cmd_impute)
+
+    fit = sub.add_parser("fit", parents=[reading, model],
+                         help="fit an imputer on a file and save it")
+    fit.add_argument("-o", "--output", required=True, help="model file (joblib)")
+    fit.set_defaults(func=_cmd_fit)
+
+    tr = sub.add_parser("transform", parents=[reading],
+                        help="impute a file with a saved model, chunk by chunk")
+    tr.add_argument("--model", required=True, help="file written by deepimpute fit")
+    tr.add_argument("-o", "--output", required=True, help="file to write")
+    tr.set_defaults(func=_cmd_transform)
+
+    sa = sub.add_parser("sample", parents=[reading],
+                        help="write K completed copies (multiple imputation)")
+    sa.add_argument("--model", required=True, help="file written by deepimpute fit")
+    sa.add_argument("--n-draws", type=int, default=5)
+    sa.add_argument("-o", "--output", required=True,
+                    help="OUT.csv gives OUT_1.csv ... OUT_K.csv; a {} in the name "
+                    "is replaced by the draw number")
+    sa.set_defaults(func=_cmd_sample)
 
     demo = sub.add_parser("demo", help="compare the imputers on the embedded table")
     demo.add_argument("--rate", type=float, default=0.5)
@@ -303,7 +691,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deepimpute`` command."""
     args = _parser().parse_args(argv)
     np.seterr(all="ignore")
-    return int(args.func(args))
+    if getattr(args, "chunk_rows", 1) < 1:
+        print(f"deepimpute: --chunk-rows must be at least 1, got {args.chunk_rows}",
+              file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except _files.UserError as exc:
+        print(f"deepimpute: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -64,7 +64,7 @@ def test_param_reaches_the_estimator(holes, tmp_path):
         (["--param", "justaword"], "expects KEY=VALUE"),
         (["--param", "column_spec=None"], "no parameter 'column_spec'"),
         (["--param", "impute_draws=-1", "--method", "rvi"], "impute_draws"),
-        (["--categorical", "nope"], "unknown columns ['nope']"),
+        (["--categorical", "nope"], "has no column 'nope'"),
     ],
 )
 def test_bad_arguments_name_the_problem(holes, tmp_path, capsys, args, message):
