@@ -72,21 +72,36 @@ def _check_columns(est, ddf) -> None:
         )
 
 
-def output_meta(est, ddf) -> pd.DataFrame:
-    """Empty frame with the columns and dtypes ``transform`` returns for ``ddf``.
+def input_meta(est, ddf) -> pd.DataFrame:
+    """Empty frame with the dtypes every partition is given before imputing.
 
-    The pandas path returns the input's dtypes; a categorical column whose
-    categories Dask does not know gets the fitted category set, which is what every
-    partition is given before imputing (:func:`_align_categories`).
+    A categorical column whose categories Dask does not know gets the fitted
+    category set (:func:`_align_categories`).
     """
     meta = ddf._meta.copy()
     enc = est.encoder_
-    for j, col in enumerate(meta.columns):
-        dtype = meta.dtypes.iloc[j]
-        cats = enc.categories[enc._attr_of_column[j]]
+    # the encoder sees the columns kept at fit (entirely missing ones left out)
+    for k, j in enumerate(np.flatnonzero(~est._empty_)):
+        col, dtype = meta.columns[j], meta.dtypes.iloc[j]
+        cats = enc.categories[enc._attr_of_column[k]]
         if isinstance(dtype, pd.CategoricalDtype) and cats is not None:
             if not _known(dtype):
                 meta[col] = meta[col].astype(pd.CategoricalDtype(list(cats)))
+    return meta
+
+
+def output_meta(est, in_meta: pd.DataFrame) -> pd.DataFrame:
+    """Empty frame with the columns and dtypes ``transform`` returns: the input's,
+    less the columns entirely missing at fit (unless ``keep_empty_features``), and
+    the boolean columns of ``add_indicator``."""
+    shown = np.ones(in_meta.shape[1], dtype=bool)
+    if not est.keep_empty_features:
+        shown = ~est._empty_
+    meta = in_meta.iloc[:, np.flatnonzero(shown)].copy()
+    if est.indicator_ is not None:
+        names = est.get_feature_names_out()[meta.shape[1]:]
+        for name in names:
+            meta[name] = pd.Series(dtype=bool)
     return meta
 
 
@@ -130,10 +145,10 @@ def _align_categories(part: pd.DataFrame, meta: pd.DataFrame, handle_unknown: st
     return part if out is None else out
 
 
-def _transform_partition(part, est, meta):
+def _transform_partition(part, est, in_meta, meta):
     if len(part) == 0:
         return meta
-    part = _align_categories(part, meta, est.handle_unknown)
+    part = _align_categories(part, in_meta, est.handle_unknown)
     with _TORCH_LOCK:
         return est.transform(part)
 
@@ -143,11 +158,11 @@ def _partition_seed(seed: int, k: int, d: int) -> int:
     return int(np.random.default_rng([seed, k, d]).integers(2**31 - 1))
 
 
-def _sample_partition(part, est, meta, seed, draw, partition_info=None):
+def _sample_partition(part, est, in_meta, meta, seed, draw, partition_info=None):
     if len(part) == 0:
         return meta
     k = partition_info["number"] if partition_info is not None else 0
-    part = _align_categories(part, meta, est.handle_unknown)
+    part = _align_categories(part, in_meta, est.handle_unknown)
     with _TORCH_LOCK:
         (out,) = est.sample(part, 1, random_state=_partition_seed(seed, k, draw))
     return out
@@ -162,9 +177,10 @@ def _estimator_node(est):
 def transform_dask(est, ddf):
     """Lazy ``est.transform`` of a Dask DataFrame (same partitions and index)."""
     _check_columns(est, ddf)
-    meta = output_meta(est, ddf)
+    in_meta = input_meta(est, ddf)
+    meta = output_meta(est, in_meta)
     return ddf.map_partitions(
-        _transform_partition, _estimator_node(est), meta, meta=meta
+        _transform_partition, _estimator_node(est), in_meta, meta, meta=meta
     )
 
 
@@ -184,10 +200,11 @@ def sample_dask(est, ddf, n_draws: int, random_state) -> list:
         raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}.")
     seed = seed_from(random_state)
     _check_columns(est, ddf)
-    meta = output_meta(est, ddf)
+    in_meta = input_meta(est, ddf)
+    meta = output_meta(est, in_meta)
     node = _estimator_node(est)
     return [
-        ddf.map_partitions(_sample_partition, node, meta, seed, d, meta=meta)
+        ddf.map_partitions(_sample_partition, node, in_meta, meta, seed, d, meta=meta)
         for d in range(n_draws)
     ]
 
@@ -246,6 +263,7 @@ def fit_dask(est, ddf):
     est.encoder_, n_rows = fit_encoder(spec, est.handle_unknown, ddf)
     if n_rows < 2:
         raise ValueError(f"Found {n_rows} sample(s) while a minimum of 2 is required.")
+    _fit_contract(est, ddf)
     est.seed_ = seed_from(est.random_state)
     stream = DaskStream(
         ddf,
@@ -257,6 +275,49 @@ def fit_dask(est, ddf):
     )
     est._fit(None, stream, est.seed_)
     return est
+
+
+def _fit_contract(est, ddf) -> None:
+    """The fitted state of the base contract that a streamed fit does not get from
+    ``BaseImputer._fit_input``: no empty column (the encoder refused them by name),
+    the missing indicator and the numerical bounds, from one more pass of Dask
+    reductions (which columns have holes; each numerical column's extremes)."""
+    from sklearn.impute import MissingIndicator
+
+    from .imputers._base import _as_nan, _is_na_marker
+
+    if not _is_na_marker(est.missing_values):
+        raise ValueError(
+            f"missing_values={est.missing_values!r} is not supported when fitting "
+            "from a Dask DataFrame; mark the holes as missing first (e.g. "
+            "ddf.mask(ddf == marker)) and keep the default missing_values."
+        )
+    dask, _ = _import_dask()
+    enc = est.encoder_
+    names = list(ddf.columns)
+    p = len(names)
+    est._empty_ = np.zeros(p, dtype=bool)
+    numerical = [
+        int(pos[0])
+        for lay, pos in zip(enc.layout.attributes, enc.positions, strict=True)
+        if lay.kind == "numerical"
+    ]
+    lazy = [ddf.isna().any()]
+    for j in numerical:
+        s = ddf[names[j]].astype("float64")
+        lazy += [s.min(), s.max()]
+    has_missing, *extremes = dask.compute(*lazy)
+    est.indicator_ = None
+    if est.add_indicator:
+        mask = np.zeros((2, p), dtype=bool)
+        mask[0] = np.asarray(has_missing, dtype=bool)
+        est.indicator_ = MissingIndicator(error_on_new=False).fit(_as_nan(mask))
+    # the observed extremes of each numerical column, as column codes
+    C = np.full((2, p), np.nan)
+    for k, j in enumerate(numerical):
+        lo, hi = extremes[2 * k], extremes[2 * k + 1]
+        C[:, j] = (np.array([lo, hi]) - enc.loc[j]) / enc.scale[j]
+    est._fit_bounds(C)
 
 
 def _fit_on_sample(est, ddf):

@@ -275,3 +275,31 @@ def test_fit_from_dask_on_a_local_cluster(client, truth):
     assert est.n_iter_ == ref.n_iter_
     out = client.compute(est.transform(ddf)).result()
     assert not out.isna().any().any()
+
+
+def test_streamed_fit_keeps_the_sklearn_imputer_parameters(truth):
+    """add_indicator, min_value / max_value and missing_values behave as in an
+    in-memory fit when fitting from a Dask DataFrame."""
+    full, X = truth
+    num = [c for c in X.columns if c.startswith("num")]
+    params = dict(
+        hidden=(8,), latent_dim=2, max_iter=2, batch_size=32, random_state=0,
+        add_indicator=True, min_value=-0.5, max_value=0.5,
+    )
+    ddf = dd.from_pandas(X, npartitions=4)
+    streamed = VAEImputer(**params).fit(ddf)
+    memory = VAEImputer(**params).fit(X)
+    np.testing.assert_array_equal(
+        streamed.indicator_.features_, memory.indicator_.features_
+    )
+    np.testing.assert_allclose(streamed._observed_low_, memory._observed_low_)
+    np.testing.assert_allclose(streamed._observed_high_, memory._observed_high_)
+    out = streamed.transform(X)
+    assert list(out.columns) == list(streamed.get_feature_names_out())
+    hidden = X[num].isna().to_numpy()
+    imputed = out[num].to_numpy()[hidden]
+    assert imputed.min() >= -0.5 and imputed.max() <= 0.5
+    lazy = streamed.transform(ddf).compute()
+    pd.testing.assert_frame_equal(lazy, out, check_exact=False, rtol=1e-5)
+    with pytest.raises(ValueError, match="missing_values=-1 is not supported"):
+        VAEImputer(**{**params, "missing_values": -1}).fit(ddf)
