@@ -249,7 +249,7 @@ class FactVAEImputer(BaseDeepImputer):
         attr_of = np.empty(self.n_features_in_, dtype=np.intp)
         for a, pos in enumerate(positions):
             attr_of[pos] = a
-        names = getattr(self, "feature_names_in_", None)
+        names = self.encoder_.feature_names
         lookup: dict = {}
         if names is not None:
             lookup = {c: i for i, c in enumerate(names)}
@@ -309,7 +309,7 @@ class FactVAEImputer(BaseDeepImputer):
 
     def _fit(self, C, data, seed):
         super()._fit(C, data, seed)
-        names = getattr(self, "feature_names_in_", None)
+        names = self.encoder_.feature_names
         positions = self.encoder_.positions
         self.groups_ = [
             [
