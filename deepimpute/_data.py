@@ -568,9 +568,7 @@ def _fill_series(s: pd.Series, rows: np.ndarray, new: np.ndarray, label) -> pd.S
         # integer columns stay integer, within what their dtype can hold
         lo, hi = _integer_range(dtype)
         new = np.clip(np.round(np.asarray(new, dtype=float)), lo, hi)
-    elif isinstance(dtype, np.dtype) and dtype.kind == "f" or (
-        pd.api.types.is_float_dtype(dtype)
-    ):
+    elif pd.api.types.is_float_dtype(dtype):
         # the models compute in float64 (or float32); a float32 column (images)
         # takes them rounded to its precision, as pandas refuses a lossy setitem
         np_dtype = getattr(dtype, "numpy_dtype", dtype)

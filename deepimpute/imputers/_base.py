@@ -130,10 +130,9 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         categorical imputation can differ only where two categories tie to within
         that precision. (``SklearnImputerAdapter`` is as row-independent as the
         imputer it wraps: ``KNNImputer`` breaks distance ties batch-dependently.)
-        Observed entries are returned unchanged and ``X`` is not
-        modified. Large inputs are encoded and
-        imputed in chunks of rows, so the intermediate encodings take memory bounded
-        by the chunk size, not by the number of rows.
+        Observed entries are returned unchanged and ``X`` is not modified. Large
+        inputs are encoded and imputed in chunks of rows, so the intermediate
+        encodings take memory bounded by the chunk size, not by the number of rows.
 
         Parameters
         ----------
@@ -143,7 +142,11 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         -------
         X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
             Same type, columns, index and dtypes as ``X`` (a float array for
-            array input).
+            array input). Categorical cells get only categories observed at fit
+            (declared but unused pandas categories stay in the dtype, never in a
+            cell); integer columns (numpy or nullable) get integers within the
+            range observed at fit; dates, durations and periods come back in their
+            dtype (and time zone); every imputed number is finite.
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
