@@ -109,7 +109,12 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         """Validate, fit the encoder and the method; return what fit_transform needs."""
         X = self._validate_input(X, reset=True)
         spec = self.column_spec if self.column_spec is not None else ColumnSpec.infer(X)
-        names = getattr(self, "feature_names_in_", None)
+        # a frame's own labels, whatever their type (sklearn keeps only str ones)
+        names = (
+            list(X.columns)
+            if isinstance(X, pd.DataFrame)
+            else getattr(self, "feature_names_in_", None)
+        )
         self.spec_ = spec
         self.encoder_ = TableEncoder(spec, self.handle_unknown).fit(X, names)
         C, data = self.encoder_.encode(X)
@@ -263,13 +268,15 @@ class BaseImputer(TransformerMixin, BaseEstimator):
 
     def _validate_input(self, X, *, reset: bool):
         # A DataFrame keeps its type whatever its column labels (sklearn only skips
-        # ``feature_names_in_`` for non-str labels); "fitted on a frame" is the
-        # encoder's ``feature_names``, the frame's own labels.
+        # ``feature_names_in_`` for non-str labels); the fit's labels are kept in
+        # ``_frame_columns_`` (None after a fit on an array).
         if isinstance(X, pd.DataFrame):
             _check_frame_columns(X)
-        fitted_columns = (
-            None if reset else getattr(self.encoder_, "feature_names", None)
-        )
+        if reset:  # "fitted on a frame": its labels and dtypes, whatever they are
+            frame = isinstance(X, pd.DataFrame)
+            self._frame_columns_ = list(X.columns) if frame else None
+            self._frame_dtypes_ = list(X.dtypes) if frame else None
+        fitted_columns = None if reset else getattr(self, "_frame_columns_", None)
         if isinstance(X, pd.DataFrame) and (reset or fitted_columns is not None):
             str_labels = all(isinstance(c, str) for c in X.columns)
             if not reset and not (str_labels and hasattr(self, "feature_names_in_")):
@@ -345,7 +352,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
     def _check_array_allowed(self, fitted: list) -> None:
         """An array fits an imputer fitted on a frame only if every column was a
         plain number (otherwise its values cannot be told apart from codes)."""
-        for label, dtype in zip(fitted, self.encoder_.dtypes, strict=True):
+        for label, dtype in zip(fitted, self._frame_dtypes_, strict=True):
             plain = pd.api.types.is_numeric_dtype(dtype) and not (
                 pd.api.types.is_bool_dtype(dtype)
             )
