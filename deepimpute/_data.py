@@ -200,6 +200,13 @@ class TableEncoder:
             start += width
         return ModelLayout(tuple(attrs))
 
+    def bound(self, low: np.ndarray, high: np.ndarray) -> None:
+        """Also clip decoded numerical imputations to ``[low, high]`` (caller's
+        units, one value per column, ``-inf``/``inf`` for none): applied after
+        decoding, so a bound is met exactly, without code-space rounding."""
+        self.low = np.maximum(self.low, np.asarray(low, dtype=float))
+        self.high = np.minimum(self.high, np.asarray(high, dtype=float))
+
     @property
     def loc(self) -> np.ndarray:
         """Location of every column in the caller's units (``inf`` if beyond float64;
