@@ -370,10 +370,22 @@ def fit_encoder(spec, handle_unknown: str, ddf):
                 lazy[("unique", col)] = ddf[col].dropna().unique()
         elif isinstance(attr, Numerical):
             for col in cols:
+                dtype = ddf._meta[col].dtype
+                if not (
+                    pd.api.types.is_numeric_dtype(dtype)
+                    or pd.api.types.is_bool_dtype(dtype)
+                ):
+                    raise ValueError(
+                        f"Column {col!r} ({dtype}) cannot be fitted from a Dask "
+                        "DataFrame: only numbers and categories are streamed; fit "
+                        "on a pandas sample, or convert it (e.g. dates to int64)."
+                    )
                 s = ddf[col].astype("float64")
                 lazy[("count", col)] = s.count()
                 lazy[("mean", col)] = s.mean()
                 lazy[("std", col)] = s.std(ddof=0)
+                lazy[("min", col)] = s.min()
+                lazy[("max", col)] = s.max()
         elif isinstance(attr, Image):
             block = ddf[cols].astype("float64")
             lazy[("count", attr.label)] = block.count().sum()
@@ -396,9 +408,16 @@ def fit_encoder(spec, handle_unknown: str, ddf):
     for attr, pos in zip(spec, positions, strict=True):
         if isinstance(attr, Numerical):
             for j in pos:
-                mean, std = values[("mean", names[j])], values[("std", names[j])]
-                enc.loc[j] = mean
-                enc.scale[j] = std if std > 0 else 1.0
+                col = names[j]
+                mean, std = values[("mean", col)], values[("std", col)]
+                lo, hi = values[("min", col)], values[("max", col)]
+                # the encoder's unit-space statistics (codes are (x / mag - mu) /
+                # sd), set to the reduced values exactly
+                mag = max(abs(lo), abs(hi)) or 1.0
+                enc.mag[j], enc.mu[j] = mag, mean / mag
+                enc.sd[j] = std / mag if std > 0 else 1.0
+                if enc._is_integer_column(ddf._meta, j):  # as the pandas path does
+                    enc.low[j], enc.high[j] = lo, hi
     enc.dtypes = list(ddf._meta.dtypes)
     return enc, int(values["n"])
 

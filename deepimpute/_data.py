@@ -2,15 +2,23 @@
 
 Three representations of one table:
 
-* the caller's data: a DataFrame (any dtypes) or a 2-D array;
+* the caller's data: a DataFrame (any dtypes, any column labels) or a 2-D array;
 * *column codes* ``C`` of shape ``(n, n_features)``, float64: numerical columns
   standardised with observed training statistics, categorical columns as integer codes
-  ``0..n_categories-1``, image columns scaled to [0, 1]; NaN marks a missing cell;
+  ``0..n_categories-1`` over the categories *observed* at fit, image columns scaled to
+  [0, 1]; NaN marks a missing cell;
 * the *model view* (:class:`EncodedTable`): categoricals one-hot, zero-filled where
   missing, with an element-level and an attribute-level observed mask (1 = observed).
 
 Output is assembled from a copy of the caller's data where only the missing cells are
 written, so observed entries come back bit for bit.
+
+Numerical columns may hold any finite float64 (1e308 and 1e-300 alike): statistics are
+computed on the values divided by the column's largest magnitude, so neither the mean
+nor the standard deviation overflows or underflows, and decoded imputations are
+clipped to the representable range. Dates (datetime64, naive or tz-aware), durations
+(timedelta64) and periods are numerical attributes on their int64 time axis, NaT is
+missing, and imputations come back in the column's own dtype.
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ from .schema import (
 )
 
 __all__ = ["EncodedTable", "TableEncoder"]
+
+_FMAX = float(np.finfo(np.float64).max)
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,15 @@ def _column_label(feature_names, j: int):
 class TableEncoder:
     """Fit a :class:`ColumnSpec` to training data and translate between views.
 
+    A categorical attribute gets one model slot per category *observed* at fit, so
+    no imputer can produce a category it never saw; categories that are declared
+    (a pandas ``CategoricalDtype``, or ``Categorical(categories=...)`` in the spec)
+    but unused only stay part of the output's dtype.
+
+    Numerical imputations are decoded to finite values: clipped to the float64
+    range, and for integer columns (numpy or nullable) rounded and clipped to the
+    range observed at fit (so a 0/1 ``UInt8`` column is imputed 0 or 1).
+
     Parameters
     ----------
     spec : ColumnSpec
@@ -82,33 +101,35 @@ class TableEncoder:
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, feature_names=None) -> TableEncoder:
+        """Learn categories and scales from ``X``.
+
+        For a DataFrame the column labels are its own (whatever their type);
+        ``feature_names`` only names the columns of an array.
+        """
         n, p = X.shape
+        if isinstance(X, pd.DataFrame):
+            feature_names = list(X.columns)
         self.feature_names = None if feature_names is None else list(feature_names)
         self.n_features = p
         self.positions = self.spec.positions(self.feature_names, p)
         self.categories: list[np.ndarray | None] = []
-        self.loc = np.zeros(p)
-        self.scale = np.ones(p)
+        # unit-space statistics: codes are (x / mag - mu) / sd, never overflowing
+        self.mag = np.ones(p)
+        self.mu = np.zeros(p)
+        self.sd = np.ones(p)
+        # decoded numerical imputations are clipped to [low, high]
+        self.low = np.full(p, -_FMAX)
+        self.high = np.full(p, _FMAX)
+        #: per column: the time axis (unit or freq) of date-like columns, else None
+        self.time_axes: list = [None] * p
         self.dtypes = list(X.dtypes) if isinstance(X, pd.DataFrame) else None
+        if isinstance(X, pd.DataFrame):
+            for j in range(p):
+                self.time_axes[j] = _time_axis(X.dtypes.iloc[j])
         for attr, pos in zip(self.spec, self.positions, strict=True):
             label = self._label(attr, pos)
             if isinstance(attr, Categorical):
-                raw = self._raw_column(X, pos[0])
-                obs = raw[~_isna(raw)]
-                if obs.size == 0:
-                    raise ValueError(
-                        f"Column {label!r} is entirely missing at fit time; an imputer "
-                        "cannot learn anything about it. Drop it or provide values."
-                    )
-                if attr.categories is not None:
-                    cats = np.asarray(attr.categories, dtype=object)
-                elif isinstance(X, pd.DataFrame) and isinstance(
-                    X.dtypes.iloc[pos[0]], pd.CategoricalDtype
-                ):  # a pandas categorical declares its own category set
-                    cats = np.asarray(X.dtypes.iloc[pos[0]].categories, dtype=object)
-                else:
-                    cats = _unique_categories(raw, obs)
-                self.categories.append(cats)
+                self.categories.append(self._fit_categories(X, attr, pos[0], label))
                 continue
             self.categories.append(None)
             vals = self._numeric_block(X, pos, attr)
@@ -119,15 +140,48 @@ class TableEncoder:
                     "cannot learn anything about it. Drop it or provide values."
                 )
             if isinstance(attr, Numerical):
-                std = obs.std()
-                self.loc[pos] = obs.mean()
-                self.scale[pos] = std if std > 0 else 1.0
+                mag, mu, sd = _unit_stats(obs)
+                self.mag[pos], self.mu[pos] = mag, mu
+                self.sd[pos] = sd if sd > 0 else 1.0
+                j = pos[0]
+                if self._is_integer_column(X, j):
+                    self.low[j], self.high[j] = obs.min(), obs.max()
             else:  # Image: one affine map to [0, 1] for the whole block
-                lo, hi = obs.min(), obs.max()
-                self.loc[pos] = lo
-                self.scale[pos] = (hi - lo) if hi > lo else 1.0
+                mag = _magnitude(obs)
+                lo, hi = (obs / mag).min(), (obs / mag).max()
+                self.mag[pos], self.mu[pos] = mag, lo
+                self.sd[pos] = (hi - lo) if hi > lo else 1.0
         self.layout = self._make_layout()
         return self
+
+    def _fit_categories(self, X, attr: Categorical, j: int, label) -> np.ndarray:
+        """The categories observed at fit, in declared order when declared."""
+        raw = self._raw_column(X, j)
+        obs = raw[~_isna(raw)]
+        declared = None
+        if attr.categories is not None:
+            declared = np.asarray(attr.categories, dtype=object)
+        elif isinstance(X, pd.DataFrame) and isinstance(
+            X.dtypes.iloc[j], pd.CategoricalDtype
+        ):  # a pandas categorical declares its own category set (and order)
+            declared = np.asarray(X.dtypes.iloc[j].categories, dtype=object)
+        if declared is None:
+            cats = _unique_categories(raw, obs)
+        else:
+            seen = {_key(v) for v in obs}
+            cats = np.empty(0, dtype=object)
+            kept = [c for c in declared if _key(c) in seen]
+            if kept:
+                cats = np.empty(len(kept), dtype=object)
+                cats[:] = kept
+            if len(cats) < len(seen):  # values outside the declared set
+                self._encode_categorical(X, j, declared)  # raises or warns
+        if cats.size == 0:
+            raise ValueError(
+                f"Column {label!r} is entirely missing at fit time; an imputer "
+                "cannot learn anything about it. Drop it or provide values."
+            )
+        return cats
 
     def _make_layout(self) -> ModelLayout:
         attrs, start = [], 0
@@ -146,6 +200,26 @@ class TableEncoder:
             start += width
         return ModelLayout(tuple(attrs))
 
+    def bound(self, low: np.ndarray, high: np.ndarray) -> None:
+        """Also clip decoded numerical imputations to ``[low, high]`` (caller's
+        units, one value per column, ``-inf``/``inf`` for none): applied after
+        decoding, so a bound is met exactly, without code-space rounding."""
+        self.low = np.maximum(self.low, np.asarray(low, dtype=float))
+        self.high = np.minimum(self.high, np.asarray(high, dtype=float))
+
+    @property
+    def loc(self) -> np.ndarray:
+        """Location of every column in the caller's units (``inf`` if beyond float64;
+        for inspection only: encoding works on the overflow-safe unit scale)."""
+        with np.errstate(over="ignore"):
+            return self.mu * self.mag
+
+    @property
+    def scale(self) -> np.ndarray:
+        """Scale of every column in the caller's units (see :attr:`loc`)."""
+        with np.errstate(over="ignore", under="ignore"):
+            return self.sd * self.mag
+
     # ------------------------------------------------------------ to the model
     def to_columns(self, X) -> np.ndarray:
         """Encode the caller's data as column codes (float64, NaN = missing)."""
@@ -162,7 +236,7 @@ class TableEncoder:
                 C[:, pos[0]] = self._encode_categorical(X, pos[0], cats)
             else:
                 vals = self._numeric_block(X, pos, attr)
-                C[:, pos] = (vals - self.loc[pos]) / self.scale[pos]
+                C[:, pos] = (vals / self.mag[pos] - self.mu[pos]) / self.sd[pos]
         return C
 
     def to_model(self, C: np.ndarray) -> EncodedTable:
@@ -221,12 +295,15 @@ class TableEncoder:
         missing = np.isnan(C_missing)
         if isinstance(X, pd.DataFrame):
             out = X.copy()
-            for j, col in enumerate(X.columns):
+            for j in range(X.shape[1]):
                 rows = np.flatnonzero(missing[:, j])
                 if rows.size == 0:
                     continue
+                label = X.columns[j]
                 new = self._decode_column(j, C_imputed[rows, j])
-                out[col] = _fill_series(out[col], rows, new, label=col)
+                # positional: labels may be of any type (the encoder refuses
+                # duplicates upstream, but positions never depend on that)
+                out.isetitem(j, _fill_series(X.iloc[:, j], rows, new, label=label))
             return out
         out = np.array(X, copy=True)
         if out.dtype.kind != "f":
@@ -234,15 +311,24 @@ class TableEncoder:
         for j in range(out.shape[1]):
             rows = np.flatnonzero(missing[:, j])
             if rows.size:
-                out[rows, j] = self._decode_column(j, C_imputed[rows, j])
+                new = self._decode_column(j, C_imputed[rows, j])
+                if out.dtype.kind == "f":
+                    fmax = float(np.finfo(out.dtype).max)
+                    new = np.clip(np.asarray(new, dtype=float), -fmax, fmax)
+                out[rows, j] = new
         return out
 
     def _decode_column(self, j: int, codes: np.ndarray) -> np.ndarray:
+        """Column codes of column ``j`` -> values in the caller's units (finite)."""
         attr_i = self._attr_of_column[j]
         cats = self.categories[attr_i]
         if cats is not None:
             return cats[np.clip(np.round(codes).astype(np.intp), 0, len(cats) - 1)]
-        return codes * self.scale[j] + self.loc[j]
+        with np.errstate(over="ignore", invalid="ignore"):
+            # (c * sd + mu) is moderate; the product with mag may exceed float64
+            vals = (codes * self.sd[j] + self.mu[j]) * self.mag[j]
+        vals = np.clip(np.nan_to_num(vals, nan=0.0), self.low[j], self.high[j])
+        return vals
 
     @property
     def _attr_of_column(self) -> np.ndarray:
@@ -259,6 +345,15 @@ class TableEncoder:
             else (attr.label)
         )
 
+    def _is_integer_column(self, X, j: int) -> bool:
+        if isinstance(X, pd.DataFrame):
+            dtype = X.dtypes.iloc[j]
+        else:
+            dtype = np.asarray(X).dtype
+        return pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(
+            dtype
+        )
+
     def _raw_column(self, X, j: int) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
             return X.iloc[:, j].to_numpy(dtype=object, na_value=np.nan)
@@ -270,25 +365,13 @@ class TableEncoder:
         for k, j in enumerate(pos):
             label = _column_label(self.feature_names, int(j))
             if isinstance(X, pd.DataFrame):
-                s = X.iloc[:, j]
-                if not (
-                    pd.api.types.is_numeric_dtype(s.dtype)
-                    or pd.api.types.is_bool_dtype(s.dtype)
-                ):
-                    conv = pd.to_numeric(s, errors="coerce")
-                    bad = conv.isna() & s.notna()
-                    if bad.any():
-                        example = s[bad].iloc[0]
-                        raise ValueError(
-                            f"Column {label!r} is {attr.kind} but holds the "
-                            f"non-numeric value {example!r}; declare it Categorical "
-                            "in the ColumnSpec or clean it."
-                        )
-                    s = conv
-                col = s.to_numpy(dtype=np.float64, na_value=np.nan)
+                col = self._frame_column_as_float(X.iloc[:, j], int(j), label, attr)
             else:
+                arr = np.asarray(X)
+                if arr.dtype.kind == "c":
+                    raise _complex_error(label)
                 try:
-                    col = np.asarray(X[:, j], dtype=np.float64)
+                    col = np.asarray(arr[:, j], dtype=np.float64)
                 except (TypeError, ValueError) as exc:
                     raise ValueError(
                         f"Column {label!r} is {attr.kind} but holds non-numeric "
@@ -301,6 +384,37 @@ class TableEncoder:
                 )
             out[:, k] = col
         return out
+
+    def _frame_column_as_float(self, s: pd.Series, j: int, label, attr) -> np.ndarray:
+        dtype = s.dtype
+        if pd.api.types.is_complex_dtype(dtype):
+            raise _complex_error(label)
+        fitted_axis = self.time_axes[j] if hasattr(self, "time_axes") else None
+        axis = _time_axis(dtype)
+        if axis is not None or fitted_axis is not None:
+            if fitted_axis is None or axis is None or axis[0] != fitted_axis[0]:
+                raise ValueError(
+                    f"Column {label!r} is {dtype} now but was "
+                    f"{self.dtypes[j] if self.dtypes else 'numeric'} at fit; pass "
+                    "the same kind of column (dates, durations or periods)."
+                )
+            return _to_time_axis(s, fitted_axis, label)
+        if not (
+            pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+        ):
+            conv = pd.to_numeric(s, errors="coerce")
+            bad = conv.isna() & s.notna()
+            if bad.any():
+                example = s[bad].iloc[0]
+                raise ValueError(
+                    f"Column {label!r} is {attr.kind} but holds the "
+                    f"non-numeric value {example!r}; declare it Categorical "
+                    "in the ColumnSpec or clean it."
+                )
+            s = conv
+            if pd.api.types.is_complex_dtype(s.dtype):
+                raise _complex_error(label)
+        return s.to_numpy(dtype=np.float64, na_value=np.nan)
 
     def _encode_categorical(self, X, j: int, cats: np.ndarray) -> np.ndarray:
         raw = self._raw_column(X, j)
@@ -325,6 +439,79 @@ class TableEncoder:
                 raise ValueError(msg + " Pass handle_unknown='missing' to impute them.")
             warnings.warn(msg + " They are treated as missing.", UserWarning, 2)
         return codes
+
+
+def _complex_error(label) -> ValueError:
+    return ValueError(
+        f"Column {label!r} holds complex numbers, which no imputer models; split it "
+        "into its real and imaginary parts (two numerical columns)."
+    )
+
+
+def _magnitude(obs: np.ndarray) -> float:
+    """The largest absolute value (1 for an all-zero column): the unit of scale."""
+    mag = float(np.max(np.abs(obs)))
+    return mag if mag > 0 else 1.0
+
+
+def _unit_stats(obs: np.ndarray) -> tuple[float, float, float]:
+    """``(mag, mu, sd)`` with ``obs / mag`` in [-1, 1], ``mu``/``sd`` its mean/std.
+
+    Dividing by the largest magnitude first keeps the sums finite at 1e308 and the
+    spread representable at 1e-300, where ``obs.mean()``/``obs.std()`` overflow
+    or underflow to 0.
+    """
+    mag = _magnitude(obs)
+    unit = obs / mag
+    return mag, float(unit.mean()), float(unit.std())
+
+
+# ------------------------------------------------------------ dates and periods
+def _time_axis(dtype):
+    """``(kind, unit_or_freq)`` of a date-like dtype, else None.
+
+    Kinds: ``"M"`` datetime64 (naive or tz-aware, as UTC instants), ``"m"``
+    timedelta64, ``"P"`` Period (ordinals of its frequency).
+    """
+    if isinstance(dtype, pd.PeriodDtype):
+        return ("P", dtype.freq)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return ("M", dtype.unit)
+    if isinstance(dtype, np.dtype) and dtype.kind in "mM":
+        return (dtype.kind, np.datetime_data(dtype)[0])
+    return None
+
+
+def _to_time_axis(s: pd.Series, axis, label) -> np.ndarray:
+    """Date-like column -> float64 on its fitted int64 axis, NaT -> NaN."""
+    kind, unit = axis
+    if kind == "P":
+        if s.dtype.freq != unit:
+            raise ValueError(
+                f"Column {label!r} has period frequency {s.dtype.freq} but had "
+                f"{unit} at fit."
+            )
+        ints = s.array.asi8
+    else:
+        ints = s.dt.as_unit(unit).array.asi8
+    out = ints.astype(np.float64)
+    out[s.isna().to_numpy()] = np.nan
+    return out
+
+
+def _from_time_axis(values: np.ndarray, dtype):
+    """Float values on the int64 time axis -> an array of ``dtype`` (no NaT)."""
+    # stay strictly inside int64 (whose minimum is NaT) after float rounding
+    bound = float(np.nextafter(2.0**63, 0))
+    ints = np.clip(np.round(values), -bound, bound).astype(np.int64)
+    if isinstance(dtype, pd.PeriodDtype):
+        return pd.PeriodIndex.from_ordinals(ints, freq=dtype.freq).array
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        naive = pd.array(ints.view(f"datetime64[{dtype.unit}]"))
+        return naive.tz_localize("UTC").tz_convert(dtype.tz)
+    unit = np.datetime_data(dtype)[0]
+    base = "datetime64" if dtype.kind == "M" else "timedelta64"
+    return pd.array(ints.view(f"{base}[{unit}]"))
 
 
 def _key(value):
@@ -355,22 +542,45 @@ def _unique_categories(raw: np.ndarray, obs: np.ndarray) -> np.ndarray:
     return out
 
 
+def _integer_range(dtype) -> tuple[float, float]:
+    """The float range that casts safely into an integer dtype."""
+    info = np.iinfo(dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype)
+    lo, hi = float(info.min), float(info.max)
+    if hi > info.max:  # 2**63 - 1 rounds up to 2**63 in float64
+        hi = float(np.nextafter(hi, 0))
+    return lo, hi
+
+
 def _fill_series(s: pd.Series, rows: np.ndarray, new: np.ndarray, label) -> pd.Series:
     """Return a copy of ``s`` with positions ``rows`` set to ``new``, same dtype."""
     dtype = s.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         codes = s.cat.codes.to_numpy().copy()
         cat_index = {_key(c): i for i, c in enumerate(dtype.categories)}
-        codes[rows] = [cat_index[_key(v)] for v in new]
+        try:
+            codes[rows] = [cat_index[_key(v)] for v in new]
+        except KeyError as exc:
+            raise ValueError(
+                f"Could not write imputed values into column {label!r}: category "
+                f"{exc.args[0][1]!r} is not among its dtype's categories."
+            ) from None
         return pd.Series(
             pd.Categorical.from_codes(codes, dtype=dtype), index=s.index, name=s.name
         )
-    if pd.api.types.is_integer_dtype(dtype):
-        new = np.round(new.astype(float))  # integer columns stay integer
-    elif isinstance(dtype, np.dtype) and dtype.kind == "f":
+    if _time_axis(dtype) is not None:
+        new = _from_time_axis(np.asarray(new, dtype=float), dtype)
+    elif pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(
+        dtype
+    ):
+        # integer columns stay integer, within what their dtype can hold
+        lo, hi = _integer_range(dtype)
+        new = np.clip(np.round(np.asarray(new, dtype=float)), lo, hi)
+    elif pd.api.types.is_float_dtype(dtype):
         # the models compute in float64 (or float32); a float32 column (images)
         # takes them rounded to its precision, as pandas refuses a lossy setitem
-        new = np.asarray(new, dtype=float).astype(dtype)
+        np_dtype = getattr(dtype, "numpy_dtype", dtype)
+        fmax = float(np.finfo(np_dtype).max)
+        new = np.clip(np.asarray(new, dtype=float), -fmax, fmax).astype(np_dtype)
     out = s.copy()
     try:
         out.iloc[rows] = new

@@ -202,10 +202,13 @@ class ColumnSpec:
     def infer(cls, X, *, max_levels: int | None = None) -> ColumnSpec:
         """Infer a spec from a DataFrame's dtypes or from an array.
 
-        Numeric dtypes become :class:`Numerical`; object, string, category and bool
-        dtypes become :class:`Categorical`. With ``max_levels``, integer-valued numeric
-        columns with at most that many distinct observed values become categorical
-        too. A plain array gives one numerical attribute per column.
+        Numeric dtypes become :class:`Numerical`, and so do dates (datetime64,
+        naive or tz-aware), durations (timedelta64) and periods, on their int64
+        time axis; object, string, category and bool dtypes (numpy or nullable)
+        become :class:`Categorical`. Column labels may be of any hashable type.
+        With ``max_levels``, integer-valued numeric columns with at most that many
+        distinct observed values become categorical too. A plain array gives one
+        numerical attribute per column.
 
         Parameters
         ----------
@@ -221,8 +224,8 @@ class ColumnSpec:
 
         if isinstance(X, pd.DataFrame):
             attrs: list[Attribute] = []
-            for col in X.columns:
-                s = X[col]
+            for j, col in enumerate(X.columns):
+                s = X.iloc[:, j]
                 if _is_categorical_dtype(s.dtype):
                     attrs.append(Categorical(col))
                 elif (
@@ -250,13 +253,12 @@ class ColumnSpec:
         list of ndarray of int
             The positions of each attribute's columns, in spec order.
         """
-        if feature_names is not None:
-            lookup = {c: i for i, c in enumerate(feature_names)}
-            # Accept str labels for non-str columns and vice versa (CSV round trips).
-            lookup.update({str(c): i for i, c in enumerate(feature_names)})
-        else:
-            lookup = {i: i for i in range(n_features)}
-            lookup.update({str(i): i for i in range(n_features)})
+        labels = list(feature_names) if feature_names is not None else None
+        exact = labels if labels is not None else list(range(n_features))
+        # Accept str labels for non-str columns (CSV round trips), but an exact
+        # label always wins over another column's str alias (columns 0 and "0").
+        lookup: dict = {str(c): i for i, c in enumerate(exact)}
+        lookup.update({c: i for i, c in enumerate(exact)})
         out = []
         used = np.zeros(n_features, dtype=bool)
         for attr in self._attributes:

@@ -131,7 +131,10 @@ def iterate_batches(
         rows = rows[torch.randperm(len(rows), device="cpu").to(rows.device)]
     chunks = list(torch.split(rows, batch_size))
     if len(chunks) > 1 and len(chunks[-1]) < min_batch:
-        chunks[-2] = torch.cat([chunks[-2], chunks.pop()])
+        # pop first: ``chunks[-2] = cat([chunks[-2], chunks.pop()])`` would assign
+        # to the index shifted by the pop (dropping a batch, or IndexError)
+        last = chunks.pop()
+        chunks[-1] = torch.cat([chunks[-1], last])
     x, obs, attr = tensors
     for idx in chunks:
         yield Batch(

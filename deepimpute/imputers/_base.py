@@ -183,7 +183,12 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         encoder sees, their codes and model view, and the fit's own imputation."""
         X, restore = self._prepare_input(X, reset=True)
         spec = self.column_spec if self.column_spec is not None else ColumnSpec.infer(X)
-        names = getattr(self, "feature_names_in_", None)
+        # a frame's own labels, whatever their type (sklearn keeps only str ones)
+        names = (
+            list(X.columns)
+            if isinstance(X, pd.DataFrame)
+            else getattr(self, "feature_names_in_", None)
+        )
         self.spec_ = spec
         missing = _missing_mask(X)
         self.indicator_ = (
@@ -216,10 +221,18 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         """Impute the missing entries of ``X``.
 
         The point imputation is deterministic for a fitted imputer and does not
-        depend on which other rows are transformed with a row. Observed entries are
-        returned unchanged and ``X`` is not modified. Large inputs are encoded and
-        imputed in chunks of rows, so the intermediate encodings take memory bounded
-        by the chunk size, not by the number of rows.
+        depend on which other rows are transformed with a row, up to float
+        rounding: the deep models compute in float32, whose matrix products round
+        differently for batches of different sizes, so a numerical imputation of a
+        row transformed alone may differ from the same row's in a larger batch by
+        at most ``1e-5`` times the column's training standard deviation (tested
+        for every imputer in ``tests/test_field_reliability.py``). A
+        categorical imputation can differ only where two categories tie to within
+        that precision. (``SklearnImputerAdapter`` is as row-independent as the
+        imputer it wraps: ``KNNImputer`` breaks distance ties batch-dependently.)
+        Observed entries are returned unchanged and ``X`` is not modified. Large
+        inputs are encoded and imputed in chunks of rows, so the intermediate
+        encodings take memory bounded by the chunk size, not by the number of rows.
 
         Parameters
         ----------
@@ -234,6 +247,11 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             array input); columns entirely missing at fit are left out unless
             ``keep_empty_features``, and ``add_indicator`` appends the indicator's
             boolean columns (see :meth:`get_feature_names_out`).
+            Categorical cells get only categories observed at fit
+            (declared but unused pandas categories stay in the dtype, never in a
+            cell); integer columns (numpy or nullable) get integers within the
+            range observed at fit; dates, durations and periods come back in their
+            dtype (and time zone); every imputed number is finite.
         """
         check_is_fitted(self)
         if is_dask_frame(X):  # lazy, partition by partition (deepimpute._dask)
@@ -366,12 +384,26 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         return out
 
     def _validate_input(self, X, *, reset: bool):
-        # A DataFrame keeps its type only for an imputer fitted on a DataFrame: one
-        # fitted on an array has no column names to map the frame onto.
-        if isinstance(X, pd.DataFrame) and (
-            reset or hasattr(self, "feature_names_in_")
-        ):
-            validate_data(self, X, skip_check_array=True, reset=reset)
+        # A DataFrame keeps its type whatever its column labels (sklearn only skips
+        # ``feature_names_in_`` for non-str labels); the fit's labels are kept in
+        # ``_frame_columns_`` (None after a fit on an array).
+        if isinstance(X, pd.DataFrame):
+            _check_frame_columns(X)
+        if reset:  # "fitted on a frame": its labels and dtypes, whatever they are
+            frame = isinstance(X, pd.DataFrame)
+            self._frame_columns_ = list(X.columns) if frame else None
+            self._frame_dtypes_ = list(X.dtypes) if frame else None
+        fitted_columns = None if reset else getattr(self, "_frame_columns_", None)
+        if isinstance(X, pd.DataFrame) and (reset or fitted_columns is not None):
+            str_labels = all(isinstance(c, str) for c in X.columns)
+            if not reset and not (str_labels and hasattr(self, "feature_names_in_")):
+                # labels sklearn does not check (non-str, mixed, or a str frame
+                # for an imputer fitted on non-str labels): compared by position
+                self._check_columns_match(X, fitted_columns)
+            # sklearn refuses labels of mixed types; those are checked above
+            validate_data(
+                self, _sklearn_view(X), skip_check_array=True, reset=reset
+            )
             if X.shape[1] == 0:
                 raise ValueError("X has 0 columns; there is nothing to impute.")
             min_rows = 2 if reset else 1
@@ -381,6 +413,19 @@ class BaseImputer(TransformerMixin, BaseEstimator):
                     f"a minimum of {min_rows} is required."
                 )
             return X
+        if fitted_columns is not None:
+            shape = X.shape if hasattr(X, "toarray") else np.asarray(X).shape
+            if shape[-1:] == (len(fitted_columns),):
+                # (a wrong width gets scikit-learn's message below)
+                self._check_array_allowed(fitted_columns)
+        if not isinstance(X, pd.DataFrame):
+            j = _first_complex_column(X)
+            if j is not None:
+                raise ValueError(
+                    f"Complex data not supported: column {j} holds complex numbers, "
+                    "which no imputer models; split it into its real and imaginary "
+                    "parts."
+                )
         spec = self.column_spec if reset else self.spec_
         numeric = spec is None or all(k == "numerical" for k in spec.kinds)
         dtype = FLOAT_DTYPES if numeric else None
@@ -403,6 +448,37 @@ class BaseImputer(TransformerMixin, BaseEstimator):
                     "column_spec declaring it Categorical."
                 ) from exc
             raise
+
+    def _check_columns_match(self, X: pd.DataFrame, fitted: list) -> None:
+        """A frame at transform has the fit's columns, by position."""
+        name = type(self).__name__
+        if X.shape[1] != len(fitted):
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {name} is expecting "
+                f"{len(fitted)} features as input (columns at fit: "
+                f"{_preview(fitted)})."
+            )
+        for j, (now, then) in enumerate(zip(X.columns, fitted, strict=True)):
+            if not _same_label(now, then):
+                raise ValueError(
+                    f"X's column {j} is {now!r}, but {name} was fitted with "
+                    f"{then!r} there; pass the columns of fit in the same order "
+                    f"({_preview(fitted)})."
+                )
+
+    def _check_array_allowed(self, fitted: list) -> None:
+        """An array fits an imputer fitted on a frame only if every column was a
+        plain number (otherwise its values cannot be told apart from codes)."""
+        for label, dtype in zip(fitted, self._frame_dtypes_, strict=True):
+            plain = pd.api.types.is_numeric_dtype(dtype) and not (
+                pd.api.types.is_bool_dtype(dtype)
+            )
+            if not plain:
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on a DataFrame whose column "
+                    f"{label!r} is {dtype}; an array cannot carry that column. Pass "
+                    "a DataFrame with the same columns as at fit."
+                )
 
     def _check_finite(self, C_imp: np.ndarray) -> None:
         if not np.all(np.isfinite(C_imp)):
@@ -496,6 +572,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         keep = ~self._empty_
         low, high = low[keep], high[keep]
         enc = self.encoder_
+        enc.bound(low, high)  # exact, in the caller's units, after decoding
         q = C.shape[1]
         self._code_low_, self._code_high_ = np.full(q, -np.inf), np.full(q, np.inf)
         self._observed_low_, self._observed_high_ = np.full(q, -np.inf), np.full(
@@ -754,6 +831,66 @@ def _chunk_seed(seed: int, k: int) -> int:
         return seed
     return int(np.random.default_rng([seed, k]).integers(2**31 - 1))
 
+
+def _check_frame_columns(X: pd.DataFrame) -> None:
+    """Refuse column layouts that no attribute can name unambiguously."""
+    if isinstance(X.columns, pd.MultiIndex):
+        raise ValueError(
+            "DataFrames with MultiIndex columns are not supported; flatten the "
+            "labels first, e.g. X.columns = ['_'.join(map(str, c)) for c in "
+            "X.columns]."
+        )
+    if not X.columns.is_unique:
+        dup = X.columns[X.columns.duplicated()][0]
+        raise ValueError(
+            f"Column {dup!r} appears more than once; column labels must be unique "
+            "(rename the duplicates)."
+        )
+    for label, dtype in zip(X.columns, X.dtypes, strict=True):
+        if pd.api.types.is_complex_dtype(dtype):
+            raise ValueError(
+                f"Complex data not supported: column {label!r} holds complex "
+                "numbers, which no imputer models; split it into its real and "
+                "imaginary parts (two numerical columns)."
+            )
+
+
+def _sklearn_view(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` as scikit-learn's feature-name checks accept it: labels of mixed types
+    (which sklearn refuses) are replaced by positions, a lazy copy under pandas'
+    copy-on-write."""
+    kinds = {isinstance(c, str) for c in X.columns}
+    if len(kinds) > 1:
+        return X.set_axis(pd.RangeIndex(X.shape[1]), axis=1)
+    return X
+
+
+def _same_label(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+def _preview(labels: list) -> str:
+    head = ", ".join(repr(c) for c in labels[:5])
+    return f"[{head}{', ...' if len(labels) > 5 else ''}]"
+
+
+def _first_complex_column(X) -> int | None:
+    """Position of the first column holding a complex number, else None."""
+    if hasattr(X, "toarray") or not hasattr(X, "__len__"):
+        return None  # sparse input: scikit-learn's validation speaks for it
+    arr = np.asarray(X)
+    if arr.ndim != 2 or arr.dtype.kind not in "cO":
+        return None
+    if arr.dtype.kind == "c":  # every column is complex-typed: name a true one
+        imag = np.flatnonzero(np.any(np.nan_to_num(arr.imag) != 0, axis=0))
+        return int(imag[0]) if imag.size else 0
+    for j in range(arr.shape[1]):
+        if any(isinstance(v, complex) for v in arr[:, j]):
+            return j
+    return None
 
 def _first_non_numeric_column(X):
     arr = np.asarray(X, dtype=object)

@@ -333,7 +333,7 @@ class FactVAEImputer(BaseDeepImputer):
 
     def _fit(self, C, data, seed):
         super()._fit(C, data, seed)
-        names = getattr(self, "feature_names_in_", None)
+        names = self.encoder_.feature_names
         positions = self.encoder_.positions
         self.groups_ = [
             [
