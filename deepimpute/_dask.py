@@ -256,6 +256,9 @@ def fit_dask(est, ddf):
         raise ValueError("X has 0 columns; there is nothing to impute.")
     est.feature_names_in_ = names
     est.n_features_in_ = len(names)
+    # what a fit on a pandas frame records (transform then takes frames as frames)
+    est._frame_columns_ = list(ddf.columns)
+    est._frame_dtypes_ = list(ddf._meta.dtypes)
     spec = (
         est.column_spec if est.column_spec is not None else ColumnSpec.infer(ddf._meta)
     )
