@@ -602,8 +602,15 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the command's error style: one line on stderr, exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"deepimpute: {message} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deepimpute", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="deepimpute", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     reading = argparse.ArgumentParser(add_help=False)

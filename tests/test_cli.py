@@ -148,3 +148,16 @@ def test_bad_image_groups(with_images, tmp_path, capsys, image, message):
     args = [f"--image={item}" for item in image]
     assert _run(path, tmp_path / "o.csv", *args) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["impute", "data.csv"], ["impute", "data.csv", "-o", "x.csv", "--bogus"],
+     ["transform", "data.csv", "-o", "x.csv"], ["impute", "x", "-o", "y", "--method"]],
+)
+def test_usage_errors_are_one_line(capsys, args):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("deepimpute: "), err
