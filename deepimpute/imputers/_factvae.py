@@ -71,9 +71,8 @@ class FactVAEImputer(BaseDeepImputer):
     numerical_scale : float, default=0.3
         Fixed (``"gaussian"``) or initial (``"gaussian_learned"``) standard
         deviation of the numerical likelihood on standardised data. Our choice:
-        on white wine at MCAR 0.5 (``benchmarks/factvae_uci.py``, 3 seeds,
-        pooled NRMSE) a learned variance started at 1 imputed the column mean
-        (0.3466; mean 0.3468), a fixed 0.3 gave 0.3057.
+        a learned variance started at 1 imputes about the column mean (runner
+        suite ``factvae-uci``, section "factVAE" of the benchmark report).
     prior_scaling : {"per_batch_mean", "dataset"}, default="per_batch_mean"
         Scale of the lasso and weight priors: against the per-row mean ELBO (the
         authors' code, so ``sparsity`` means the same as in the paper) or against

@@ -177,7 +177,7 @@ class VSAEImputer(BaseDeepImputer):
     in that case.
 
     Four defaults are our decisions, not the paper's (design/methods/vsae.md §5,
-    pitfalls 7 and 11), measured with ``benchmarks/vsae_uci.py`` and the runner
+    pitfalls 7 and 11), measured with the runner (suite ``uci-mcar``)
     on the UCI tables at MCAR 0.5: with ``numerical_scale=1``,
     ``extra_drop_rate=0`` and ``kl_weight=1`` the KL term wins (its value falls to
     ~0) and every imputation is the column mean or mode; a smaller fixed scale
