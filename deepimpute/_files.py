@@ -521,6 +521,39 @@ def parquet_batches(path, rows: int) -> tuple[object, int, Iterator[pd.DataFrame
     return schema, pf.metadata.num_rows, frames()
 
 
+def is_dataset(path) -> bool:
+    """Whether ``path`` names a Parquet dataset: a directory or a glob pattern."""
+    text = str(path)
+    return os.path.isdir(text) or any(c in text for c in "*?[")
+
+
+def read_parquet_dataset(path):
+    """A Parquet dataset (a directory of Parquet files, or a glob) as a lazy
+    ``dask.dataframe.DataFrame``, one partition per file or row group."""
+    import glob
+
+    try:
+        import dask.dataframe as dd
+    except ImportError:
+        raise UserError(
+            f"{path}: a Parquet dataset is read with dask: pip install "
+            "'deepimpute-vae[dask]'"
+        ) from None
+    _pyarrow()
+    text = str(path)
+    pattern = os.path.join(text, "**", "*") if os.path.isdir(text) else text
+    files = [f for f in glob.glob(pattern, recursive=True)
+             if os.path.isfile(f) and f.lower().endswith(PARQUET_SUFFIXES)]
+    if not files:
+        raise UserError(
+            f"{path}: no Parquet files ({', '.join(PARQUET_SUFFIXES)}) found"
+        )
+    try:
+        return dd.read_parquet(sorted(files))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read as a Parquet dataset: {exc}") from None
+
+
 class ParquetSink:
     """Write DataFrames as row groups of one Parquet file with a fixed schema."""
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import itertools
 import math
 import os
 import sys
@@ -276,8 +277,10 @@ def _read_training(args, path, fmt):
 def _fit_bundle(args, frame: pd.DataFrame, info: dict) -> dict:
     """Fit the estimator on ``frame``; the bundle a model file holds."""
     from . import ColumnSpec
+    from ._dask import is_dask_frame
 
-    if len(frame) == 0:
+    lazy = is_dask_frame(frame)
+    if not lazy and len(frame) == 0:
         raise _files.UserError(f"{args.input}: no rows to fit (only a header)")
     try:
         images = _image_groups(args.image, frame.columns)
@@ -286,7 +289,9 @@ def _fit_bundle(args, frame: pd.DataFrame, info: dict) -> dict:
     in_images = {c for a in images for c in a.columns}
     rest = [c for c in frame.columns if c not in in_images]
     max_levels = args.max_levels
-    tables = ColumnSpec.infer(frame[rest], max_levels=max_levels) if rest else []
+    # a Dask DataFrame's types come from its (empty) meta: dtypes decide
+    typed = frame._meta if lazy else frame
+    tables = ColumnSpec.infer(typed[rest], max_levels=max_levels) if rest else []
     spec = ColumnSpec([*tables, *images])
     imputer = _build(args.method, quick=False, seed=args.seed, device=args.device,
                      verbose=0 if args.quiet else 1)
@@ -362,7 +367,7 @@ def _apply(args, bundle, path, outputs, *, draws=0, source=None) -> _Summary:
     """Impute ``path`` chunk by chunk with the bundle's estimator into ``outputs``
     (one path; or ``draws`` paths of completed copies); return the summary."""
     fmt = _files.file_format(path, args.format)
-    if fmt != bundle["format"]:
+    if bundle["format"] != "parquet-dataset" and fmt != bundle["format"]:
         raise _files.UserError(
             f"{path}: a {fmt} file, but the model was fitted on a {bundle['format']} "
             "file (the column types come from it)"
@@ -413,9 +418,15 @@ def _impute_frame(est, path, frame, names, draws, seed):
 def _apply_csv(args, bundle, path, sinks, draws, source) -> _Summary:
     model_names = bundle["names"]
     if source is None:
-        markers = _markers(args, default=bundle["markers"])
+        markers = _markers(args, default=bundle.get("markers"))
         reader = _reader(args, path, markers)
         chunks = None
+        if "formats" not in bundle:  # fitted on a Parquet dataset: no CSV formats
+            _check_columns(path, reader.names, model_names)
+            chunks = reader.chunks(args.chunk_rows)
+            first = next(chunks, None)
+            chunks = [] if first is None else itertools.chain([first], chunks)
+            bundle = dict(bundle, formats=_csv_formats(reader, first, bundle))
     else:
         reader, chunk = source
         chunks = [chunk]
@@ -455,6 +466,25 @@ def _apply_csv(args, bundle, path, sinks, draws, source) -> _Summary:
     return summary
 
 
+def _csv_formats(reader, chunk, bundle) -> list:
+    """The CSV formats of a model fitted without them (on a Parquet dataset): each
+    column's kind from the fitted column types, its format from the first chunk."""
+    spec = bundle["spec"]
+    numeric = [c for a in spec.attributes if a.kind == "numerical"
+               for c in a.columns]
+    categorical = [c for a in spec.attributes if a.kind == "categorical"
+                   for c in a.columns]
+    if chunk is None:
+        chunk = _files.Chunk([], [], [])
+    texts, quoted = _files.chunk_columns(reader, chunk)
+    fraction = [q / max(1, sum(t is not None for t in col))
+                for q, col in zip(quoted, texts, strict=True)]
+    formats = _files.infer_formats(reader.names, texts, fraction,
+                                   numeric=numeric, categorical=categorical)
+    by_name = {f.name: f for f in formats}
+    return [by_name[n] for n in bundle["names"]]
+
+
 def _apply_parquet(args, bundle, path, sinks, draws) -> _Summary:
     model_names = bundle["names"]
     schema, total, frames = _files.parquet_batches(path, args.chunk_rows)
@@ -492,19 +522,50 @@ def _draw_paths(output: str, n: int) -> list[str]:
     return [f"{stem}_{k}{suffix}" for k in range(1, n + 1)]
 
 
-def _cmd_fit(args: argparse.Namespace) -> int:
-    import joblib
+def _read_dataset(args, path):
+    """A Parquet dataset as a lazy Dask DataFrame, with the bundle's fields."""
+    for option in ("numeric", "categorical", "na_values"):
+        if getattr(args, option):
+            raise _files.UserError(
+                f"--{option.replace('_', '-')} applies to CSV files; {path} is a "
+                "Parquet dataset, whose dtypes and nulls decide"
+            )
+    ddf = _files.read_parquet_dataset(path)
+    return ddf, dict(format="parquet-dataset", names=list(ddf.columns))
 
-    fmt = _files.file_format(args.input, args.format)
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    """Fit and save a model; under ``torchrun`` (``WORLD_SIZE`` > 1) every rank
+    fits data-parallel in one process group and only rank 0 writes and prints."""
+    from .distributed import init_from_env, is_main_process
+
+    dataset = _files.is_dataset(args.input)
+    if not dataset:
+        fmt = _files.file_format(args.input, args.format)
     _files.check_output(args.output)
-    start = time.perf_counter()
-    frame, info, _ = _read_training(args, args.input, fmt)
-    bundle = _fit_bundle(args, frame, info)
-    joblib.dump(bundle, args.output)
-    if not args.quiet:
-        print(f"{args.method}: fitted on {len(frame)} rows x {frame.shape[1]} "
-              f"columns of {args.input} in {time.perf_counter() - start:.1f} s "
-              f"-> {args.output}")
+    grouped = init_from_env()
+    try:
+        start = time.perf_counter()
+        if dataset:
+            frame, info = _read_dataset(args, args.input)
+        else:
+            frame, info, _ = _read_training(args, args.input, fmt)
+        bundle = _fit_bundle(args, frame, info)
+        if is_main_process():
+            import joblib
+
+            joblib.dump(bundle, args.output)
+            if not args.quiet:
+                rows = (f"{frame.npartitions} partitions" if dataset
+                        else f"{len(frame)} rows")
+                print(f"{args.method}: fitted on {rows} x {len(frame.columns)} "
+                      f"columns of {args.input} in "
+                      f"{time.perf_counter() - start:.1f} s -> {args.output}")
+    finally:
+        if grouped:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
     return 0
 
 
