@@ -537,13 +537,15 @@ def _read_dataset(args, path):
 def _cmd_fit(args: argparse.Namespace) -> int:
     """Fit and save a model; under ``torchrun`` (``WORLD_SIZE`` > 1) every rank
     fits data-parallel in one process group and only rank 0 writes and prints."""
-    from .distributed import init_from_env, is_main_process
+    from .distributed import init_from_env, is_main_process, local_device
 
     dataset = _files.is_dataset(args.input)
     if not dataset:
         fmt = _files.file_format(args.input, args.format)
     _files.check_output(args.output)
     grouped = init_from_env()
+    if grouped and args.device == "auto":  # one GPU per rank, not all on cuda:0
+        args.device = local_device()
     try:
         start = time.perf_counter()
         if dataset:
@@ -561,6 +563,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                 print(f"{args.method}: fitted on {rows} x {len(frame.columns)} "
                       f"columns of {args.input} in "
                       f"{time.perf_counter() - start:.1f} s -> {args.output}")
+        if grouped:  # no rank tears the group down while rank 0 still writes
+            import torch.distributed as dist
+
+            dist.barrier()
     finally:
         if grouped:
             import torch.distributed as dist
