@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._utils.values import isna as _isna
+from ._utils.values import label_key as _key
 from .schema import (
     AttributeLayout,
     Categorical,
@@ -512,19 +514,6 @@ def _from_time_axis(values: np.ndarray, dtype):
     unit = np.datetime_data(dtype)[0]
     base = "datetime64" if dtype.kind == "M" else "timedelta64"
     return pd.array(ints.view(f"{base}[{unit}]"))
-
-
-def _key(value):
-    """Hashable, type-tolerant lookup key: 1, 1.0 and np.int64(1) are one category."""
-    if isinstance(value, bool | np.bool_):
-        return ("b", bool(value))
-    if isinstance(value, int | float | np.integer | np.floating):
-        return ("n", float(value))
-    return ("o", value)
-
-
-def _isna(raw: np.ndarray) -> np.ndarray:
-    return np.asarray(pd.isna(raw), dtype=bool)
 
 
 def _unique_categories(raw: np.ndarray, obs: np.ndarray) -> np.ndarray:
