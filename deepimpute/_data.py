@@ -67,11 +67,6 @@ class EncodedTable:
     def n_rows(self) -> int:
         return self.values.shape[0]
 
-    def take(self, rows: np.ndarray) -> EncodedTable:
-        return EncodedTable(
-            self.values[rows], self.observed[rows], self.attr_observed[rows]
-        )
-
 
 def _column_label(feature_names, j: int):
     return feature_names[j] if feature_names is not None else j
