@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._utils.values import isna as _isna
+from ._utils.values import label_key as _key
 from .schema import (
     AttributeLayout,
     Categorical,
@@ -64,11 +66,6 @@ class EncodedTable:
     @property
     def n_rows(self) -> int:
         return self.values.shape[0]
-
-    def take(self, rows: np.ndarray) -> EncodedTable:
-        return EncodedTable(
-            self.values[rows], self.observed[rows], self.attr_observed[rows]
-        )
 
 
 def _column_label(feature_names, j: int):
@@ -512,19 +509,6 @@ def _from_time_axis(values: np.ndarray, dtype):
     unit = np.datetime_data(dtype)[0]
     base = "datetime64" if dtype.kind == "M" else "timedelta64"
     return pd.array(ints.view(f"{base}[{unit}]"))
-
-
-def _key(value):
-    """Hashable, type-tolerant lookup key: 1, 1.0 and np.int64(1) are one category."""
-    if isinstance(value, bool | np.bool_):
-        return ("b", bool(value))
-    if isinstance(value, int | float | np.integer | np.floating):
-        return ("n", float(value))
-    return ("o", value)
-
-
-def _isna(raw: np.ndarray) -> np.ndarray:
-    return np.asarray(pd.isna(raw), dtype=bool)
 
 
 def _unique_categories(raw: np.ndarray, obs: np.ndarray) -> np.ndarray:

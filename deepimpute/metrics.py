@@ -28,6 +28,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from ._utils.values import cell_na as _cell_na
+from ._utils.values import isna as _isna
+from ._utils.values import label_key as _key
 from .schema import Categorical, ColumnSpec, Image, Numerical
 
 __all__ = [
@@ -507,26 +510,6 @@ def _pixel_width(scale, truth) -> float:
 
 def _safe(sd):
     return np.where(sd > 0, sd, 1.0)
-
-
-def _isna(a: np.ndarray) -> np.ndarray:
-    return np.asarray(pd.isna(a), dtype=bool)
-
-
-def _cell_na(X) -> np.ndarray:
-    if isinstance(X, pd.DataFrame):
-        return X.isna().to_numpy()
-    X = np.asarray(X)
-    return np.isnan(X) if X.dtype.kind in "fc" else _isna(X)
-
-
-def _key(value):
-    """Label identity: bools, numbers (1 == 1.0) and other objects kept apart."""
-    if isinstance(value, bool | np.bool_):
-        return ("b", bool(value))
-    if isinstance(value, int | float | np.integer | np.floating):
-        return ("n", float(value))
-    return ("o", value)
 
 
 def _metric(name: str, fn, **fixed):

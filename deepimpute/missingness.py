@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._utils.values import cell_na as _cell_na
 from .schema import ColumnSpec, Image
 
 __all__ = [
@@ -383,16 +384,6 @@ def _units(spec: ColumnSpec, positions, granularity: str):
             units.append(pos)
             owner.append(a)
     return units, owner
-
-
-def _cell_na(X) -> np.ndarray:
-    if isinstance(X, pd.DataFrame):
-        return X.isna().to_numpy()
-    if X.dtype.kind in "fc":
-        return np.isnan(X)
-    if X.dtype.kind in "iub":
-        return np.zeros(X.shape, dtype=bool)
-    return np.asarray(pd.isna(X), dtype=bool)
 
 
 def _column_values(X, j: int) -> np.ndarray:

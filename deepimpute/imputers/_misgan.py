@@ -7,10 +7,10 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
+from .._utils.scaling import unit_range
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.misgan import MisGAN
 from ._base import BaseDeepImputer
-from ._gain import unit_range
 
 __all__ = ["MisGANImputer"]
 

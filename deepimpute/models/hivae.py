@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..nn import TableLikelihood, gaussian_kl, mlp
+from ..nn.functional import reparameterize
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule
 
@@ -141,7 +142,7 @@ class HIVAE(ImputationModule):
         log_qs = torch.log_softmax(self.s_encoder(x0), -1)  # (n, K)
         s = self._components(batch)  # (K, n, K)
         mu, logvar = self._q_z(x0, s)  # (K, n, d)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        z = reparameterize(mu, logvar)
         ll = self.likelihood.log_prob(self._decode(z, s), batch.x, batch.observed)
         kl_z = gaussian_kl(mu - self.prior_mean(s), logvar).sum(-1)  # (K, n)
         per_s = ll.sum(-1) - kl_z
@@ -166,7 +167,7 @@ class HIVAE(ImputationModule):
         s_idx = torch.multinomial(probs, 1).squeeze(1)
         s = F.one_hot(s_idx, self.n_components).to(x0.dtype)
         mu, logvar = self._q_z(x0, s)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        z = reparameterize(mu, logvar)
         return self.likelihood.sample(self._decode(z, s))
 
 

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from ..nn import TableLikelihood, gaussian_kl, mlp
+from ..nn.functional import reparameterize
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule, adam, check_inference
 
@@ -406,7 +407,7 @@ class RVI(ImputationModule):
 
     def sample(self, batch: Batch) -> Tensor:
         mu, logvar = self.posterior(self.infer(batch))
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        z = reparameterize(mu, logvar)
         return self.likelihood.sample(self.decoder(z))
 
 

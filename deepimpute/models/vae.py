@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ..nn import TableLikelihood, gaussian_kl, log_normal_std, mlp
-from ..nn.functional import log_normal
+from ..nn.functional import log_normal, reparameterize
 from ..nn.importance import importance_mean, importance_resample, row_chunks
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule
@@ -165,7 +165,7 @@ class VAE(LatentImportanceModule):
         if self.deterministic:
             z, kl = mu, torch.zeros_like(mu[:, 0])
         else:
-            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            z = reparameterize(mu, logvar)
             kl = gaussian_kl(mu, logvar).sum(-1)
         out = self._decode(z, batch)
         ll = self.likelihood.log_prob(out, batch.x, batch.observed).sum(-1)

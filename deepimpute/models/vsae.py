@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..nn import TableLikelihood, gaussian_kl, log_normal_std, mlp
-from ..nn.functional import log_normal
+from ..nn.functional import log_normal, reparameterize
 from ..nn.importance import importance_mean, importance_resample, row_chunks
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule, adam
@@ -530,7 +530,7 @@ class VSAE(ImputationModule):
             att = self.attributive(x, m)
             noise = torch.randn((s, *x.shape), dtype=x.dtype, device=x.device)
             mu, logvar = self.proposal(x, obs, m, noise, att)
-            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            z = reparameterize(mu, logvar)
             out, logits = self.decode(z.flatten(-2), m)
             if self.x_u_target == "mean":
                 return self.likelihood.mean(out), None

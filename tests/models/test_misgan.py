@@ -8,7 +8,7 @@ from conftest import correlated_table
 from torch import nn
 
 from deepimpute._data import TableEncoder
-from deepimpute.imputers._gain import unit_range
+from deepimpute._utils.scaling import unit_range
 from deepimpute.imputers._misgan import MisGANImputer
 from deepimpute.models.misgan import (
     MaskTransform,
