@@ -263,10 +263,10 @@ def fit_dask(est, ddf):
         est.column_spec if est.column_spec is not None else ColumnSpec.infer(ddf._meta)
     )
     est.spec_ = spec
-    est.encoder_, n_rows = fit_encoder(spec, est.handle_unknown, ddf)
+    est.encoder_, n_rows, values = fit_encoder(spec, est.handle_unknown, ddf)
     if n_rows < 2:
         raise ValueError(f"Found {n_rows} sample(s) while a minimum of 2 is required.")
-    _fit_contract(est, ddf)
+    _fit_contract(est, ddf, values)
     est.seed_ = seed_from(est.random_state)
     stream = DaskStream(
         ddf,
@@ -280,11 +280,12 @@ def fit_dask(est, ddf):
     return est
 
 
-def _fit_contract(est, ddf) -> None:
+def _fit_contract(est, ddf, values: dict) -> None:
     """The fitted state of the base contract that a streamed fit does not get from
     ``BaseImputer._fit_input``: no empty column (the encoder refused them by name),
-    the missing indicator and the numerical bounds, from one more pass of Dask
-    reductions (which columns have holes; each numerical column's extremes)."""
+    the missing indicator and the numerical bounds, from the reductions of
+    :func:`fit_encoder` (which columns have holes; each numerical column's
+    extremes)."""
     from sklearn.impute import MissingIndicator
 
     from .imputers._base import _as_nan, _is_na_marker
@@ -295,7 +296,6 @@ def _fit_contract(est, ddf) -> None:
             "from a Dask DataFrame; mark the holes as missing first (e.g. "
             "ddf.mask(ddf == marker)) and keep the default missing_values."
         )
-    dask, _ = _import_dask()
     enc = est.encoder_
     names = list(ddf.columns)
     p = len(names)
@@ -305,20 +305,15 @@ def _fit_contract(est, ddf) -> None:
         for lay, pos in zip(enc.layout.attributes, enc.positions, strict=True)
         if lay.kind == "numerical"
     ]
-    lazy = [ddf.isna().any()]
-    for j in numerical:
-        s = ddf[names[j]].astype("float64")
-        lazy += [s.min(), s.max()]
-    has_missing, *extremes = dask.compute(*lazy)
     est.indicator_ = None
     if est.add_indicator:
         mask = np.zeros((2, p), dtype=bool)
-        mask[0] = np.asarray(has_missing, dtype=bool)
+        mask[0] = np.asarray(values["has_missing"], dtype=bool)
         est.indicator_ = MissingIndicator(error_on_new=False).fit(_as_nan(mask))
     # the observed extremes of each numerical column, as column codes
     C = np.full((2, p), np.nan)
-    for k, j in enumerate(numerical):
-        lo, hi = extremes[2 * k], extremes[2 * k + 1]
+    for j in numerical:
+        lo, hi = values[("min", names[j])], values[("max", names[j])]
         C[:, j] = (np.array([lo, hi]) - enc.loc[j]) / enc.scale[j]
     est._fit_bounds(C)
 
@@ -345,7 +340,9 @@ def _fit_on_sample(est, ddf):
 
 def fit_encoder(spec, handle_unknown: str, ddf):
     """A fitted :class:`~deepimpute._data.TableEncoder` from one pass of Dask
-    reductions over ``ddf``; returns ``(encoder, n_rows)``.
+    reductions over ``ddf``; returns ``(encoder, n_rows, values)``, ``values`` the
+    reduced statistics (``("min", col)``, ``("max", col)`` of numerical columns and
+    ``"has_missing"`` per column, read again by :func:`_fit_contract`).
 
     The entry point into the encoder is its own ``fit``, run on a small frame
     built from the reductions: it holds every category of each categorical column
@@ -360,7 +357,7 @@ def fit_encoder(spec, handle_unknown: str, ddf):
 
     names = list(ddf.columns)
     positions = spec.positions(names, len(names))
-    lazy: dict = {"n": ddf.shape[0]}
+    lazy: dict = {"n": ddf.shape[0], "has_missing": ddf.isna().any()}
     for attr, pos in zip(spec, positions, strict=True):
         cols = [names[j] for j in pos]
         if isinstance(attr, Categorical):
@@ -422,7 +419,7 @@ def fit_encoder(spec, handle_unknown: str, ddf):
                 if enc._is_integer_column(ddf._meta, j):  # as the pandas path does
                     enc.low[j], enc.high[j] = lo, hi
     enc.dtypes = list(ddf._meta.dtypes)
-    return enc, int(values["n"])
+    return enc, int(values["n"]), values
 
 
 def _summary_frame(spec, positions, names, meta, values) -> pd.DataFrame:

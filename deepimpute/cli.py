@@ -238,15 +238,20 @@ def _progress(args, **kwargs):
 
 
 # ------------------------------------------------------------ fit / transform
+def _refuse_csv_options(args, what: str) -> None:
+    """The options that type CSV text make no sense where the file's dtypes decide."""
+    for option in ("numeric", "categorical", "na_values"):
+        if getattr(args, option):
+            raise _files.UserError(
+                f"--{option.replace('_', '-')} applies to CSV files; {what}, whose "
+                "dtypes and nulls decide"
+            )
+
+
 def _read_training(args, path, fmt):
     """The training table: (frame, bundle fields, the CSV reader and chunk)."""
     if fmt == "parquet":
-        for option in ("numeric", "categorical", "na_values"):
-            if getattr(args, option):
-                raise _files.UserError(
-                    f"--{option.replace('_', '-')} applies to CSV files; {path} is "
-                    "Parquet, whose dtypes and nulls decide"
-                )
+        _refuse_csv_options(args, f"{path} is Parquet")
         frame = _files.read_parquet(path)
         return frame, dict(format="parquet", names=list(frame.columns)), None
     markers = _markers(args)
@@ -524,12 +529,7 @@ def _draw_paths(output: str, n: int) -> list[str]:
 
 def _read_dataset(args, path):
     """A Parquet dataset as a lazy Dask DataFrame, with the bundle's fields."""
-    for option in ("numeric", "categorical", "na_values"):
-        if getattr(args, option):
-            raise _files.UserError(
-                f"--{option.replace('_', '-')} applies to CSV files; {path} is a "
-                "Parquet dataset, whose dtypes and nulls decide"
-            )
+    _refuse_csv_options(args, f"{path} is a Parquet dataset")
     ddf = _files.read_parquet_dataset(path)
     return ddf, dict(format="parquet-dataset", names=list(ddf.columns))
 

@@ -144,7 +144,7 @@ def test_encoder_statistics_from_dask_match_pandas(fitted, table):
     est = fitted["vsae"]
     ddf = dd.from_pandas(table, npartitions=4)
     ddf = ddf.assign(cat1=ddf["cat1"].cat.as_unknown())  # found by one pass
-    enc, n = fit_encoder(est.spec_, "error", ddf)
+    enc, n, _ = fit_encoder(est.spec_, "error", ddf)
     assert n == len(table)
     np.testing.assert_allclose(enc.loc, est.encoder_.loc, rtol=1e-12)
     np.testing.assert_allclose(enc.scale, est.encoder_.scale, rtol=1e-12)
@@ -158,7 +158,7 @@ def test_stream_epochs_cover_training_partitions_in_new_orders(table):
     from deepimpute.schema import ColumnSpec
 
     ddf = dd.from_pandas(table, npartitions=10)
-    enc, n = fit_encoder(ColumnSpec.infer(table), "error", ddf)
+    enc, n, _ = fit_encoder(ColumnSpec.infer(table), "error", ddf)
     stream = DaskStream(
         ddf, enc, n, validation_fraction=0.2, seed=0, device=torch.device("cpu")
     )
