@@ -50,7 +50,7 @@ from deepimpute.datasets import make_mixed_data
 from deepimpute.imputers import IMPUTERS
 from deepimpute.missingness import simulate_missing
 from deepimpute.nn import mlp
-from deepimpute.training import Batch, ImputationModule, train
+from deepimpute.training import Batch, ImputationModule, table_tensors, train
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NAME, PROFILE = "epoch_cost.csv", "epoch_cost_profile.csv"
@@ -76,13 +76,6 @@ class PlainMLP(ImputationModule):
         return err.sum(-1).mean()
 
 
-def _tensors(data):
-    """The model view's arrays as tensors (what the estimators hand to ``train``)."""
-    return tuple(
-        torch.from_numpy(a) for a in (data.values, data.observed, data.attr_observed)
-    )
-
-
 def hidden_for(width: int, n_params: int) -> int:
     """Width ``h`` of two hidden layers with about ``n_params`` parameters:
     ``(2w + 1) h + (h + 1) h + (h + 1) w``."""
@@ -96,7 +89,7 @@ def n_trainable(module) -> int:
 
 def step_flops(module, data, batch_size: int, lr: float) -> float:
     """Matrix-multiply FLOPs of one training step, per row."""
-    x, o, a = (t[:batch_size] for t in _tensors(data))
+    x, o, a = (t[:batch_size] for t in table_tensors(data))
     batch = Batch(x, o, a, torch.arange(len(x)))
     opts = module.configure_optimizers(lr)
     module.train()
@@ -145,7 +138,7 @@ def measure(method: str, Xm, epochs: int) -> dict:
     ref = PlainMLP(width, hidden, copies)
     torch.manual_seed(0)
     clock.start()
-    hist = train(ref, _tensors(data), max_iter=epochs, batch_size=imp.batch_size,
+    hist = train(ref, table_tensors(data), max_iter=epochs, batch_size=imp.batch_size,
                  learning_rate=1e-3, device=torch.device("cpu"),
                  validation_fraction=0.0, n_iter_no_change=None, callback=clock)
     ref_sec, ref_cpu = epoch_seconds(hist), clock.seconds

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .training import Batch, BatchStream
+from .training import Batch, BatchStream, table_tensors
 
 __all__ = ["DaskStream", "fit_dask", "is_dask_frame", "sample_dask", "transform_dask"]
 
@@ -500,10 +500,7 @@ class DaskStream(BatchStream):
     def _load(self, k):
         part = self.parts[int(k)].compute()
         _, data = self.encoder.encode(part)
-        return tuple(
-            torch.from_numpy(a)
-            for a in (data.values, data.observed, data.attr_observed)
-        )
+        return table_tensors(data)
 
     def _batches(self, tensors, batch_size, shuffle, keep_tail):
         """Batches of ``tensors``; returns the leftover rows when ``keep_tail``."""

@@ -30,6 +30,7 @@ __all__ = [
     "check_inference",
     "train",
     "iterate_batches",
+    "table_tensors",
 ]
 
 logger = logging.getLogger("deepimpute")
@@ -113,6 +114,16 @@ class ImputationModule(nn.Module):
 
     def on_train_end(self) -> None:
         """Called once after training (after the best state is restored)."""
+
+
+def table_tensors(data) -> tuple[Tensor, Tensor, Tensor]:
+    """The arrays of a model view (``values``, ``observed``, ``attr_observed``, as
+    in ``deepimpute._data.EncodedTable``) as CPU tensors sharing their memory."""
+    return (
+        torch.from_numpy(data.values),
+        torch.from_numpy(data.observed),
+        torch.from_numpy(data.attr_observed),
+    )
 
 
 def iterate_batches(

@@ -40,7 +40,13 @@ from .._utils.sklearn_compat import (
 )
 from .._utils.torch_utils import resolve_device, seed_from, seeded
 from ..schema import ColumnSpec, Image, ModelLayout
-from ..training import BatchStream, ImputationModule, iterate_batches, train
+from ..training import (
+    BatchStream,
+    ImputationModule,
+    iterate_batches,
+    table_tensors,
+    train,
+)
 
 __all__ = ["BaseDeepImputer", "BaseImputer"]
 
@@ -935,7 +941,7 @@ class BaseDeepImputer(BaseImputer):
         self.device_ = str(device)
         # ``data`` is the model view in memory, or batches streamed from a Dask
         # DataFrame's partitions (deepimpute._dask.fit_dask)
-        tensors = data if isinstance(data, BatchStream) else _to_tensors(data)
+        tensors = data if isinstance(data, BatchStream) else table_tensors(data)
         with seeded(seed, device):
             # built on the CPU whatever torch's default device is (same initial
             # weights on every device); train() moves it to ``device``
@@ -964,7 +970,7 @@ class BaseDeepImputer(BaseImputer):
         self.n_iter_ = len(self.history_)
 
     def _batches(self, data: EncodedTable):
-        tensors = _to_tensors(data)
+        tensors = table_tensors(data)
         rows = torch.arange(data.n_rows, device="cpu")
         return iterate_batches(
             tensors,
@@ -1041,11 +1047,3 @@ def _named_errors(name: str):
         yield
     except FloatingPointError as exc:
         raise FloatingPointError(f"{name}: {exc}.") from exc
-
-
-def _to_tensors(data: EncodedTable) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return (
-        torch.from_numpy(data.values),
-        torch.from_numpy(data.observed),
-        torch.from_numpy(data.attr_observed),
-    )
