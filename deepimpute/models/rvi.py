@@ -329,7 +329,7 @@ class RVI(ImputationModule):
         work = batch
         b1, b2 = _BETAS
         lr = self.inference_lr
-        first = last = None
+        first = per_row = None
         with torch.enable_grad():
             for step in range(1, steps + 1):
                 masks = select(parts[:n_groups])
@@ -337,8 +337,8 @@ class RVI(ImputationModule):
                     p.requires_grad_(True)
                 per_row = self.row_loss(parts, work, shared_noise=True, masks=masks)
                 grads = torch.autograd.grad(per_row.sum(), parts)
-                last = per_row.detach().mean()
-                first = last if first is None else first
+                if first is None:  # the starting loss, for the divergence check
+                    first = per_row.detach().mean()
                 for p in parts:
                     p.requires_grad_(False)
                 # Adam, in place; every working row has taken the same number of
@@ -377,7 +377,7 @@ class RVI(ImputationModule):
                                  work.attr_observed[keep], work.index[keep])
         theta = torch.cat(parts, dim=-1)
         if first is not None:  # a too-large inference_lr must not pass silently
-            check_inference(theta, first, last)
+            check_inference(theta, first, per_row.detach().mean())
         if tol is not None:
             out[pos[~done]] = theta[~done]  # rows still running at the last step
             theta = out
