@@ -79,6 +79,11 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         batch_size=64, max_iter=1000, n_iter_no_change=50, n_importance=1000
     )),
 }
+#: the estimators exactly as a user constructs them (``VSAEImputer()``): no
+#: benchmark settings at all, only ``random_state`` and ``device``
+DEFAULTS: dict[str, str] = {
+    f"{name}-default": name for name in ("vsae", "rvi", "factvae", "miwae")
+}
 QUICK: dict[str, object] = dict(
     max_iter=3, n_importance=20, n_estimators=10, inference_steps=5
 )
@@ -100,7 +105,7 @@ SKLEARN = {
 
 
 def available() -> list[str]:
-    return sorted(IMPUTERS) + sorted(VARIANTS) + sorted(SKLEARN)
+    return sorted(IMPUTERS) + sorted(VARIANTS) + sorted(DEFAULTS) + sorted(SKLEARN)
 
 
 def make_imputer(
@@ -118,7 +123,8 @@ def make_imputer(
     Parameters
     ----------
     name : str
-        A registry name, a key of :data:`VARIANTS` or of :data:`SKLEARN`.
+        A registry name, a key of :data:`VARIANTS`, :data:`DEFAULTS` or
+        :data:`SKLEARN`.
     quick : bool, default=False
         Smoke-run settings (:data:`QUICK`) over the full ones.
     seed : int, default=0
@@ -126,7 +132,8 @@ def make_imputer(
     device : str, default="auto"
         Torch device of the deep imputers.
     validation_fraction : float, optional
-        Share of the fitted rows held out for early stopping.
+        Share of the fitted rows held out for early stopping (not for
+        :data:`DEFAULTS`, which keep the estimator's own).
     data : Dataset, optional
         The dataset the imputer will see: the value of a variant parameter that is
         a function of it.
@@ -140,16 +147,19 @@ def make_imputer(
     """
     if name in SKLEARN:
         return SklearnImputerAdapter(SKLEARN[name](quick), random_state=seed)
-    base, variant = VARIANTS.get(name, (name, {}))
+    if name in DEFAULTS:
+        base, kwargs = DEFAULTS[name], {}
+    else:
+        base, variant = VARIANTS.get(name, (name, {}))
+        kwargs = {**FULL.get(base, {}), **variant}
     if base not in IMPUTERS:
         raise KeyError(f"unknown imputer {name!r}; choose from {available()}")
     cls = IMPUTERS[base]
     params = cls().get_params()
-    kwargs = {**FULL.get(base, {}), **variant}
     if quick:
         kwargs.update(QUICK)
     kwargs.update(random_state=seed, device=device)
-    if validation_fraction is not None:
+    if validation_fraction is not None and name not in DEFAULTS:
         kwargs["validation_fraction"] = validation_fraction
     kwargs.update(overrides or {})
     for key, value in kwargs.items():

@@ -73,6 +73,13 @@ SUITES: dict[str, dict] = {
         rates=[0.5],
         imputers=["mean", "factvae", "factvae-gap0.5", "factvae-learnedscale"],
     ),
+    "defaults": dict(  # every imputer as constructed, every table the loaders offer
+        datasets=["yeast", "red_wine", "white_wine", "mushroom", "phishing", "heart",
+                  "letter", "spam", "adult_10k", "credit_default_10k"],
+        mechanisms=["mcar"],
+        rates=[0.2, 0.5],
+        imputers=["mean", "vsae-default", "rvi-default", "factvae-default"],
+    ),
     "smoke": dict(datasets=["yeast"], mechanisms=["mcar"], rates=[0.5]),
 }
 
@@ -135,7 +142,18 @@ def load(name: str):
         "heart": ds.load_heart,
         "letter": ds.load_letter,
         "spam": ds.load_spam,
+        "adult": ds.load_adult,
+        "credit_default": ds.load_credit_default,
     }
+    if name.endswith("_10k"):  # a fixed 10,000-row sample (the same for every seed)
+        data = loaders[name.removesuffix("_10k")]()
+        rows = np.sort(np.random.default_rng(0).permutation(len(data.frame))[:10_000])
+        frame = data.frame.iloc[rows].reset_index(drop=True)
+        target = None if data.target is None else data.target.iloc[rows]
+        return ds.Dataset(
+            frame, data.spec, target, name, f"{data.source} (rows {len(rows)} of "
+            f"{len(data.frame)}, numpy default_rng(0) permutation)"
+        )
     return loaders[name]()
 
 
