@@ -46,10 +46,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "vsae-nomask": ("vsae", dict(mask_decoder=False)),
     # VSAE with the paper's two-stage schedule (x_u targets after the warm-up)
     "vsae-paper": ("vsae", dict(warmup_epochs="auto")),
-    # factVAE with its weight and lasso priors counted once per dataset instead of
-    # once per row (the authors' scaling, the default): on mushroom the default
+    # factVAE with its weight and lasso priors counted once per row (the
+    # authors' scaling; the default counts them once per dataset): on mushroom it
     # imputed the mode (the weight prior switches the decoder off)
-    "factvae-dataprior": ("factvae", dict(prior_scaling="dataset")),
+    "factvae-rowprior": ("factvae", dict(prior_scaling="per_batch_mean")),
     # RVI imputing by the posterior predictive mean (32 draws) instead of the decoded
     # posterior mean
     "rvi-draws": ("rvi", dict(impute_draws=32)),
@@ -61,10 +61,14 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     # decoded posterior mean
     "rvi-wide-draws": ("rvi", dict(posterior_logvar=0.0, impute_draws=32)),
     # factVAE where each group is seen by the encoder with probability 0.5 in training
-    "factvae-gap0.5": ("factvae", dict(group_available_prob=0.5)),
+    # (both variants of the row-scaled priors, as they were measured)
+    "factvae-gap0.5": ("factvae", dict(
+        group_available_prob=0.5, prior_scaling="per_batch_mean"
+    )),
     # factVAE with a learned numerical variance started at 1 instead of a fixed 0.3
     "factvae-learnedscale": ("factvae", dict(
-        numerical="gaussian_learned", numerical_scale=1.0
+        numerical="gaussian_learned", numerical_scale=1.0,
+        prior_scaling="per_batch_mean",
     )),
     # the deep baselines of the VSAE paper's appendix (its App. D settings): one
     # backbone of three 64-unit layers, a latent size of 2 per attribute, batches

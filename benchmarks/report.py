@@ -214,7 +214,7 @@ SECTIONS = [
         {"vsae_images.csv": "python -m benchmarks.vsae_images --seeds 0 1 2\n"
          "python -m benchmarks.vsae_images --seeds 0 1 2 --rates 0.5 0.3 0.7 "
          "--imputers "
-         "gain vae miwae hivae misgan vad rvi factvae rvi-wide rvi-wide-draws "
+         "gain vae miwae hivae misgan vad rvi factvae-rowprior rvi-wide rvi-wide-draws "
          "rvi-draws --figure ''\n"
          "python -m benchmarks.vsae_images --seeds 0 1 2 --rates 0.5 0.3 0.7 "
          "--imputers mice missforest --cap-seconds 600 --figure ''\n"
@@ -243,6 +243,8 @@ SECTIONS = [
         {"factvae-uci.csv": _runner("factvae-uci",
                                     " --out benchmarks/results/factvae-uci.csv")},
         summarize,
+        "Run with the priors scaled per row (`factvae-rowprior`, the paper's "
+        "scaling, the default before `prior_scaling=\"dataset\"`). "
         "`factvae-gap0.5`: each attribute group reaches the encoder with "
         "probability 0.5 in training (`group_available_prob=0.5`); "
         "`factvae-learnedscale`: a learned numerical variance started at 1 "

@@ -92,7 +92,7 @@ FIGURE = ROOT / "docs" / "figures" / "vsae_images.png"
 METHODS = ("vsae", "mean", "knn")
 #: the table's order: the paper's method, the simple references, then the runner's
 ORDER = METHODS + ("mice", "missforest", "gain", "misgan", "vae", "miwae", "hivae",
-                   "vad", "rvi", "factvae")
+                   "vad", "rvi", "factvae-rowprior")
 RATES = (0.3, 0.5, 0.7)
 # VSAE appendix Table 7 (MNIST+MNIST): VSAE's sum of the two per-image MSEs. The
 # paper's exact pixel scaling and averaging are not stated, so its definition may

@@ -73,17 +73,17 @@ class FactVAEImputer(BaseDeepImputer):
         deviation of the numerical likelihood on standardised data. Our choice:
         a learned variance started at 1 imputes about the column mean (runner
         suite ``factvae-uci``, section "factVAE" of the benchmark report).
-    prior_scaling : {"per_batch_mean", "dataset"}, default="per_batch_mean"
-        Scale of the lasso and weight priors: against the per-row mean ELBO (the
-        authors' code, so ``sparsity`` means the same as in the paper) or against
-        the dataset ELBO (divided by the number of training rows, which also divides
-        the lasso's proximal threshold). Use ``"dataset"`` on categorical tables,
-        where the default tends to impute the mode (:ref:`defaults-factvae`).
+    prior_scaling : {"per_batch_mean", "dataset"}, default="dataset"
+        Scale of the lasso and weight priors: against the dataset ELBO (divided by
+        the number of training rows, which also divides the lasso's proximal
+        threshold) or against the per-row mean ELBO (``"per_batch_mean"``, the
+        authors' code, so ``sparsity`` means the same as in the paper; it tends to
+        impute the mode on categorical tables, :ref:`defaults-factvae`).
     weight_prior_std : float, default=1.0
         Standard deviation of the Gaussian prior on the generator weights (not
-        biases). With the default ``prior_scaling`` this prior is not divided by the
-        number of rows and can make the decoder ignore z on weakly structured
-        tables; a large value (e.g. 100) weakens it.
+        biases). With ``prior_scaling="per_batch_mean"`` this prior is not divided
+        by the number of rows and can make the decoder ignore z on weakly
+        structured tables; a large value (e.g. 100) weakens it.
     precision_baseline : float, default=100.0
         Initial value of the learned scalar ``b_g`` inside the expert precision
         ``|V_g (phi_g + b_g)|`` (the authors' code uses 100, which keeps precisions
@@ -203,7 +203,7 @@ class FactVAEImputer(BaseDeepImputer):
         fusion="poe",
         numerical="gaussian",
         numerical_scale=0.3,
-        prior_scaling="per_batch_mean",
+        prior_scaling="dataset",
         weight_prior_std=1.0,
         precision_baseline=100.0,
         n_importance=100,
