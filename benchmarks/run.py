@@ -536,6 +536,57 @@ def _compare(csv_path, imputer, against, metrics) -> tuple[list[str], int, int]:
     return lines, won, total
 
 
+def floor(csv_path: Path, reference: str = "mean") -> tuple[str, dict]:
+    """Every imputer of a CSV against ``reference``, cell by cell and metric by metric.
+
+    Returns a Markdown table (one row per dataset, rate and metric the table has:
+    the reference's mean over seeds, then each imputer's with ✓ where it is lower,
+    on the seeds both ran) and ``{imputer: (cells won, cells)}``, a cell won when
+    every metric is lower.
+    """
+    import pandas as pd
+
+    df = pd.read_csv(csv_path)
+    df = df[(df["status"] == "ok") & (df["quick"] == 0)]
+    names = [n for n in dict.fromkeys(df["imputer"]) if n != reference]
+    lines = [
+        f"| dataset | mechanism | rate | metric | seeds | {reference} | "
+        + " | ".join(names) + " |",
+        "|" + "---|" * (6 + len(names)),
+    ]
+    score = {n: [0, 0] for n in names}
+    for (ds, mech, rate), g in df.groupby(["dataset", "mechanism", "rate"]):
+        ref = g[g["imputer"] == reference].set_index("seed")
+        won = {n: True for n in names}
+        for m in COMPARED:
+            rv = pd.to_numeric(ref[m], errors="coerce").dropna()
+            if rv.empty:
+                continue
+            cells, seeds = [], set()
+            for n in names:
+                mine = g[g["imputer"] == n].set_index("seed")[m]
+                mv = pd.to_numeric(mine, errors="coerce").dropna()
+                common = mv.index.intersection(rv.index)
+                if common.empty:
+                    cells.append("")
+                    won[n] = None
+                    continue
+                seeds |= set(common)
+                ok = mv[common].mean() < rv[common].mean()
+                if won[n] is not None:
+                    won[n] &= bool(ok)
+                cells.append(f"{mv[common].mean():.4f} {'✓' if ok else '✗'}")
+            lines.append(
+                f"| {ds} | {mech} | {rate:g} | {m} | {len(seeds)} | {rv.mean():.4f} | "
+                + " | ".join(cells) + " |"
+            )
+        for n in names:
+            if won[n] is not None:
+                score[n][0] += won[n]
+                score[n][1] += 1
+    return "\n".join(lines), {n: tuple(v) for n, v in score.items()}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--suite", choices=sorted(SUITES))

@@ -28,7 +28,7 @@ import traceback
 import warnings
 from pathlib import Path
 
-from benchmarks._cli import RowWriter, add_common, save_figure
+from benchmarks._cli import RowWriter, add_common, parse_overrides, save_figure
 from benchmarks.profiles import available, make_imputer
 from benchmarks.run import RESULTS, load, split
 from benchmarks.scale import warm_up
@@ -97,9 +97,10 @@ class _Problem:
         return {m: scores[m] for m in METRICS}, seconds
 
 
-def _new(name: str, seed: int, quick: bool, device: str, spec):
+def _new(name: str, seed: int, quick: bool, device: str, spec, overrides=None):
     imputer = make_imputer(
-        name, quick=quick, seed=seed, device=device, validation_fraction=0.125
+        name, quick=quick, seed=seed, device=device, validation_fraction=0.125,
+        overrides=overrides,
     )
     if "column_spec" in imputer.get_params():
         imputer.set_params(column_spec=spec)
@@ -107,9 +108,10 @@ def _new(name: str, seed: int, quick: bool, device: str, spec):
     return imputer
 
 
-def deep_curve(problem, name, seed, *, quick, device, epochs, every, early_stopping):
+def deep_curve(problem, name, seed, *, quick, device, epochs, every, early_stopping,
+               overrides=None):
     """Points along one training run, through the estimator's ``callback``."""
-    imputer = _new(name, seed, quick, device, problem.data.spec)
+    imputer = _new(name, seed, quick, device, problem.data.spec, overrides)
     params = {"max_iter": epochs} if epochs is not None else {}
     if not early_stopping:
         params["n_iter_no_change"] = None
@@ -237,7 +239,10 @@ def run(
     early_stopping: bool = False,
     ladder=LADDER,
     device: str = "auto",
+    overrides: dict | None = None,
 ) -> list[dict]:
+    """Every imputer's points per seed, written to ``out``; ``overrides`` are
+    parameters set on the deep imputers (``--set``; name the CSV after them)."""
     data = load(dataset)
     rows = []
     with RowWriter(out, FIELDS) as writer:
@@ -269,6 +274,7 @@ def run(
                                 epochs=epochs,
                                 every=every,
                                 early_stopping=early_stopping,
+                                overrides=overrides,
                             )
                         elif kind == "reference":
                             points = reference_curve(
@@ -429,7 +435,8 @@ def main(argv=None) -> int:
     p.add_argument("--early-stopping", action="store_true")
     p.add_argument("--metric", default="nrmse_per_feature", choices=METRICS)
     p.add_argument("--device", default="auto")
-    add_common(p, seeds=(0,), quick="600 rows, tiny epochs", figure=None)
+    add_common(p, seeds=(0,), quick="600 rows, tiny epochs", figure=None,
+               overrides=True)
     args = p.parse_args(argv)
     imputers = args.imputers or [n for n in sorted(IMPUTERS) if kind_of(n) == "deep"]
     reference = args.reference
@@ -458,6 +465,7 @@ def main(argv=None) -> int:
         early_stopping=args.early_stopping,
         ladder=ladder,
         device=args.device,
+        overrides=parse_overrides(args.set),
     )
     if any(r["status"] == "ok" for r in rows):
         plot(out, figure, args.metric)

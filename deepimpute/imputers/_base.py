@@ -920,7 +920,7 @@ class BaseDeepImputer(BaseImputer):
     _parameter_constraints: dict = {
         **BaseImputer._parameter_constraints,
         "device": [str],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
@@ -932,9 +932,27 @@ class BaseDeepImputer(BaseImputer):
 
     #: rows per forward pass at transform time
     _inference_batch_size = 1024
+    #: ``max_iter="auto"``: epochs for about this many optimiser steps, within
+    #: these bounds (a 300-row table gets many epochs, a 300,000-row one a few)
+    _auto_steps = 20_000
+    _auto_epochs = (10, 1000)
 
     def _build_module(self, layout: ModelLayout, n_rows: int) -> ImputationModule:
         raise NotImplementedError
+
+    def _resolve_max_iter(self, n_rows: int) -> int:
+        """``max_iter_``: ``max_iter``, or the epochs ``"auto"`` gives ``n_rows``.
+
+        ``"auto"`` counts the steps of an epoch over the training share (without
+        the validation rows) and takes ``ceil(_auto_steps / steps)`` epochs,
+        clipped to ``_auto_epochs``; early stopping may end training sooner.
+        """
+        if self.max_iter != "auto":
+            return int(self.max_iter)
+        n_train = max(1, n_rows - int(round(self.validation_fraction * n_rows)))
+        steps = math.ceil(n_train / self.batch_size)
+        low, high = self._auto_epochs
+        return int(min(high, max(low, math.ceil(self._auto_steps / steps))))
 
     def _fit(self, C, data, seed):
         device = resolve_device(self.device)
@@ -942,6 +960,7 @@ class BaseDeepImputer(BaseImputer):
         # ``data`` is the model view in memory, or batches streamed from a Dask
         # DataFrame's partitions (deepimpute._dask.fit_dask)
         tensors = data if isinstance(data, BatchStream) else table_tensors(data)
+        self.max_iter_ = self._resolve_max_iter(data.n_rows)
         with seeded(seed, device):
             # built on the CPU whatever torch's default device is (same initial
             # weights on every device); train() moves it to ``device``
@@ -956,7 +975,7 @@ class BaseDeepImputer(BaseImputer):
             self.history_ = train(
                 self.module_,
                 tensors,
-                max_iter=self.max_iter,
+                max_iter=self.max_iter_,
                 batch_size=self.batch_size,
                 learning_rate=self.learning_rate,
                 device=device,

@@ -97,8 +97,10 @@ class FactVAEImputer(BaseDeepImputer):
         Unseen categories at transform time: raise, or impute them (warning).
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-    max_iter : int, default=200
-        Training epochs.
+    max_iter : int or "auto", default="auto"
+        Training epochs. ``"auto"`` (resolved into ``max_iter_``) allows about
+        20,000 optimiser steps, between 10 and 1000 epochs; early stopping
+        usually ends training sooner.
     batch_size : int, default=64
         Rows per mini-batch (at least 1). Larger batches run an epoch faster,
         notably on a GPU; smaller ones make more updates per epoch on small tables.
@@ -133,6 +135,8 @@ class FactVAEImputer(BaseDeepImputer):
         Per-epoch training records.
     n_iter_ : int
         Number of epochs run.
+    max_iter_ : int
+        Epochs allowed: ``max_iter``, or the number ``"auto"`` chose.
     device_ : str
         Device the model lives on.
     n_features_in_ : int
@@ -210,7 +214,7 @@ class FactVAEImputer(BaseDeepImputer):
         column_spec=None,
         handle_unknown="error",
         device="auto",
-        max_iter=200,
+        max_iter="auto",
         batch_size=64,
         learning_rate=1e-3,
         validation_fraction=0.1,

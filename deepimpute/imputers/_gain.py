@@ -89,6 +89,8 @@ class GAINImputer(BaseDeepImputer):
         and ``rec``.
     n_iter_ : int
         Number of epochs run.
+    max_iter_ : int
+        Epochs allowed: ``max_iter``, or the number ``"auto"`` chose.
     device_ : str
         Device the model lives on.
     n_features_in_ : int

@@ -87,10 +87,12 @@ class RVIImputer(BaseDeepImputer):
         Unseen categories at transform time: raise, or impute them (warning).
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-    max_iter : int, default=250
-        Training epochs (>= 1). Without early stopping (the default) every epoch
-        runs; :func:`~deepimpute.plotting.plot_history` shows whether the loss
-        has levelled off.
+    max_iter : int or "auto", default="auto"
+        Training epochs (>= 1). ``"auto"`` (resolved into ``max_iter_``) allows
+        about 5,000 optimiser steps, between 10 and 1000 epochs. Without early
+        stopping (the default) every epoch runs;
+        :func:`~deepimpute.plotting.plot_history` shows whether the loss has
+        levelled off.
     batch_size : int, default=256
         Rows per mini-batch (at least 1). Larger batches run an epoch faster,
         notably on a GPU; smaller ones make more updates per epoch on small tables.
@@ -123,6 +125,8 @@ class RVIImputer(BaseDeepImputer):
         Per-epoch training records.
     n_iter_ : int
         Number of epochs run.
+    max_iter_ : int
+        Epochs allowed: ``max_iter``, or the number ``"auto"`` chose.
     device_ : str
         Device the model lives on.
     n_features_in_ : int
@@ -217,6 +221,9 @@ class RVIImputer(BaseDeepImputer):
     #: rows per inference optimisation: every row's parameters are independent, so
     #: a larger batch only spreads the per-step overhead (8 per transform chunk)
     _inference_batch_size = 8192
+    # each row's posterior moves once an epoch: fewer steps than the amortised
+    # methods, still about 300 epochs on a 4,000-row table
+    _auto_steps = 5_000
 
     def __init__(
         self,
@@ -240,7 +247,7 @@ class RVIImputer(BaseDeepImputer):
         column_spec=None,
         handle_unknown="error",
         device="auto",
-        max_iter=250,
+        max_iter="auto",
         batch_size=256,
         learning_rate=1e-3,
         validation_fraction=0.0,
@@ -376,8 +383,8 @@ class VADImputer(RVIImputer):
         Unseen categories at transform time: raise, or impute them (warning).
     device : str, default="auto"
         Torch device.
-    max_iter : int, default=250
-        Training epochs.
+    max_iter : int or "auto", default="auto"
+        Training epochs; ``"auto"`` as in :class:`RVIImputer`.
     batch_size : int, default=256
         Rows per mini-batch (at least 1). Larger batches run an epoch faster,
         notably on a GPU; smaller ones make more updates per epoch on small tables.
@@ -406,6 +413,8 @@ class VADImputer(RVIImputer):
         Per-epoch training records.
     n_iter_ : int
         Number of epochs run.
+    max_iter_ : int
+        Epochs allowed: ``max_iter``, or the number ``"auto"`` chose.
     device_ : str
         Device the model lives on.
     n_features_in_ : int
@@ -456,7 +465,7 @@ class VADImputer(RVIImputer):
         column_spec=None,
         handle_unknown="error",
         device="auto",
-        max_iter=250,
+        max_iter="auto",
         batch_size=256,
         learning_rate=1e-3,
         validation_fraction=0.0,

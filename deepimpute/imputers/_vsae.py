@@ -119,9 +119,11 @@ class VSAEImputer(BaseDeepImputer):
         Unseen categories at transform time: raise, or impute them (warning).
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-    max_iter : int, default=300
-        Training epochs (the paper trains up to 1000; 300 with early stopping keeps
-        a small table to about a minute on one CPU core).
+    max_iter : int or "auto", default="auto"
+        Training epochs. ``"auto"`` (resolved into ``max_iter_``) allows about
+        20,000 optimiser steps, between 10 and 1000 epochs (the paper's maximum),
+        so a small table gets many epochs and a large one a few; early stopping
+        usually ends training sooner.
     batch_size : int, default=128
         Rows per mini-batch (at least 1). Larger batches run an epoch faster,
         notably on a GPU; smaller ones make more updates per epoch on small tables.
@@ -157,6 +159,8 @@ class VSAEImputer(BaseDeepImputer):
         ``stage``, ``val_loss`` (NaN during the warm-up), ``seconds``).
     n_iter_ : int
         Number of epochs run.
+    max_iter_ : int
+        Epochs allowed: ``max_iter``, or the number ``"auto"`` chose.
     device_ : str
         Device the model lives on.
     n_features_in_ : int
@@ -305,7 +309,7 @@ class VSAEImputer(BaseDeepImputer):
         column_spec=None,
         handle_unknown="error",
         device="auto",
-        max_iter=300,
+        max_iter="auto",
         batch_size=128,
         learning_rate=1e-3,
         validation_fraction=0.1,
@@ -362,7 +366,7 @@ class VSAEImputer(BaseDeepImputer):
 
     def _build_module(self, layout, n_rows):
         warmup = (
-            min(100, self.max_iter // 2)
+            min(100, self.max_iter_ // 2)
             if self.warmup_epochs == "auto"
             else self.warmup_epochs
         )
