@@ -819,6 +819,60 @@ FINDINGS: list[Callable[[], list[str]]] = [
 ]
 
 
+#: the runner CSVs the guidance table reads (table experiments of one protocol)
+GUIDE_SOURCES = ("uci-mcar.csv", "uci-nonmcar.csv", "uci-rates.csv", "peers.csv")
+#: "equal error": within this relative margin of the cell's lowest mean error
+EQUAL_ERROR = 0.02
+
+
+def which_imputer() -> list[str]:
+    """Per cell of the runner's tables: the lowest-error imputer and the fastest
+    one whose error is within :data:`EQUAL_ERROR` of it, with the table's type,
+    size and mechanism (the docs' "Which imputer?" page points here).
+
+    Error: pooled raw NRMSE on numerical columns, PFC on categorical ones; on a
+    mixed table an imputer must be within the margin on both. Time: fit plus
+    transform seconds, mean over seeds.
+    """
+    rows = []
+    for name in GUIDE_SOURCES:
+        df = _ok_rows(name)
+        if df is None:
+            continue
+        df = df.assign(seconds=df["fit_seconds"] + df["transform_seconds"])
+        for (ds, mech, rate), g in df.groupby(["dataset", "mechanism", "rate"]):
+            m = g.groupby("imputer")[["nrmse_pooled_raw", "pfc", "seconds"]].mean()
+            metrics = [c for c in ("nrmse_pooled_raw", "pfc") if m[c].notna().any()]
+            ratio = m[metrics] / m[metrics].min()
+            best = ratio.mean(axis=1).idxmin()
+            close = m[(ratio <= 1 + EQUAL_ERROR).all(axis=1)]
+            fast = close["seconds"].idxmin()
+            kind = ("mixed" if len(metrics) == 2 else
+                    "numerical" if metrics == ["nrmse_pooled_raw"] else "categorical")
+            err = " / ".join(f"{m.loc[best, c]:.4f}" for c in metrics)
+            fast_err = " / ".join(f"{m.loc[fast, c]:.4f}" for c in metrics)
+            rows.append(
+                f"| {ds} | {kind} | {int(g['n_train'].iloc[0])} | {mech} {rate:g} | "
+                f"{best} {err} ({m.loc[best, 'seconds']:.1f} s) | "
+                f"{fast} {fast_err} ({m.loc[fast, 'seconds']:.1f} s) | {name} |"
+            )
+    if not rows:
+        return []
+    return [
+        "(which-imputer-table)=", "## Which imputer? Best and fastest per cell", "",
+        "From the runner's tables below (mean over their seeds): per table and "
+        "mechanism, the imputer with the lowest error (pooled raw NRMSE on "
+        "numerical columns, PFC on categorical ones, both on mixed tables) and the "
+        f"fastest one within {EQUAL_ERROR:.0%} of that error on every metric "
+        "(seconds: fit + transform of one cell on one CPU thread). Names are the "
+        "profiles of `benchmarks/profiles.py`.", "",
+        "| table | type | training rows | mechanism | lowest error | fastest at "
+        "equal error | CSV |",
+        "|---|---|---|---|---|---|---|",
+        *rows, "",
+    ]
+
+
 def summary() -> list[str]:
     """The report's opening: one bullet per finding of :data:`FINDINGS`."""
     lines = [line for finding in FINDINGS for line in finding()]
@@ -846,6 +900,7 @@ def render() -> str:
         "A CSV made with a script's `--quick` settings is labelled as such where it "
         "is listed.", "",
         *summary(),
+        *which_imputer(),
         "## Environment", "",
         f"Generated {datetime.date.today().isoformat()} on {platform.node()} "
         f"({platform.machine()}, {platform.system()}, {os.cpu_count()} CPUs). "
