@@ -2,10 +2,12 @@
 
 ``make_imputer(name, quick=..., data=...)`` returns an unfitted estimator: a registry
 name of :data:`deepimpute.imputers.IMPUTERS` with the benchmarks' settings
-(:data:`FULL`, or :data:`QUICK` for a smoke run), a named variant (:data:`VARIANTS`:
-ablations and the per-paper configurations), or a scikit-learn reference
-(:data:`SKLEARN`, through :class:`deepimpute.imputers.SklearnImputerAdapter`, so it
-takes the same mixed tables as every deepimpute imputer). A variant's parameter may
+(:data:`FULL`, then ``deepimpute.imputers.QUICK`` for a smoke run, built by
+``deepimpute.imputers.make_imputer``, the builder the command line uses too), a
+named variant (:data:`VARIANTS`: ablations and the per-paper configurations), or a
+scikit-learn reference (:data:`SKLEARN`, through
+:class:`deepimpute.imputers.SklearnImputerAdapter`, so it takes the same mixed
+tables as every deepimpute imputer). A variant's parameter may
 be a function of the dataset (e.g. a latent size per attribute).
 """
 
@@ -16,7 +18,8 @@ from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer
 from sklearn.linear_model import BayesianRidge
 
-from deepimpute.imputers import IMPUTERS, SklearnImputerAdapter
+from deepimpute.imputers import IMPUTERS, QUICK, SklearnImputerAdapter
+from deepimpute.imputers import make_imputer as build
 
 #: paper-style settings for the deep imputers (epochs capped for a 2-core CPU;
 #: early stopping on the validation loss ends most runs sooner)
@@ -88,10 +91,6 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 DEFAULTS: dict[str, str] = {
     f"{name}-default": name for name in ("vsae", "rvi", "factvae", "miwae")
 }
-QUICK: dict[str, object] = dict(
-    max_iter=3, n_importance=20, n_estimators=10, inference_steps=5
-)
-
 SKLEARN = {
     "sk-iterative-rf": lambda q: IterativeImputer(
         RandomForestRegressor(n_estimators=10 if q else 100, n_jobs=1),
@@ -130,7 +129,7 @@ def make_imputer(
         A registry name, a key of :data:`VARIANTS`, :data:`DEFAULTS` or
         :data:`SKLEARN`.
     quick : bool, default=False
-        Smoke-run settings (:data:`QUICK`) over the full ones.
+        Smoke-run settings (``deepimpute.imputers.QUICK``) over the full ones.
     seed : int, default=0
         ``random_state``.
     device : str, default="auto"
@@ -158,17 +157,14 @@ def make_imputer(
         kwargs = {**FULL.get(base, {}), **variant}
     if base not in IMPUTERS:
         raise KeyError(f"unknown imputer {name!r}; choose from {available()}")
-    cls = IMPUTERS[base]
-    params = cls().get_params()
-    if quick:
-        kwargs.update(QUICK)
-    kwargs.update(random_state=seed, device=device)
+    last = dict(random_state=seed, device=device)
     if validation_fraction is not None and name not in DEFAULTS:
-        kwargs["validation_fraction"] = validation_fraction
-    kwargs.update(overrides or {})
-    for key, value in kwargs.items():
+        last["validation_fraction"] = validation_fraction
+    last.update(overrides or {})
+    settings = {**kwargs, **(QUICK if quick else {}), **last}
+    for key, value in settings.items():
         if callable(value):
             if data is None:
                 raise ValueError(f"{name}: {key} depends on the dataset; pass data")
-            kwargs[key] = value(data)
-    return cls(**{k: v for k, v in kwargs.items() if k in params})
+            settings[key] = value(data)
+    return build(base, settings)

@@ -851,8 +851,10 @@ def which_imputer() -> list[str]:
                     "numerical" if metrics == ["nrmse_pooled_raw"] else "categorical")
             err = " / ".join(f"{m.loc[best, c]:.4f}" for c in metrics)
             fast_err = " / ".join(f"{m.loc[fast, c]:.4f}" for c in metrics)
+            n_train = pd.to_numeric(g["n_train"], errors="coerce").max()
+            size = "" if pd.isna(n_train) else f"{int(n_train)}"
             rows.append(
-                f"| {ds} | {kind} | {int(g['n_train'].iloc[0])} | {mech} {rate:g} | "
+                f"| {ds} | {kind} | {size} | {mech} {rate:g} | "
                 f"{best} {err} ({m.loc[best, 'seconds']:.1f} s) | "
                 f"{fast} {fast_err} ({m.loc[fast, 'seconds']:.1f} s) | {name} |"
             )

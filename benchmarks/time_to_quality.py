@@ -210,12 +210,13 @@ def single_point(problem, name, seed, *, quick, device):
 
 
 def kind_of(name: str) -> str:
-    from benchmarks.profiles import VARIANTS
+    from benchmarks.profiles import DEFAULTS, VARIANTS
     from deepimpute.imputers import IMPUTERS, BaseDeepImputer
 
     if name in ("missforest", "sk-iterative-rf"):
         return "reference"
-    name = VARIANTS.get(name, (name, {}))[0]  # a profile traces like its base
+    # a profile traces like its base
+    name = DEFAULTS.get(name) or VARIANTS.get(name, (name, {}))[0]
     if (
         name in IMPUTERS
         and issubclass(IMPUTERS[name], BaseDeepImputer)

@@ -49,40 +49,22 @@ DEMO_PARAMS: dict[str, dict] = {
     "missforest": dict(),
     "mice": dict(),
 }
-QUICK_ITER = 3
 #: the layout of the dict a model file holds (estimator, column types and formats)
 BUNDLE_VERSION = 1
 
 
 def _build(name: str, *, quick: bool, seed: int, device: str, verbose: int = 0):
-    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
-    from sklearn.impute import IterativeImputer
-
-    from .imputers import IMPUTERS, SklearnImputerAdapter
+    from .imputers import SklearnImputerAdapter, make_imputer
 
     if name == "sklearn-iterative":
+        from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+        from sklearn.impute import IterativeImputer
+
         return SklearnImputerAdapter(
             IterativeImputer(max_iter=3 if quick else 10), random_state=seed
         )
-    cls = IMPUTERS[name]
-    params = cls().get_params()
-    kwargs = dict(DEMO_PARAMS.get(name, {}))
-    if quick:
-        for key, value in (
-            ("max_iter", QUICK_ITER),
-            ("n_importance", 20),
-            ("n_estimators", 10),
-        ):
-            if key in params:
-                kwargs[key] = value
-    for key, value in (
-        ("random_state", seed),
-        ("device", device),
-        ("verbose", verbose),
-    ):
-        if key in params:
-            kwargs[key] = value
-    return cls(**{k: v for k, v in kwargs.items() if k in params})
+    return make_imputer(name, DEMO_PARAMS.get(name), quick=quick, random_state=seed,
+                        device=device, verbose=verbose)
 
 
 def _method_names() -> list[str]:

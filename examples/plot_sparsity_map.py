@@ -7,9 +7,9 @@ learns, with a group lasso, which latent dimensions each group's decoder uses.
 Here two groups depend on one shared factor and a third on its own factor. A
 stronger ``sparsity`` than the default switches more (group, dimension) links off
 (with the priors scaled per row, as in the paper: the default scaling by the
-dataset divides the lasso's threshold by the number of rows); with this short run on a small table the map is only partly sparse. The benchmark
-report's section "factVAE bars" shows the paper's experiment run to the end
-(:doc:`/benchmarks`).
+dataset divides the lasso's threshold by the number of rows); with this short run
+on a small table the map is only partly sparse. The benchmark report's section
+"factVAE bars" shows the paper's experiment run to the end (:doc:`/benchmarks`).
 """
 
 import matplotlib.pyplot as plt

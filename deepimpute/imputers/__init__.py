@@ -30,8 +30,46 @@ IMPUTERS: dict[str, type] = {
     "vae": VAEImputer,
 }
 
+#: reduced settings of a smoke run (``deepimpute demo --quick``, the benchmarks'
+#: ``--quick``), applied by :func:`make_imputer` where an estimator has them
+QUICK: dict[str, object] = dict(
+    max_iter=3, n_importance=20, n_estimators=10, inference_steps=5
+)
+
+
+def make_imputer(name: str, settings: dict | None = None, *, quick: bool = False,
+                 **params):
+    """An unfitted imputer of :data:`IMPUTERS` by name: the one builder of the
+    command line and the benchmarks.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`IMPUTERS`.
+    settings : dict, optional
+        Parameters of a named configuration (the CLI's demo settings, a benchmark
+        profile), applied first.
+    quick : bool, default=False
+        Apply :data:`QUICK` over ``settings``.
+    **params
+        Parameters applied last (``random_state``, ``device``, overrides).
+
+    Returns
+    -------
+    BaseImputer
+        Unfitted; the parameters the estimator does not have are left out, so one
+        call can serve every imputer.
+    """
+    if name not in IMPUTERS:
+        raise KeyError(f"unknown imputer {name!r}; choose from {sorted(IMPUTERS)}")
+    cls = IMPUTERS[name]
+    accepted = cls().get_params()
+    kwargs = {**(settings or {}), **(QUICK if quick else {}), **params}
+    return cls(**{k: v for k, v in kwargs.items() if k in accepted})
+
 __all__ = [
     "IMPUTERS",
+    "QUICK",
     "RANGE_FACTOR",
     "BaseDeepImputer",
     "BaseImputer",
@@ -48,4 +86,5 @@ __all__ = [
     "VADImputer",
     "VAEImputer",
     "VSAEImputer",
+    "make_imputer",
 ]
