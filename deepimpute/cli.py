@@ -37,9 +37,9 @@ __all__ = ["main"]
 
 #: per-method settings for the demo (moderate epochs on a laptop CPU)
 DEMO_PARAMS: dict[str, dict] = {
-    "vae": dict(max_iter=150, n_importance=200),
-    "vsae": dict(max_iter=150, n_importance=200),
-    "miwae": dict(max_iter=150, n_importance=200),
+    "vae": dict(max_iter=150, n_draws=200),
+    "vsae": dict(max_iter=150, n_draws=200),
+    "miwae": dict(max_iter=150, n_draws=200),
     "hivae": dict(max_iter=150),
     "rvi": dict(max_iter=150),
     "vad": dict(max_iter=150),
@@ -70,10 +70,11 @@ def _build(name: str, *, quick: bool, seed: int, device: str, verbose: int = 0):
     if quick:
         for key, value in (
             ("max_iter", QUICK_ITER),
-            ("n_importance", 20),
+            ("n_draws", 20),
             ("n_estimators", 10),
         ):
-            if key in params:
+            # draws are capped: RVI's and MisGAN's few (0, 1) stay as they are
+            if key in params and (key != "n_draws" or params[key] > value):
                 kwargs[key] = value
     for key, value in (
         ("random_state", seed),
@@ -719,7 +720,7 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--max-iter", type=int, default=None, help="training epochs")
     model.add_argument(
         "--param", action="append", metavar="KEY=VALUE",
-        help="an estimator parameter (repeatable), e.g. --param impute_draws=32; "
+        help="an estimator parameter (repeatable), e.g. --param n_draws=32; "
         "values are Python literals (numbers, tuples, True) or bare strings")
     model.add_argument("--device", default="auto")
 

@@ -9,7 +9,7 @@ import torch
 
 from .._utils.scaling import unit_range
 from .._utils.sklearn_compat import Interval, StrOptions
-from ..models.gain import GAIN
+from ..models.gain import GAIN, HINT_MODES
 from ._base import BaseDeepImputer
 
 __all__ = ["GAINImputer"]
@@ -132,7 +132,7 @@ class GAINImputer(BaseDeepImputer):
         "hidden": [Interval(Integral, 1, None, closed="left"), None],
         "hint_rate": [Interval(Real, 0, 1, closed="both")],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "hint_mode": [StrOptions({"code", "paper"})],
+        "hint_mode": [StrOptions(set(HINT_MODES))],
     }
 
     def __init__(

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.hivae import HIVAE
-from ..nn import LIKELIHOODS
+from ..nn import ACTIVATIONS, LIKELIHOODS
 from ._base import BaseDeepImputer
 
 __all__ = ["HIVAEImputer"]
@@ -116,7 +116,7 @@ class HIVAEImputer(BaseDeepImputer):
         "y_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden": [tuple],
         "numerical": [StrOptions(set(LIKELIHOODS["numerical"]))],
-        "activation": [StrOptions({"relu", "tanh", "leaky_relu", "elu"})],
+        "activation": [StrOptions(set(ACTIVATIONS))],
     }
 
     def __init__(
