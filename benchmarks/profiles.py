@@ -11,6 +11,8 @@ be a function of the dataset (e.g. a latent size per attribute).
 
 from __future__ import annotations
 
+import inspect
+
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer
@@ -95,8 +97,11 @@ CAPPED = ("n_draws",)
 
 
 def budget_params(cls: type, budget: dict) -> dict:
-    """The part of ``budget`` that applies to imputer class ``cls`` (see ``CAPPED``)."""
-    defaults = cls().get_params()
+    """The part of ``budget`` that applies to imputer class ``cls``: the parameters
+    it has, the ``CAPPED`` ones only where its default is larger."""
+    defaults = {
+        k: p.default for k, p in inspect.signature(cls).parameters.items()
+    }
     return {
         k: v
         for k, v in budget.items()
