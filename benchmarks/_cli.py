@@ -79,7 +79,7 @@ def save_figure(fig, path: Path, dpi: int = 120) -> Path:
 
 
 def parse_overrides(pairs: Iterable[str] | None) -> dict:
-    """``["n_importance=100", "hidden=(32,)"]`` -> dict, values read as literals.
+    """``["n_draws=100", "hidden=(32,)"]`` -> dict, values read as literals.
 
     A value that is not a Python literal stays a string (``numerical=huber``).
     """

@@ -94,7 +94,7 @@ def run_one(name, X, seed, args):
         elif method == "misgan":
             imp = MisGANImputer(
                 max_iter=args.misgan_epochs, random_state=seed, device=args.device,
-                n_draws_impute=1,
+                n_draws=1,
             )
             X_imp = imp.fit_transform(Xm)
             info = f"epochs={args.misgan_epochs} batch=64"

@@ -2,7 +2,8 @@
 
 ``make_imputer(name, quick=..., data=...)`` returns an unfitted estimator: a registry
 name of :data:`deepimpute.imputers.IMPUTERS` with the benchmarks' settings
-(:data:`FULL`, then ``deepimpute.imputers.QUICK`` for a smoke run, built by
+(:data:`FULL`, then ``deepimpute.imputers.QUICK`` for a smoke run, capped by
+``budget_params``, built by
 ``deepimpute.imputers.make_imputer``, the builder the command line uses too), a
 named variant (:data:`VARIANTS`: ablations and the per-paper configurations), or a
 scikit-learn reference (:data:`SKLEARN`, through
@@ -18,15 +19,15 @@ from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer
 from sklearn.linear_model import BayesianRidge
 
-from deepimpute.imputers import IMPUTERS, QUICK, SklearnImputerAdapter
+from deepimpute.imputers import IMPUTERS, SklearnImputerAdapter
 from deepimpute.imputers import make_imputer as build
 
 #: paper-style settings for the deep imputers (epochs capped for a 2-core CPU;
 #: early stopping on the validation loss ends most runs sooner)
 FULL: dict[str, dict] = {
-    "vae": dict(max_iter=500, n_importance=1000),
-    "vsae": dict(max_iter=500, n_importance=1000),
-    "miwae": dict(max_iter=500, n_importance=1000),
+    "vae": dict(max_iter=500, n_draws=1000),
+    "vsae": dict(max_iter=500, n_draws=1000),
+    "miwae": dict(max_iter=500, n_draws=1000),
     "hivae": dict(max_iter=500),
     "rvi": dict(max_iter=250),
     "vad": dict(max_iter=250),
@@ -41,7 +42,7 @@ _DLVM = dict(
     learning_rate=1e-3,
     max_iter=1000,
     n_iter_no_change=50,
-    n_importance=1000,
+    n_draws=1000,
 )
 #: named variants of a registry imputer (ablations): name -> (imputer, parameters)
 VARIANTS: dict[str, tuple[str, dict]] = {
@@ -55,14 +56,14 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "factvae-rowprior": ("factvae", dict(prior_scaling="per_batch_mean")),
     # RVI imputing by the posterior predictive mean (32 draws) instead of the decoded
     # posterior mean
-    "rvi-draws": ("rvi", dict(impute_draws=32)),
+    "rvi-draws": ("rvi", dict(n_draws=32)),
     # RVI with its posterior variances started at the prior's instead of e^-4: with
     # one Adam step per row and epoch they stay near the start, so this keeps the
     # posterior wide (whole hidden images; docs/benchmarks.md, image pairs)
     "rvi-wide": ("rvi", dict(posterior_logvar=0.0)),
     # ... and imputing by the posterior predictive mean (32 draws) instead of the
     # decoded posterior mean
-    "rvi-wide-draws": ("rvi", dict(posterior_logvar=0.0, impute_draws=32)),
+    "rvi-wide-draws": ("rvi", dict(posterior_logvar=0.0, n_draws=32)),
     # factVAE where each group is seen by the encoder with probability 0.5 in training
     # (both variants of the row-scaled priors, as they were measured)
     "factvae-gap0.5": ("factvae", dict(
@@ -83,7 +84,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "hivae-dlvm": ("hivae", dict(n_components=10, **_DLVM)),
     # MIWAE keeps its own architecture, with the shared schedule
     "miwae-dlvm": ("miwae", dict(
-        batch_size=64, max_iter=1000, n_iter_no_change=50, n_importance=1000
+        batch_size=64, max_iter=1000, n_iter_no_change=50, n_draws=1000
     )),
 }
 #: the estimators exactly as a user constructs them (``VSAEImputer()``): no
@@ -161,10 +162,12 @@ def make_imputer(
     if validation_fraction is not None and name not in DEFAULTS:
         last["validation_fraction"] = validation_fraction
     last.update(overrides or {})
-    settings = {**kwargs, **(QUICK if quick else {}), **last}
-    for key, value in settings.items():
-        if callable(value):
-            if data is None:
-                raise ValueError(f"{name}: {key} depends on the dataset; pass data")
-            settings[key] = value(data)
-    return build(base, settings)
+    for values in (kwargs, last):
+        for key, value in values.items():
+            if callable(value):
+                if data is None:
+                    raise ValueError(
+                        f"{name}: {key} depends on the dataset; pass data"
+                    )
+                values[key] = value(data)
+    return build(base, kwargs, quick=quick, **last)

@@ -286,14 +286,14 @@ SECTIONS = [
     ),
     Section(
         "Scale: cost against rows (synthetic mixed table)",
-        {"scale.csv": f"{SCALE} --rows 1e3 1e4 1e5 --epochs 2 --set n_importance=100 "
+        {"scale.csv": f"{SCALE} --rows 1e3 1e4 1e5 --epochs 2 --set n_draws=100 "
          "--budget-seconds 300"},
         _script("scale:slopes", "scale:memory_table"), figure="scale.png",
     ),
     Section(
         "Scale: streaming transform up to a million rows",
         {"scale-stream.csv": f"{SCALE} --rows 1e5 1e6 --epochs 1 "
-         "--set n_importance=25 --out benchmarks/results/scale-stream.csv "
+         "--set n_draws=25 --out benchmarks/results/scale-stream.csv "
          "--figure docs/figures/scale-stream.png"},
         _script("scale:slopes", "scale:memory_table"), figure="scale-stream.png",
     ),
@@ -405,15 +405,15 @@ SECTIONS = [
         "Scale: every imputer, 1e3 to 1e6 rows",
         {"scale-all.csv": "python -m benchmarks.scale --imputers mean mice "
          "missforest sk-knn vae miwae factvae gain hivae rvi vad --rows 1e3 1e4 "
-         "1e5 --epochs 2 --set n_importance=100 --budget-seconds 90 "
+         "1e5 --epochs 2 --set n_draws=100 --budget-seconds 90 "
          "--out benchmarks/results/scale-all.csv "
          "--figure docs/figures/scale-all.png\n"
          "python -m benchmarks.scale --imputers misgan vsae --rows 1e3 1e4 1e5 "
-         "--epochs 2 --set n_importance=100 --budget-seconds 90 --append "
+         "--epochs 2 --set n_draws=100 --budget-seconds 90 --append "
          "--out benchmarks/results/scale-all.csv\n"
          "# every imputer whose 1e5 cell took at most 90 s:\n"
          "python -m benchmarks.scale --imputers mean mice vae miwae factvae gain "
-         "hivae misgan vsae --rows 1e6 --epochs 2 --set n_importance=100 "
+         "hivae misgan vsae --rows 1e6 --epochs 2 --set n_draws=100 "
          "--budget-seconds 300 --append --out benchmarks/results/scale-all.csv "
          "--figure docs/figures/scale-all.png"},
         _script("scale:slopes", "scale:memory_table"), figure="scale-all.png",

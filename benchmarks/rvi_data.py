@@ -87,7 +87,7 @@ def mcar(X: np.ndarray, rate: float, seed: int) -> np.ndarray:
 
 def make_model(name: str, spec, *, epochs: int, seed: int, lr: float = 1e-3,
                posterior_lr: float | None = None, inference_steps: int = 250,
-               inference_lr: float = 1e-3, n_importance: int = 100, callback=None):
+               inference_lr: float = 1e-3, n_draws: int = 100, callback=None):
     """The compared models with the RVI paper's sizes (latent 64, [64, 64])."""
     shared = dict(column_spec=spec, max_iter=epochs, batch_size=256,
                   learning_rate=lr, validation_fraction=0.0, n_iter_no_change=None,
@@ -100,7 +100,7 @@ def make_model(name: str, spec, *, epochs: int, seed: int, lr: float = 1e-3,
     if name == "VAD":
         return VADImputer(**rows, **shared)
     if name == "VAE":
-        return VAEImputer(latent_dim=64, hidden=(64, 64), n_importance=n_importance,
+        return VAEImputer(latent_dim=64, hidden=(64, 64), n_draws=n_draws,
                           **shared)
     raise ValueError(name)
 

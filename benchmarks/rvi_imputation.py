@@ -126,7 +126,7 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--inference-steps", type=int, default=250)
     p.add_argument("--inference-lr", type=float, default=1e-3)
-    p.add_argument("--n-importance", type=int, default=100,
+    p.add_argument("--n-draws", type=int, default=100,
                    help="VAE importance samples per held-out row")
     p.add_argument("--tag", default=None, help="suffix of the result files")
     p.add_argument("--from-csv", nargs="+", default=None,
@@ -168,7 +168,7 @@ def run_all(args) -> list[dict]:
                     imp = make_model(model, spec, epochs=args.epochs, seed=seed,
                                      lr=args.lr, inference_steps=args.inference_steps,
                                      inference_lr=args.inference_lr,
-                                     n_importance=args.n_importance)
+                                     n_draws=args.n_draws)
                     t0 = time.perf_counter()
                     imp.fit(Xm_train)
                     fit_s = time.perf_counter() - t0

@@ -84,7 +84,7 @@ def legacy_infer(self, batch, steps=None):
             total = self.row_loss(theta, batch, shared_noise=True).sum()
             (grad,) = torch.autograd.grad(total, theta)
             theta, m, v, step = _row_adam(
-                theta.detach(), grad, m, v, step, self.inference_lr
+                theta.detach(), grad, m, v, step, self.inference_learning_rate
             )
     return theta.detach()
 
@@ -96,10 +96,10 @@ def configure(imp, variant: str) -> None:
     imp._inference_batch_size = type(imp)._inference_batch_size
     mod.inference_tol = None
     if variant in ("old", "old-settings"):
-        mod.inference_steps, mod.inference_lr = OLD.values()
+        mod.inference_steps, mod.inference_learning_rate = OLD.values()
     else:
         mod.inference_steps = imp.inference_steps
-        mod.inference_lr = imp.inference_learning_rate
+        mod.inference_learning_rate = imp.inference_learning_rate
     if variant == "old":
         mod.infer = types.MethodType(legacy_infer, mod)
         imp._inference_batch_size = 1024

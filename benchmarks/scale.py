@@ -35,6 +35,7 @@ import numpy as np
 from benchmarks._cli import RowWriter, add_common, parse_overrides, save_figure
 from benchmarks.profiles import available, make_imputer
 from benchmarks.run import RESULTS, PeakRSS, call_isolated
+from deepimpute.imputers import budget_params
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 
@@ -76,7 +77,8 @@ def configure(imputer, *, epochs: int | None, overrides: dict, spec=None):
         # a fixed budget of epochs: no early stopping, no validation split
         fixed = dict(max_iter=epochs, n_iter_no_change=None, validation_fraction=0.0)
     fixed.update(overrides)
-    imputer.set_params(**{k: v for k, v in fixed.items() if k in params})
+    # ``n_draws`` is a budget: capped, so RVI's and MisGAN's few draws stay
+    imputer.set_params(**budget_params(type(imputer), fixed))
     return imputer
 
 

@@ -80,7 +80,7 @@ from benchmarks._cli import add_common, save_figure, write_rows
 from benchmarks.profiles import FULL, VARIANTS, available, make_imputer
 from benchmarks.run import call_isolated
 from deepimpute.datasets import make_mnist_pairs
-from deepimpute.imputers import MeanModeImputer, VSAEImputer
+from deepimpute.imputers import MeanModeImputer, VSAEImputer, budget_params
 from deepimpute.metrics import image_mse
 from deepimpute.missingness import simulate_missing
 
@@ -108,10 +108,10 @@ VSAE_DEFAULTS = dict(
     learning_rate=1e-3,
     max_iter=30,  # 60 and 150 epochs imputed worse (module docstring)
     n_iter_no_change=20,
-    n_importance=100,
+    n_draws=100,
     impute="importance",
 )
-QUICK = dict(max_iter=2, n_importance=10, latent_dim=8)
+QUICK = dict(max_iter=2, n_draws=10, latent_dim=8)
 #: the other imputers on images: VSAE's epochs, latent size and hidden width where
 #: an estimator has the parameter; each keeps its own learning rate and early
 #: stopping (MisGAN at VSAE's lr 1e-3 with a patience on its GAN loss painted every
@@ -122,12 +122,12 @@ IMAGE_BUDGET = dict(
     hidden=(128, 128),
     encoder_hidden=(128,),
     generator_hidden=(128,),
-    n_importance=100,
+    n_draws=100,
 )
 #: the encoderless imputers keep the runner's epochs (``profiles.FULL``): each row's
 #: posterior takes one step per epoch, and their epoch costs a fraction of an encoder's
 ENCODERLESS = ("rvi", "vad")
-QUICK_BUDGET = dict(max_iter=2, latent_dim=8, n_importance=10, inference_steps=5)
+QUICK_BUDGET = dict(max_iter=2, latent_dim=8, n_draws=10, inference_steps=5)
 
 
 # ------------------------------------------------------------------- methods
@@ -175,7 +175,8 @@ def _registry(name, fit_df, test_df, spec, seed, kw, quick=False):
         if params.get("validation_fraction"):
             budget["validation_fraction"] = 1 / 8
     # GAIN's int ``hidden`` (None: the data width, its paper's) stays as it is
-    imp.set_params(**{k: v for k, v in budget.items() if k in params and (
+    budget = budget_params(type(imp), budget)
+    imp.set_params(**{k: v for k, v in budget.items() if (
         k != "hidden" or isinstance(params[k], tuple))})
     t0 = time.perf_counter()
     imp.fit(fit_df)

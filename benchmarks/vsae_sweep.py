@@ -69,9 +69,9 @@ SETTINGS: dict[str, dict] = {
     "lr3e-3": dict(learning_rate=3e-3),
     "collective256": dict(collective_hidden=(256, 256, 256)),
     "decoder128": dict(decoder_hidden=(128, 128, 128)),
-    "iw5": dict(n_train_samples=5),
-    "iw20": dict(n_train_samples=20),
-    "iw5+kl1": dict(n_train_samples=5, kl_weight=1.0),
+    "iw5": dict(n_train_draws=5),
+    "iw20": dict(n_train_draws=20),
+    "iw5+kl1": dict(n_train_draws=5, kl_weight=1.0),
 }
 PREFIX = "vsae~"
 METRICS = ("nrmse_pooled_raw", "nrmse_per_feature", "pfc")

@@ -37,9 +37,9 @@ __all__ = ["main"]
 
 #: per-method settings for the demo (moderate epochs on a laptop CPU)
 DEMO_PARAMS: dict[str, dict] = {
-    "vae": dict(max_iter=150, n_importance=200),
-    "vsae": dict(max_iter=150, n_importance=200),
-    "miwae": dict(max_iter=150, n_importance=200),
+    "vae": dict(max_iter=150, n_draws=200),
+    "vsae": dict(max_iter=150, n_draws=200),
+    "miwae": dict(max_iter=150, n_draws=200),
     "hivae": dict(max_iter=150),
     "rvi": dict(max_iter=150),
     "vad": dict(max_iter=150),
@@ -701,7 +701,7 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--max-iter", type=int, default=None, help="training epochs")
     model.add_argument(
         "--param", action="append", metavar="KEY=VALUE",
-        help="an estimator parameter (repeatable), e.g. --param impute_draws=32; "
+        help="an estimator parameter (repeatable), e.g. --param n_draws=32; "
         "values are Python literals (numbers, tuples, True) or bare strings")
     model.add_argument("--device", default="auto")
 

@@ -7,9 +7,9 @@ from deepimpute.imputers import IMPUTERS, SklearnImputerAdapter
 
 # name -> constructor kwargs small enough for sklearn's estimator checks
 TINY: dict[str, dict] = {
-    "vae": dict(max_iter=2, hidden=(8,), latent_dim=2, n_importance=8),
+    "vae": dict(max_iter=2, hidden=(8,), latent_dim=2, n_draws=8),
     "miwae": dict(
-        max_iter=2, hidden=(8,), latent_dim=2, n_samples=3, n_importance=8
+        max_iter=2, hidden=(8,), latent_dim=2, n_train_draws=3, n_draws=8
     ),
     "hivae": dict(max_iter=2, hidden=(8,), latent_dim=2, n_components=3, y_dim=2),
     "rvi": dict(
@@ -27,7 +27,7 @@ TINY: dict[str, dict] = {
     "missforest": dict(n_estimators=5, max_iter=2),
     "mice": dict(n_imputations=2, max_iter=2),
     "factvae": dict(
-        max_iter=2, latent_dim=2, encoder_dim=4, generator_dim=4, n_importance=4
+        max_iter=2, latent_dim=2, encoder_dim=4, generator_dim=4, n_draws=4
     ),
     "vsae": dict(
         max_iter=2,
@@ -37,8 +37,8 @@ TINY: dict[str, dict] = {
         collective_hidden=(8,),
         mask_hidden=(4,),
         decoder_hidden=(8,),
-        n_importance=8,
-        n_target_samples=2,
+        n_draws=8,
+        n_target_draws=2,
     ),
     "adapter": dict(imputer=KNNImputer(n_neighbors=3)),
 }

@@ -63,7 +63,7 @@ def test_param_reaches_the_estimator(holes, tmp_path):
         (["--param", "no_such=1"], "no parameter 'no_such'"),
         (["--param", "justaword"], "expects KEY=VALUE"),
         (["--param", "column_spec=None"], "no parameter 'column_spec'"),
-        (["--param", "impute_draws=-1", "--method", "rvi"], "impute_draws"),
+        (["--param", "n_draws=-1", "--method", "rvi"], "n_draws"),
         (["--categorical", "nope"], "has no column 'nope'"),
     ],
 )

@@ -10,7 +10,9 @@ import re
 import pytest
 
 import deepimpute
+from deepimpute._utils.sklearn_compat import StrOptions
 from deepimpute.imputers import IMPUTERS
+from deepimpute.nn import LIKELIHOODS
 
 MAX_LINES = 8
 SECTION_ORDER = [
@@ -139,3 +141,57 @@ def test_api_reference_lists_every_public_class_and_function():
             ):
                 absent.append(f"{name}.{obj_name}")
     assert not absent, f"not in docs/api.rst: {absent}"
+
+
+def _string_options(constraint) -> set | None:
+    """The strings a constraint accepts, None if it is no (visible) StrOptions."""
+    if isinstance(constraint, StrOptions) and not getattr(constraint, "hidden", False):
+        return set(constraint.options)
+    return None
+
+
+#: option tuples too long for a type line: a ``str`` parameter whose description
+#: names one of them accepts exactly its options
+NAMED_OPTIONS = {'LIKELIHOODS["numerical"]': LIKELIHOODS["numerical"]}
+
+
+def _documented_strings(cls, name: str) -> set:
+    """The quoted strings of a parameter's numpydoc type (before ``default=``), or
+    the options of the :data:`NAMED_OPTIONS` tuple its description names."""
+    doc = inspect.getdoc(cls)
+    for name_part, lines in parameter_entries(doc).items():
+        if name not in (n.strip() for n in name_part.split(",")):
+            continue
+        line = next(x for x in _sections(doc)["Parameters"]
+                    if x.startswith(name_part + " :"))
+        types = line.split(" : ", 1)[1].split(", default=")[0]
+        found = set(re.findall(r'"([^"]*)"', types))
+        text = " ".join(x.strip() for x in lines)
+        if types == "str":
+            for ref, options in NAMED_OPTIONS.items():
+                if ref in text:
+                    found |= set(options)
+        return found
+    raise AssertionError(f"{cls.__name__}: {name} is not documented")
+
+
+@pytest.mark.parametrize("cls", PUBLIC_IMPUTERS, ids=lambda c: c.__name__)
+def test_string_choices_in_docstring_are_the_accepted_ones(cls):
+    # a docstring's {...} must list what _parameter_constraints accepts, no more
+    init = set(inspect.signature(cls.__init__).parameters)
+    checked = 0
+    for name, constraints in cls._parameter_constraints.items():
+        if name not in init:
+            continue
+        accepted = set()
+        for c in constraints:
+            accepted |= _string_options(c) or set()
+        if not accepted:
+            continue
+        checked += 1
+        documented = _documented_strings(cls, name)
+        assert documented == accepted, (
+            f"{cls.__name__}.{name}: the docstring lists {sorted(documented)}, "
+            f"fit accepts {sorted(accepted)}"
+        )
+    assert checked, f"{cls.__name__}: no string option checked"

@@ -94,12 +94,12 @@ def test_impute_draws_average_the_posterior_predictive():
     sharp = dict(posterior_var="fixed", posterior_logvar=-14.0)
     mean = _rvi(**sharp).fit(Xm).transform(Xm)
     np.testing.assert_allclose(
-        _rvi(**sharp, impute_draws=8).fit(Xm).transform(Xm), mean, atol=1e-3)
+        _rvi(**sharp, n_draws=8).fit(Xm).transform(Xm), mean, atol=1e-3)
     # a wide posterior: the same training (the draws only enter imputation), but the
     # draws' average differs from the decoded mean, is deterministic and does not
     # depend on the batch (the same noise for every row)
     decoded = _rvi(posterior_var="fixed", posterior_logvar=1.0).fit(Xm)
-    wide = _rvi(posterior_var="fixed", posterior_logvar=1.0, impute_draws=16).fit(Xm)
+    wide = _rvi(posterior_var="fixed", posterior_logvar=1.0, n_draws=16).fit(Xm)
     for k, v in wide.module_.state_dict().items():
         assert torch.equal(v, decoded.module_.state_dict()[k]), k
     decoded = decoded.transform(Xm)

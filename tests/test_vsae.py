@@ -15,7 +15,7 @@ YEAST = Path("/work/shared/datasets/yeast/yeast.csv")
 WINE = Path("/work/shared/datasets/wine_quality/wine_white.csv")
 
 TINY = dict(
-    max_iter=3, n_importance=40, n_target_samples=3, numerical_hidden=(8,),
+    max_iter=3, n_draws=40, n_target_draws=3, numerical_hidden=(8,),
     categorical_hidden=(8,), collective_hidden=(16,), mask_hidden=(8,),
     decoder_hidden=(16,), random_state=0, device="cpu",
 )
@@ -57,7 +57,7 @@ def test_transform_is_deterministic_and_row_invariant():
         {"numerical": "gaussian_learned", "mask_in_weights": False},
         {"extra_drop_rate": 0.3, "warmup_epochs": 0},
         {"kl_warmup_epochs": 2},
-        {"n_train_samples": 3},
+        {"n_train_draws": 3},
     ],
 )
 def test_options_run(kw):
@@ -119,7 +119,7 @@ def test_multiple_imputations_spread_where_data_do_not_determine():
     # spread of about 0.8 (its true standard deviation is 1)
     imp = VSAEImputer(
         max_iter=40, warmup_epochs=40, learning_rate=1e-2, numerical="gaussian_learned",
-        extra_drop_rate=0.0, kl_weight=1.0, n_importance=100, random_state=0,
+        extra_drop_rate=0.0, kl_weight=1.0, n_draws=100, random_state=0,
         device="cpu",
     ).fit(Xm)
     draws = np.stack(imp.sample(Xm, n_draws=8, random_state=0))
@@ -185,7 +185,7 @@ def _vsae_vs_mean(path, drop, n_rows=None, **kw):
     test = slice(n_train, None)
     mean = np.nanmean(Xm[:n_train], axis=0)
     baseline = _nrmse(X[test], np.where(np.isnan(Xm[test]), mean, Xm[test]), hide[test])
-    imp = VSAEImputer(n_importance=200, random_state=0, device="cpu", **kw)
+    imp = VSAEImputer(n_draws=200, random_state=0, device="cpu", **kw)
     imp.fit(Xm[:n_train])
     return _nrmse(X[test], imp.transform(Xm[test]), hide[test]), baseline
 

@@ -1,5 +1,7 @@
 """scikit-learn estimators over the torch cores, and the registry of imputers."""
 
+import inspect
+
 from ._adapter import SklearnImputerAdapter
 from ._base import RANGE_FACTOR, BaseDeepImputer, BaseImputer
 from ._factvae import FactVAEImputer
@@ -31,10 +33,39 @@ IMPUTERS: dict[str, type] = {
 }
 
 #: reduced settings of a smoke run (``deepimpute demo --quick``, the benchmarks'
-#: ``--quick``), applied by :func:`make_imputer` where an estimator has them
+#: ``--quick``), applied by :func:`make_imputer` through :func:`budget_params`
 QUICK: dict[str, object] = dict(
-    max_iter=3, n_importance=20, n_estimators=10, inference_steps=5
+    max_iter=3, n_draws=20, n_estimators=10, inference_steps=5
 )
+#: parameters that a budget (:data:`QUICK`, a benchmark's budget) caps instead of
+#: setting: an imputer gets the value only if its default is larger, so the
+#: importance-sampling draws of VAE, MIWAE, VSAE and factVAE are cut while RVI's
+#: and MisGAN's few draws (0 and 1 by default) stay as they are
+CAPPED = ("n_draws",)
+
+
+def budget_params(cls: type, budget: dict) -> dict:
+    """The part of ``budget`` that applies to imputer class ``cls``.
+
+    Parameters
+    ----------
+    cls : type
+        An imputer class.
+    budget : dict
+        Parameters meant for several imputers (e.g. :data:`QUICK`).
+
+    Returns
+    -------
+    dict
+        The parameters ``cls`` has; those of :data:`CAPPED` only where its
+        default is larger than the budget's value.
+    """
+    defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items()}
+    return {
+        k: v
+        for k, v in budget.items()
+        if k in defaults and (k not in CAPPED or defaults[k] > v)
+    }
 
 
 def make_imputer(name: str, settings: dict | None = None, *, quick: bool = False,
@@ -50,7 +81,7 @@ def make_imputer(name: str, settings: dict | None = None, *, quick: bool = False
         Parameters of a named configuration (the CLI's demo settings, a benchmark
         profile), applied first.
     quick : bool, default=False
-        Apply :data:`QUICK` over ``settings``.
+        Apply :data:`QUICK` (through :func:`budget_params`) over ``settings``.
     **params
         Parameters applied last (``random_state``, ``device``, overrides).
 
@@ -64,10 +95,13 @@ def make_imputer(name: str, settings: dict | None = None, *, quick: bool = False
         raise KeyError(f"unknown imputer {name!r}; choose from {sorted(IMPUTERS)}")
     cls = IMPUTERS[name]
     accepted = cls().get_params()
-    kwargs = {**(settings or {}), **(QUICK if quick else {}), **params}
+    kwargs = {**(settings or {}), **(budget_params(cls, QUICK) if quick else {}),
+              **params}
     return cls(**{k: v for k, v in kwargs.items() if k in accepted})
 
+
 __all__ = [
+    "CAPPED",
     "IMPUTERS",
     "QUICK",
     "RANGE_FACTOR",
@@ -86,5 +120,6 @@ __all__ = [
     "VADImputer",
     "VAEImputer",
     "VSAEImputer",
+    "budget_params",
     "make_imputer",
 ]

@@ -12,6 +12,7 @@ loop and device-safe pickling. A deep method only implements ``_build_module``.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import re
 import textwrap
@@ -32,6 +33,7 @@ from .. import _dask
 from .._dask import is_dask_frame
 from .._data import EncodedTable, TableEncoder
 from .._utils.sklearn_compat import (
+    Hidden,
     Interval,
     MissingValues,
     StrOptions,
@@ -82,6 +84,19 @@ indicator_ : MissingIndicator or None
 #: models below 0.1; benchmarks/divergence.py)
 RANGE_FACTOR = 100.0
 
+#: the value of a renamed parameter's old name when the caller did not set it
+DEPRECATED = "deprecated"
+#: the release that renamed parameters (issue 23) and the one that removes the old names
+RENAMED_IN, REMOVED_IN = "0.2", "0.3"
+
+
+def renamed_constraints(renamed: dict[str, str], constraints: dict) -> dict:
+    """Constraints of deprecated aliases: the new name's, or the hidden marker."""
+    return {
+        old: [*constraints[new], Hidden(StrOptions({DEPRECATED}))]
+        for old, new in renamed.items()
+    }
+
 
 class BaseImputer(TransformerMixin, BaseEstimator):
     """Contract of all deepimpute imputers (not used directly).
@@ -112,6 +127,10 @@ class BaseImputer(TransformerMixin, BaseEstimator):
     #: what the method may impute outside a column's observed range (one sentence,
     #: shown in the docstring of ``min_value``)
     _range_note = ""
+
+    #: deprecated parameter name -> its new name; the old one stays an ``__init__``
+    #: parameter (default ``"deprecated"``) for one release, see ``_param``
+    _renamed: dict[str, str] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -148,6 +167,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
+        self._check_renamed()
         if is_dask_frame(X):  # out-of-core: statistics and batches from Dask
             return _dask.fit_dask(self, X)
         self._fit_input(X)
@@ -175,6 +195,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         """
         if is_dask_frame(X):  # lazy: fit from the partitions, then transform them
             return self.fit(X).transform(X)
+        self._check_renamed()
         X, restore, missing, Xk, C, data, fitted = self._fit_input(X)
         if not np.isnan(C).any():
             out = self.encoder_.assemble(Xk, C, C)
@@ -340,6 +361,36 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+    # ------------------------------------------------------ renamed parameters
+    def _check_renamed(self) -> None:
+        """Warn for each deprecated alias set; refuse an alias set with its new name."""
+        defaults = inspect.signature(type(self).__init__).parameters
+        for old, new in self._renamed.items():
+            value = getattr(self, old)
+            if isinstance(value, str) and value == DEPRECATED:
+                continue
+            if _differs(getattr(self, new), defaults[new].default):
+                raise ValueError(
+                    f"{type(self).__name__}: set {new!r} only; {old!r} is its "
+                    f"deprecated old name (got {old}={value!r} and "
+                    f"{new}={getattr(self, new)!r})."
+                )
+            warnings.warn(
+                f"{old!r} was renamed {new!r} in {RENAMED_IN} and will be removed in "
+                f"{REMOVED_IN}; use {new}={value!r}.",
+                FutureWarning,
+                stacklevel=4,
+            )
+
+    def _param(self, name: str):
+        """The value of parameter ``name``, or of its deprecated old name if set."""
+        for old, new in self._renamed.items():
+            if new == name:
+                value = getattr(self, old)
+                if not (isinstance(value, str) and value == DEPRECATED):
+                    return value
+        return getattr(self, name)
 
     # ------------------------------------------------------- subclass hooks
     def _fit(self, C: np.ndarray, data: EncodedTable, seed: int) -> np.ndarray | None:
@@ -624,6 +675,16 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             f"data; {remedy} the imputations "
             "with min_value / max_value."
         )
+
+
+def _differs(value, default) -> bool:
+    """Whether a parameter's value is not its default (by identity or equality)."""
+    if value is default:
+        return False
+    try:
+        return bool(value != default)
+    except (TypeError, ValueError):  # e.g. an array compared element-wise
+        return True
 
 
 def _append_to_section(doc: str, section: str, text: str) -> str:

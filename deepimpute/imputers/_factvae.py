@@ -9,10 +9,10 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._utils.sklearn_compat import Interval, StrOptions
-from ..models.factvae import FactVAE
+from ..models.factvae import FUSIONS, PRIOR_SCALINGS, FactVAE
 from ..nn import LIKELIHOODS
 from ..training import Batch
-from ._base import BaseDeepImputer
+from ._base import BaseDeepImputer, renamed_constraints
 
 __all__ = ["FactVAEImputer"]
 
@@ -89,8 +89,10 @@ class FactVAEImputer(BaseDeepImputer):
         ``|V_g (phi_g + b_g)|`` (the authors' code uses 100, which keeps precisions
         away from 0 early on; smaller values give wider initial posteriors and a
         tighter :meth:`score_samples` bound after short training).
-    n_importance : int, default=100
+    n_draws : int, default=100
         Importance samples per row in :meth:`score_samples`.
+    n_importance : int, default="deprecated"
+        Deprecated: renamed ``n_draws`` in 0.2, removed in 0.3.
     column_spec : ColumnSpec, default=None
         Attribute description; inferred from dtypes when None.
     handle_unknown : {"error", "missing"}, default="error"
@@ -183,14 +185,18 @@ class FactVAEImputer(BaseDeepImputer):
         "sparsity": [Interval(Real, 0, None, closed="left")],
         "prox_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "group_available_prob": [Interval(Real, 0, 1, closed="right")],
-        "fusion": [StrOptions({"poe", "moe"})],
+        "fusion": [StrOptions(set(FUSIONS))],
         "numerical": [StrOptions(set(LIKELIHOODS["numerical"]))],
         "numerical_scale": [Interval(Real, 0, None, closed="neither")],
-        "prior_scaling": [StrOptions({"per_batch_mean", "dataset"})],
+        "prior_scaling": [StrOptions(set(PRIOR_SCALINGS))],
         "weight_prior_std": [Interval(Real, 0, None, closed="neither")],
         "precision_baseline": [Interval(Real, None, None, closed="neither")],
-        "n_importance": [Interval(Integral, 1, None, closed="left")],
+        "n_draws": [Interval(Integral, 1, None, closed="left")],
     }
+    _renamed = {"n_importance": "n_draws"}
+    _parameter_constraints.update(
+        renamed_constraints(_renamed, _parameter_constraints)
+    )
 
     def __init__(
         self,
@@ -210,7 +216,8 @@ class FactVAEImputer(BaseDeepImputer):
         prior_scaling="dataset",
         weight_prior_std=1.0,
         precision_baseline=100.0,
-        n_importance=100,
+        n_draws=100,
+        n_importance="deprecated",
         column_spec=None,
         handle_unknown="error",
         device="auto",
@@ -244,6 +251,7 @@ class FactVAEImputer(BaseDeepImputer):
         self.prior_scaling = prior_scaling
         self.weight_prior_std = weight_prior_std
         self.precision_baseline = precision_baseline
+        self.n_draws = n_draws
         self.n_importance = n_importance
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
@@ -329,9 +337,9 @@ class FactVAEImputer(BaseDeepImputer):
             fusion=self.fusion,
             prior_scaling=self.prior_scaling,
             weight_prior_std=self.weight_prior_std,
-            baseline_init=self.precision_baseline,
+            precision_baseline=self.precision_baseline,
             n_rows=n_rows,
-            n_importance=self.n_importance,
+            n_draws=self._param("n_draws"),
         )
 
     def _fit(self, C, data, seed):
@@ -354,7 +362,7 @@ class FactVAEImputer(BaseDeepImputer):
         """Importance-sampled log-likelihood of every row's observed entries.
 
         ``log p(x_obs)`` in the model's space (numerical columns standardised,
-        categoricals one-hot, images in [0, 1]), estimated with ``n_importance``
+        categoricals one-hot, images in [0, 1]), estimated with ``n_draws``
         draws from the posterior given the observed groups. Deterministic.
 
         Parameters

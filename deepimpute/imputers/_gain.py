@@ -9,7 +9,7 @@ import torch
 
 from .._utils.scaling import unit_range
 from .._utils.sklearn_compat import Interval, StrOptions
-from ..models.gain import GAIN
+from ..models.gain import GAIN, HINT_MODES
 from ._base import BaseDeepImputer
 
 __all__ = ["GAINImputer"]
@@ -52,8 +52,9 @@ class GAINImputer(BaseDeepImputer):
         Unseen categories at transform time: raise, or impute them (warning).
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-    max_iter : int, default=100
-        Training epochs.
+    max_iter : int or "auto", default=100
+        Training epochs; ``"auto"`` chooses them from the row
+        count (about 20,000 optimiser steps, 10 to 1000 epochs) into ``max_iter_``.
     batch_size : int, default=128
         Rows per mini-batch (at least 1). Larger batches run an epoch faster,
         notably on a GPU; smaller ones make more updates per epoch on small tables.
@@ -134,7 +135,7 @@ class GAINImputer(BaseDeepImputer):
         "hidden": [Interval(Integral, 1, None, closed="left"), None],
         "hint_rate": [Interval(Real, 0, 1, closed="both")],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "hint_mode": [StrOptions({"code", "paper"})],
+        "hint_mode": [StrOptions(set(HINT_MODES))],
     }
 
     def __init__(

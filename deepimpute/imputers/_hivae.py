@@ -8,7 +8,7 @@ import numpy as np
 
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.hivae import HIVAE
-from ..nn import LIKELIHOODS
+from ..nn import ACTIVATIONS, LIKELIHOODS
 from ._base import BaseDeepImputer
 
 __all__ = ["HIVAEImputer"]
@@ -46,8 +46,9 @@ class HIVAEImputer(BaseDeepImputer):
         Unseen categories at transform time: raise, or impute them (warning).
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-    max_iter : int, default=200
-        Training epochs.
+    max_iter : int or "auto", default=200
+        Training epochs; ``"auto"`` chooses them from the row
+        count (about 20,000 optimiser steps, 10 to 1000 epochs) into ``max_iter_``.
     batch_size : int, default=128
         Rows per mini-batch (at least 1). Larger batches run an epoch faster,
         notably on a GPU; smaller ones make more updates per epoch on small tables.
@@ -118,7 +119,7 @@ class HIVAEImputer(BaseDeepImputer):
         "y_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden": [tuple],
         "numerical": [StrOptions(set(LIKELIHOODS["numerical"]))],
-        "activation": [StrOptions({"relu", "tanh", "leaky_relu", "elu"})],
+        "activation": [StrOptions(set(ACTIVATIONS))],
     }
 
     def __init__(

@@ -9,8 +9,8 @@ import torch
 
 from .._utils.scaling import unit_range
 from .._utils.sklearn_compat import Interval, StrOptions
-from ..models.misgan import MisGAN
-from ._base import BaseDeepImputer
+from ..models.misgan import MASK_TRANSFORMS, MisGAN
+from ._base import BaseDeepImputer, renamed_constraints
 
 __all__ = ["MisGANImputer"]
 
@@ -63,18 +63,22 @@ class MisGANImputer(BaseDeepImputer):
     paper_beta_term : bool, default=False
         Let the imputation critic's score of generated rows train the data
         generator, as the paper's objective does.
-    n_draws_impute : int, default=1
+    n_draws : int, default=1
         Imputer draws averaged by :meth:`transform`. 1 (one draw with a noise
         vector shared by all rows) is what the reference evaluates; averaging
         more draws usually lowers the RMSE.
+    n_draws_impute : int, default="deprecated"
+        Deprecated: renamed ``n_draws`` in 0.2, removed in 0.3.
     column_spec : ColumnSpec, default=None
         Attribute description; inferred from dtypes when None.
     handle_unknown : {"error", "missing"}, default="error"
         Unseen categories at transform time: raise, or impute them (warning).
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-    max_iter : int, default=200
-        Training epochs (the reference trains 1000 epochs on MNIST).
+    max_iter : int or "auto", default=200
+        Training epochs (the reference trains 1000 epochs on MNIST); ``"auto"``
+        chooses them from the row count (about 20,000 optimiser steps, 10 to
+        1000 epochs) into ``max_iter_``.
     batch_size : int, default=64
         Rows per mini-batch (at least 1). Larger batches run an epoch faster,
         notably on a GPU; smaller ones make more updates per epoch on small tables.
@@ -161,10 +165,14 @@ class MisGANImputer(BaseDeepImputer):
         "beta": [Interval(Real, 0, None, closed="left")],
         "gamma": [Interval(Real, 0, None, closed="left")],
         "tau": [Interval(Real, 0, 1, closed="both")],
-        "mask_transform": [StrOptions({"fusion", "sigmoid"})],
+        "mask_transform": [StrOptions(set(MASK_TRANSFORMS))],
         "paper_beta_term": ["boolean"],
-        "n_draws_impute": [Interval(Integral, 1, None, closed="left")],
+        "n_draws": [Interval(Integral, 1, None, closed="left")],
     }
+    _renamed = {"n_draws_impute": "n_draws"}
+    _parameter_constraints.update(
+        renamed_constraints(_renamed, _parameter_constraints)
+    )
 
     def __init__(
         self,
@@ -181,7 +189,8 @@ class MisGANImputer(BaseDeepImputer):
         tau=0.0,
         mask_transform="fusion",
         paper_beta_term=False,
-        n_draws_impute=1,
+        n_draws=1,
+        n_draws_impute="deprecated",
         column_spec=None,
         handle_unknown="error",
         device="auto",
@@ -212,6 +221,7 @@ class MisGANImputer(BaseDeepImputer):
         self.tau = tau
         self.mask_transform = mask_transform
         self.paper_beta_term = paper_beta_term
+        self.n_draws = n_draws
         self.n_draws_impute = n_draws_impute
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
@@ -252,5 +262,5 @@ class MisGANImputer(BaseDeepImputer):
             tau=self.tau,
             mask_transform=self.mask_transform,
             paper_beta_term=self.paper_beta_term,
-            n_draws_impute=self.n_draws_impute,
+            n_draws=self._param("n_draws"),
         )

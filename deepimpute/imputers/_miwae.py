@@ -8,20 +8,23 @@ import numpy as np
 
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.miwae import MIWAE
-from ..nn import LIKELIHOODS
-from ._base import BaseDeepImputer
+from ..nn import ACTIVATIONS, LIKELIHOODS
+from ._base import BaseDeepImputer, renamed_constraints
 
 __all__ = ["MIWAEImputer"]
+
+#: the options of ``fill`` (constraints and docstring)
+FILLS = ("zeros", "learned")
 
 
 class MIWAEImputer(BaseDeepImputer):
     """Missing-data importance-weighted autoencoder imputer (MIWAE).
 
     Trains a deep latent variable model on the observed entries only by maximising
-    the importance-weighted bound with ``n_samples`` samples per row; the encoder
+    the importance-weighted bound with ``n_train_draws`` samples per row; the encoder
     reads the row with missing entries replaced by zeros (or a learned constant).
     ``transform`` is the self-normalised importance-sampling mean over
-    ``n_importance`` posterior draws; ``sample`` uses sampling-importance-resampling.
+    ``n_draws`` posterior draws; ``sample`` uses sampling-importance-resampling.
     Numerical attributes get a Student-t likelihood by default; categorical
     attributes a softmax over their one-hot block (an extension of the paper, which
     treats continuous and binary data).
@@ -32,9 +35,9 @@ class MIWAEImputer(BaseDeepImputer):
         Size of the latent code (capped at ``n_attributes - 1`` for tiny tables).
     hidden : tuple of int, default=(128, 128)
         Hidden widths of the encoder and of the decoder.
-    n_samples : int, default=20
+    n_train_draws : int, default=20
         Importance samples K of the training bound.
-    n_importance : int, default=1000
+    n_draws : int, default=1000
         Importance samples per row at transform / sample time.
     numerical : str, default="student_t"
         Likelihood of numerical attributes, one of
@@ -43,14 +46,19 @@ class MIWAEImputer(BaseDeepImputer):
         Encoder input for missing entries: zeros (the paper) or a learned constant.
     activation : {"relu", "tanh", "leaky_relu", "elu"}, default="relu"
         Hidden activation.
+    n_samples : int, default="deprecated"
+        Deprecated: renamed ``n_train_draws`` in 0.2, removed in 0.3.
+    n_importance : int, default="deprecated"
+        Deprecated: renamed ``n_draws`` in 0.2, removed in 0.3.
     column_spec : ColumnSpec, default=None
         Attribute description; inferred from dtypes when None.
     handle_unknown : {"error", "missing"}, default="error"
         Unseen categories at transform time: raise, or impute them (warning).
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-    max_iter : int, default=500
-        Training epochs.
+    max_iter : int or "auto", default=500
+        Training epochs; ``"auto"`` chooses them from the row
+        count (about 20,000 optimiser steps, 10 to 1000 epochs) into ``max_iter_``.
     batch_size : int, default=64
         Rows per mini-batch (at least 1). Larger batches run an epoch faster,
         notably on a GPU; smaller ones make more updates per epoch on small tables.
@@ -104,7 +112,7 @@ class MIWAEImputer(BaseDeepImputer):
     >>> import numpy as np
     >>> from deepimpute.imputers._miwae import MIWAEImputer
     >>> X = np.array([[1.0, 2.0], [np.nan, 3.0], [7.0, np.nan], [4.0, 5.0]])
-    >>> imp = MIWAEImputer(max_iter=2, n_importance=10, random_state=0)
+    >>> imp = MIWAEImputer(max_iter=2, n_draws=10, random_state=0)
     >>> imp.fit_transform(X).shape
     (4, 2)
     """
@@ -118,23 +126,29 @@ class MIWAEImputer(BaseDeepImputer):
         **BaseDeepImputer._parameter_constraints,
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden": [tuple],
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "n_importance": [Interval(Integral, 1, None, closed="left")],
+        "n_train_draws": [Interval(Integral, 1, None, closed="left")],
+        "n_draws": [Interval(Integral, 1, None, closed="left")],
         "numerical": [StrOptions(set(LIKELIHOODS["numerical"]))],
-        "fill": [StrOptions({"zeros", "learned"})],
-        "activation": [StrOptions({"relu", "tanh", "leaky_relu", "elu"})],
+        "fill": [StrOptions(set(FILLS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
     }
+    _renamed = {"n_samples": "n_train_draws", "n_importance": "n_draws"}
+    _parameter_constraints.update(
+        renamed_constraints(_renamed, _parameter_constraints)
+    )
 
     def __init__(
         self,
         *,
         latent_dim=10,
         hidden=(128, 128),
-        n_samples=20,
-        n_importance=1000,
+        n_train_draws=20,
+        n_draws=1000,
         numerical="student_t",
         fill="zeros",
         activation="relu",
+        n_samples="deprecated",
+        n_importance="deprecated",
         column_spec=None,
         handle_unknown="error",
         device="auto",
@@ -155,11 +169,13 @@ class MIWAEImputer(BaseDeepImputer):
     ):
         self.latent_dim = latent_dim
         self.hidden = hidden
-        self.n_samples = n_samples
-        self.n_importance = n_importance
+        self.n_train_draws = n_train_draws
+        self.n_draws = n_draws
         self.numerical = numerical
         self.fill = fill
         self.activation = activation
+        self.n_samples = n_samples
+        self.n_importance = n_importance
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
         self.device = device
@@ -184,8 +200,8 @@ class MIWAEImputer(BaseDeepImputer):
             latent_dim=self.latent_dim,
             hidden=self.hidden,
             numerical=self.numerical,
-            n_samples=self.n_samples,
-            n_importance=self.n_importance,
+            n_train_draws=self._param("n_train_draws"),
+            n_draws=self._param("n_draws"),
             learn_fill=self.fill == "learned",
             activation=self.activation,
         )

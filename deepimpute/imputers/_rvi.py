@@ -7,9 +7,9 @@ from numbers import Integral, Real
 import numpy as np
 
 from .._utils.sklearn_compat import Interval, StrOptions
-from ..models.rvi import RVI
+from ..models.rvi import POSTERIOR_VARS, RELAY_VARIANTS, RVI
 from ..nn import LIKELIHOODS
-from ._base import BaseDeepImputer
+from ._base import BaseDeepImputer, renamed_constraints
 
 __all__ = ["RVIImputer", "VADImputer"]
 
@@ -49,9 +49,9 @@ class RVIImputer(BaseDeepImputer):
         ``posterior_logvar`` (the VAD code's ``log_var`` option).
     posterior_logvar : float, default=-4.0
         Initial (learned) or constant (fixed) posterior log-variance.
-    beta : float, default=1.0
+    kl_weight : float, default=1.0
         Weight of the KL term. With the fixed unit-variance Gaussian likelihood of
-        standardised numerical data, ``beta = sigma_x**2`` is equivalent to a
+        standardised numerical data, ``kl_weight = sigma_x**2`` is equivalent to a
         likelihood variance ``sigma_x**2`` (the objective is only rescaled).
     numerical : str, default="gaussian"
         Likelihood of numerical attributes, one of
@@ -64,7 +64,7 @@ class RVIImputer(BaseDeepImputer):
         for speed, raise it if imputations of new rows lag the training rows'.
     inference_learning_rate : float, default=3e-3
         Adam step size of new rows' parameters.
-    impute_draws : int, default=0
+    n_draws : int, default=0
         Point imputation: 0 decodes the posterior mean (the paper); ``k > 0``
         averages the decoded means of ``k`` posterior draws (the posterior
         predictive mean, closer to the mean-squared-error optimum where the
@@ -81,6 +81,10 @@ class RVIImputer(BaseDeepImputer):
         does not depend on the other rows.
     inference_patience : int, default=10
         Steps without improvement before a new row stops (with ``inference_tol``).
+    beta : float, default="deprecated"
+        Deprecated: renamed ``kl_weight`` in 0.2, removed in 0.3.
+    impute_draws : int, default="deprecated"
+        Deprecated: renamed ``n_draws`` in 0.2, removed in 0.3.
     column_spec : ColumnSpec, default=None
         Attribute description; inferred from dtypes when None.
     handle_unknown : {"error", "missing"}, default="error"
@@ -162,7 +166,7 @@ class RVIImputer(BaseDeepImputer):
     was observed):
 
     - defaults (runner ``rvi``): 0.086 / 0.098 / 0.103 (0.074 / 0.076 / 0.081);
-    - ``impute_draws=32`` (``rvi-draws``): 0.079 / 0.084 / 0.084 (0.072 /
+    - ``n_draws=32`` (``rvi-draws``): 0.079 / 0.084 / 0.084 (0.072 /
       0.074 / 0.079);
     - ``posterior_logvar=0`` (``rvi-wide``): 0.065 / 0.072 / 0.076 (0.061 /
       0.064 / 0.074);
@@ -204,19 +208,23 @@ class RVIImputer(BaseDeepImputer):
         "hidden": [tuple],
         "relay_groups": [tuple],
         "relay_ratio": [Interval(Real, 0, 1, closed="right")],
-        "relay_variant": [StrOptions({"topk", "cluster"})],
-        "posterior_var": [StrOptions({"learned", "fixed"})],
+        "relay_variant": [StrOptions(set(RELAY_VARIANTS))],
+        "posterior_var": [StrOptions(set(POSTERIOR_VARS))],
         "posterior_logvar": [Interval(Real, -14, 8, closed="both")],
-        "beta": [Interval(Real, 0, None, closed="left")],
+        "kl_weight": [Interval(Real, 0, None, closed="left")],
         "numerical": [StrOptions(set(LIKELIHOODS["numerical"]))],
         "posterior_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "inference_steps": [Interval(Integral, 0, None, closed="left")],
         "inference_learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "impute_draws": [Interval(Integral, 0, None, closed="left")],
+        "n_draws": [Interval(Integral, 0, None, closed="left")],
         "reuse_train_posteriors": ["boolean"],
         "inference_tol": [Interval(Real, 0, None, closed="left"), None],
         "inference_patience": [Interval(Integral, 1, None, closed="left")],
     }
+    _renamed = {"beta": "kl_weight", "impute_draws": "n_draws"}
+    _parameter_constraints.update(
+        renamed_constraints(_renamed, _parameter_constraints)
+    )
 
     #: rows per inference optimisation: every row's parameters are independent, so
     #: a larger batch only spreads the per-step overhead (8 per transform chunk)
@@ -235,15 +243,17 @@ class RVIImputer(BaseDeepImputer):
         relay_variant="topk",
         posterior_var="learned",
         posterior_logvar=-4.0,
-        beta=1.0,
+        kl_weight=1.0,
         numerical="gaussian",
         posterior_learning_rate=None,
         inference_steps=80,
         inference_learning_rate=3e-3,
-        impute_draws=0,
+        n_draws=0,
         reuse_train_posteriors=True,
         inference_tol=None,
         inference_patience=10,
+        beta="deprecated",
+        impute_draws="deprecated",
         column_spec=None,
         handle_unknown="error",
         device="auto",
@@ -269,15 +279,17 @@ class RVIImputer(BaseDeepImputer):
         self.relay_variant = relay_variant
         self.posterior_var = posterior_var
         self.posterior_logvar = posterior_logvar
-        self.beta = beta
+        self.kl_weight = kl_weight
         self.numerical = numerical
         self.posterior_learning_rate = posterior_learning_rate
         self.inference_steps = inference_steps
         self.inference_learning_rate = inference_learning_rate
-        self.impute_draws = impute_draws
+        self.n_draws = n_draws
         self.reuse_train_posteriors = reuse_train_posteriors
         self.inference_tol = inference_tol
         self.inference_patience = inference_patience
+        self.beta = beta
+        self.impute_draws = impute_draws
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
         self.device = device
@@ -313,12 +325,12 @@ class RVIImputer(BaseDeepImputer):
             relay_variant=self.relay_variant,
             posterior_var=self.posterior_var,
             posterior_logvar=self.posterior_logvar,
-            beta=self.beta,
+            kl_weight=self._param("kl_weight"),
             numerical=self.numerical,
-            posterior_lr=self.posterior_learning_rate,
+            posterior_learning_rate=self.posterior_learning_rate,
             inference_steps=self.inference_steps,
-            inference_lr=self.inference_learning_rate,
-            impute_draws=self.impute_draws,
+            inference_learning_rate=self.inference_learning_rate,
+            n_draws=self._param("n_draws"),
             inference_tol=self.inference_tol,
             inference_patience=self.inference_patience,
         )
@@ -355,17 +367,18 @@ class VADImputer(RVIImputer):
         Per-row learned log-variance or the constant ``posterior_logvar``.
     posterior_logvar : float, default=-4.0
         Initial (learned) or constant (fixed) posterior log-variance.
-    beta : float, default=1.0
+    kl_weight : float, default=1.0
         Weight of the KL term.
     numerical : str, default="gaussian"
-        Likelihood of numerical attributes.
+        Likelihood of numerical attributes, one of
+        ``deepimpute.nn.LIKELIHOODS["numerical"]``.
     posterior_learning_rate : float or None, default=None
         Adam step size of the training rows' parameters (None: ``learning_rate``).
     inference_steps : int, default=80
         Adam steps on new rows' parameters at transform time.
     inference_learning_rate : float, default=3e-3
         Adam step size of new rows' parameters.
-    impute_draws : int, default=0
+    n_draws : int, default=0
         0 decodes the posterior mean; ``k > 0`` averages the decoded means of
         ``k`` posterior draws (see :class:`RVIImputer`).
     reuse_train_posteriors : bool, default=True
@@ -377,6 +390,10 @@ class VADImputer(RVIImputer):
         does not depend on the other rows.
     inference_patience : int, default=10
         Steps without improvement before a new row stops (with ``inference_tol``).
+    beta : float, default="deprecated"
+        Deprecated: renamed ``kl_weight`` in 0.2, removed in 0.3.
+    impute_draws : int, default="deprecated"
+        Deprecated: renamed ``n_draws`` in 0.2, removed in 0.3.
     column_spec : ColumnSpec, default=None
         Attribute description; inferred from dtypes when None.
     handle_unknown : {"error", "missing"}, default="error"
@@ -453,15 +470,17 @@ class VADImputer(RVIImputer):
         hidden=(64, 64),
         posterior_var="learned",
         posterior_logvar=-4.0,
-        beta=1.0,
+        kl_weight=1.0,
         numerical="gaussian",
         posterior_learning_rate=None,
         inference_steps=80,
         inference_learning_rate=3e-3,
-        impute_draws=0,
+        n_draws=0,
         reuse_train_posteriors=True,
         inference_tol=None,
         inference_patience=10,
+        beta="deprecated",
+        impute_draws="deprecated",
         column_spec=None,
         handle_unknown="error",
         device="auto",
@@ -484,15 +503,17 @@ class VADImputer(RVIImputer):
         self.hidden = hidden
         self.posterior_var = posterior_var
         self.posterior_logvar = posterior_logvar
-        self.beta = beta
+        self.kl_weight = kl_weight
         self.numerical = numerical
         self.posterior_learning_rate = posterior_learning_rate
         self.inference_steps = inference_steps
         self.inference_learning_rate = inference_learning_rate
-        self.impute_draws = impute_draws
+        self.n_draws = n_draws
         self.reuse_train_posteriors = reuse_train_posteriors
         self.inference_tol = inference_tol
         self.inference_patience = inference_patience
+        self.beta = beta
+        self.impute_draws = impute_draws
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
         self.device = device

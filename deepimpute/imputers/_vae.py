@@ -9,9 +9,12 @@ import numpy as np
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.vae import VAE
 from ..nn import LIKELIHOODS
-from ._base import BaseDeepImputer
+from ._base import BaseDeepImputer, renamed_constraints
 
 __all__ = ["VAEImputer"]
+
+#: the options of ``variant`` (constraints and docstring)
+VARIANTS = ("vae", "ae", "cvae")
 
 
 class VAEImputer(BaseDeepImputer):
@@ -19,7 +22,7 @@ class VAEImputer(BaseDeepImputer):
 
     The encoder reads the zero-filled row; missing entries are left out of the
     likelihood; imputation is the self-normalised importance-sampling mean over
-    ``n_importance`` posterior draws (baselines of the VSAE paper). ``sample`` draws
+    ``n_draws`` posterior draws (baselines of the VSAE paper). ``sample`` draws
     by sampling-importance-resampling.
 
     Parameters
@@ -35,16 +38,19 @@ class VAEImputer(BaseDeepImputer):
     numerical : str, default="gaussian"
         Likelihood of numerical attributes, one of
         ``deepimpute.nn.LIKELIHOODS["numerical"]``.
-    n_importance : int, default=1000
+    n_draws : int, default=1000
         Importance samples per row at transform time.
+    n_importance : int, default="deprecated"
+        Deprecated: renamed ``n_draws`` in 0.2, removed in 0.3.
     column_spec : ColumnSpec, default=None
         Attribute description; inferred from dtypes when None.
     handle_unknown : {"error", "missing"}, default="error"
         Unseen categories at transform time: raise, or impute them (warning).
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-    max_iter : int, default=200
-        Training epochs.
+    max_iter : int or "auto", default=200
+        Training epochs; ``"auto"`` chooses them from the row
+        count (about 20,000 optimiser steps, 10 to 1000 epochs) into ``max_iter_``.
     batch_size : int, default=128
         Rows per mini-batch (at least 1). Larger batches run an epoch faster,
         notably on a GPU; smaller ones make more updates per epoch on small tables.
@@ -97,7 +103,7 @@ class VAEImputer(BaseDeepImputer):
     >>> import numpy as np
     >>> from deepimpute import VAEImputer
     >>> X = np.array([[1.0, 2.0], [np.nan, 3.0], [7.0, np.nan], [4.0, 5.0]])
-    >>> imp = VAEImputer(max_iter=2, n_importance=10, random_state=0)
+    >>> imp = VAEImputer(max_iter=2, n_draws=10, random_state=0)
     >>> imp.fit_transform(X).shape
     (4, 2)
     """
@@ -111,10 +117,14 @@ class VAEImputer(BaseDeepImputer):
         **BaseDeepImputer._parameter_constraints,
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden": [tuple],
-        "variant": [StrOptions({"vae", "ae", "cvae"})],
+        "variant": [StrOptions(set(VARIANTS))],
         "numerical": [StrOptions(set(LIKELIHOODS["numerical"]))],
-        "n_importance": [Interval(Integral, 1, None, closed="left")],
+        "n_draws": [Interval(Integral, 1, None, closed="left")],
     }
+    _renamed = {"n_importance": "n_draws"}
+    _parameter_constraints.update(
+        renamed_constraints(_renamed, _parameter_constraints)
+    )
 
     def __init__(
         self,
@@ -123,7 +133,8 @@ class VAEImputer(BaseDeepImputer):
         hidden=(64, 64),
         variant="vae",
         numerical="gaussian",
-        n_importance=1000,
+        n_draws=1000,
+        n_importance="deprecated",
         column_spec=None,
         handle_unknown="error",
         device="auto",
@@ -146,6 +157,7 @@ class VAEImputer(BaseDeepImputer):
         self.hidden = hidden
         self.variant = variant
         self.numerical = numerical
+        self.n_draws = n_draws
         self.n_importance = n_importance
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
@@ -173,5 +185,5 @@ class VAEImputer(BaseDeepImputer):
             numerical=self.numerical,
             condition_on_mask=self.variant == "cvae",
             deterministic=self.variant == "ae",
-            n_importance=self.n_importance,
+            n_draws=self._param("n_draws"),
         )

@@ -9,7 +9,7 @@ import numpy as np
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.vsae import CONDITIONS, IMPUTE_MODES, TARGETS, VSAE
 from ..nn import LIKELIHOODS
-from ._base import BaseDeepImputer
+from ._base import BaseDeepImputer, renamed_constraints
 
 __all__ = ["VSAEImputer"]
 
@@ -26,7 +26,7 @@ class VSAEImputer(BaseDeepImputer):
     observed attributes; with ``warmup_epochs`` set (the paper's schedule) it then
     adds the likelihood of detached draws of the unobserved attributes (an
     EM-like stage). ``transform``
-    returns the self-normalised importance-sampling mean over ``n_importance``
+    returns the self-normalised importance-sampling mean over ``n_draws``
     proposal draws, weighted by ``p(x_o | z, m) p(m | z) p(z) / q(z | x_o, m)``.
     Design notes and sources: ``shared/design/methods/vsae.md``.
 
@@ -64,11 +64,12 @@ class VSAEImputer(BaseDeepImputer):
         warm-up epochs then stage 2, with early stopping after the warm-up only.
         Try ``"auto"`` on categorical tables; it costs about three times the time
         (measurements: :ref:`defaults-vsae`).
-    n_target_samples : int, default=100
+    n_target_draws : int, default=100
         Draws of the unobserved attributes per row and step in stage 2 (paper: 100).
-    x_u_target : {"sample", "mean"}, default="sample"
-        Stage-2 targets: likelihood draws (paper) or decoder means.
-    n_importance : int, default=1000
+    x_u_target : {"sample", "mean", "importance"}, default="sample"
+        Stage-2 targets: likelihood draws (paper), decoder means, or likelihood
+        draws weighted by self-normalised importance weights.
+    n_draws : int, default=1000
         Importance samples per row for ``impute="importance"`` and for
         :meth:`sample` (paper: 1000).
     mask_in_weights : bool, default=True
@@ -76,8 +77,8 @@ class VSAEImputer(BaseDeepImputer):
         weights).
     impute : {"proposal_mean", "importance"}, default="proposal_mean"
         Point imputation: one decoder pass at the selective proposal's means
-        (``n_importance`` times cheaper), or the paper's self-normalised
-        importance-weighted mean over ``n_importance`` proposal draws.
+        (``n_draws`` times cheaper), or the paper's self-normalised
+        importance-weighted mean over ``n_draws`` proposal draws.
         ``"importance"`` imputed images slightly better and tables worse in our
         runs (:ref:`defaults-vsae`).
     numerical : str, default="huber"
@@ -99,20 +100,26 @@ class VSAEImputer(BaseDeepImputer):
         predict an attribute from the others; at 0 (the paper's recipe as we read
         it) it only learns through the stage-2 self-generated targets.
     kl_weight : float, default=0.1
-        Weight beta (> 0) of the KL term in training and validation (1 = the ELBO
+        Weight (> 0) of the KL term in training and validation (1 = the ELBO
         of the paper). Below 1 it counters posterior collapse (every imputation at
         the column mean or mode, :ref:`defaults-vsae`); use 1 for draws in
         ``sample`` that spread like the data.
     kl_warmup_epochs : int, default=0
         Raise the KL term's weight linearly from 0 to 1 over this many epochs
         (not in the paper; a standard remedy for posterior collapse). 0 = off.
-    n_train_samples : int, default=1
+    n_train_draws : int, default=1
         Latent draws per row in training: 1 trains on the ELBO (the paper); more
         train on the importance-weighted bound over that many draws (as MIWAE),
         at about that many times the decoder's cost.
     weight_decay : float, default=0.0
         Decoupled weight decay (AdamW) of all network parameters, per optimiser
         step; 0 trains with Adam (the paper). See Notes for its measured effect.
+    n_target_samples : int, default="deprecated"
+        Deprecated: renamed ``n_target_draws`` in 0.2, removed in 0.3.
+    n_importance : int, default="deprecated"
+        Deprecated: renamed ``n_draws`` in 0.2, removed in 0.3.
+    n_train_samples : int, default="deprecated"
+        Deprecated: renamed ``n_train_draws`` in 0.2, removed in 0.3.
     column_spec : ColumnSpec, default=None
         Attribute description; inferred from dtypes when None.
     handle_unknown : {"error", "missing"}, default="error"
@@ -196,7 +203,7 @@ class VSAEImputer(BaseDeepImputer):
     defaults everywhere: a 128-unit collective encoder with proposal-mean
     imputation gained on white wine (8 seeds), heart and mushroom (3 seeds) but
     lost on yeast over 5 more seeds (+0.021 +- 0.048, some runs failing);
-    importance-weighted *training* (``n_train_samples`` 5 or 20) imputed worse
+    importance-weighted *training* (``n_train_draws`` 5 or 20) imputed worse
     on all three numerical tables. Under MAR on yeast (two attributes always
     observed, the others about two-thirds missing) the defaults with a Gaussian
     likelihood imputed worse than the column mean; Student-t or learned-scale
@@ -242,7 +249,7 @@ class VSAEImputer(BaseDeepImputer):
     >>> import numpy as np
     >>> from deepimpute.imputers._vsae import VSAEImputer
     >>> X = np.array([[1.0, 2.0], [np.nan, 3.0], [7.0, np.nan], [4.0, 5.0]])
-    >>> imp = VSAEImputer(max_iter=2, n_importance=10, n_target_samples=2,
+    >>> imp = VSAEImputer(max_iter=2, n_draws=10, n_target_draws=2,
     ...                   random_state=0, device="cpu")
     >>> imp.fit_transform(X).shape
     (4, 2)
@@ -267,9 +274,9 @@ class VSAEImputer(BaseDeepImputer):
         "warmup_epochs": [
             Interval(Integral, 0, None, closed="left"), StrOptions({"auto"}), None
         ],
-        "n_target_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_target_draws": [Interval(Integral, 1, None, closed="left")],
         "x_u_target": [StrOptions(set(TARGETS))],
-        "n_importance": [Interval(Integral, 1, None, closed="left")],
+        "n_draws": [Interval(Integral, 1, None, closed="left")],
         "mask_in_weights": ["boolean"],
         "impute": [StrOptions(set(IMPUTE_MODES))],
         "numerical": [StrOptions(set(LIKELIHOODS["numerical"]))],
@@ -277,9 +284,17 @@ class VSAEImputer(BaseDeepImputer):
         "extra_drop_rate": [Interval(Real, 0, 1, closed="left")],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        "n_train_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_train_draws": [Interval(Integral, 1, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
     }
+    _renamed = {
+        "n_target_samples": "n_target_draws",
+        "n_importance": "n_draws",
+        "n_train_samples": "n_train_draws",
+    }
+    _parameter_constraints.update(
+        renamed_constraints(_renamed, _parameter_constraints)
+    )
 
     def __init__(
         self,
@@ -294,9 +309,9 @@ class VSAEImputer(BaseDeepImputer):
         mask_decoder=True,
         decoder_mask_condition="predicted",
         warmup_epochs=None,
-        n_target_samples=100,
+        n_target_draws=100,
         x_u_target="sample",
-        n_importance=1000,
+        n_draws=1000,
         mask_in_weights=True,
         impute="proposal_mean",
         numerical="huber",
@@ -304,8 +319,11 @@ class VSAEImputer(BaseDeepImputer):
         extra_drop_rate=0.5,
         kl_weight=0.1,
         kl_warmup_epochs=0,
-        n_train_samples=1,
+        n_train_draws=1,
         weight_decay=0.0,
+        n_target_samples="deprecated",
+        n_importance="deprecated",
+        n_train_samples="deprecated",
         column_spec=None,
         handle_unknown="error",
         device="auto",
@@ -334,9 +352,9 @@ class VSAEImputer(BaseDeepImputer):
         self.mask_decoder = mask_decoder
         self.decoder_mask_condition = decoder_mask_condition
         self.warmup_epochs = warmup_epochs
-        self.n_target_samples = n_target_samples
+        self.n_target_draws = n_target_draws
         self.x_u_target = x_u_target
-        self.n_importance = n_importance
+        self.n_draws = n_draws
         self.mask_in_weights = mask_in_weights
         self.impute = impute
         self.numerical = numerical
@@ -344,8 +362,11 @@ class VSAEImputer(BaseDeepImputer):
         self.extra_drop_rate = extra_drop_rate
         self.kl_weight = kl_weight
         self.kl_warmup_epochs = kl_warmup_epochs
-        self.n_train_samples = n_train_samples
+        self.n_train_draws = n_train_draws
         self.weight_decay = weight_decay
+        self.n_target_samples = n_target_samples
+        self.n_importance = n_importance
+        self.n_train_samples = n_train_samples
         self.column_spec = column_spec
         self.handle_unknown = handle_unknown
         self.device = device
@@ -384,16 +405,16 @@ class VSAEImputer(BaseDeepImputer):
             mask_decoder=self.mask_decoder,
             decoder_mask_condition=self.decoder_mask_condition,
             warmup_epochs=warmup,
-            n_target_samples=self.n_target_samples,
+            n_target_draws=self._param("n_target_draws"),
             x_u_target=self.x_u_target,
-            n_importance=self.n_importance,
+            n_draws=self._param("n_draws"),
             mask_in_weights=self.mask_in_weights,
-            impute_mode=self.impute,
+            impute=self.impute,
             numerical=self.numerical,
             numerical_scale=self.numerical_scale,
             extra_drop_rate=self.extra_drop_rate,
             kl_weight=self.kl_weight,
             kl_warmup_epochs=self.kl_warmup_epochs,
-            n_train_samples=self.n_train_samples,
+            n_train_draws=self._param("n_train_draws"),
             weight_decay=self.weight_decay,
         )

@@ -31,6 +31,10 @@ from ..training import Batch, ImputationModule, adam
 __all__ = ["FactVAE", "GroupedLinear"]
 
 _LOG_2PI = math.log(2 * math.pi)
+#: the options of ``fusion`` and ``prior_scaling`` (the estimator's parameter
+#: constraints and docstring list the same)
+FUSIONS = ("poe", "moe")
+PRIOR_SCALINGS = ("per_batch_mean", "dataset")
 
 
 class GroupedLinear(nn.Module):
@@ -72,8 +76,8 @@ class FactVAE(ImputationModule):
     Parameters
     ----------
     layout : ModelLayout
-    groups : sequence of sequence of int, optional
-        Attribute indices of every group (a partition of the attributes). Default:
+    groups : sequence of sequence of int or None
+        Attribute indices of every group (a partition of the attributes); None:
         one group per attribute.
     latent_dim : int
         K, size of z.
@@ -102,41 +106,43 @@ class FactVAE(ImputationModule):
         (the authors' code); ``"dataset"``: both divided by ``n_rows``.
     weight_prior_std : float
         sigma_theta of the Gaussian prior on the generator weights (not biases).
-    baseline_init : float
+    precision_baseline : float
         Initial value of the precision baseline ``b_g``.
     n_rows : int
         Training rows (for ``prior_scaling="dataset"``).
-    n_importance : int
+    n_draws : int
         Importance samples of :meth:`log_likelihood`.
     """
 
     def __init__(
         self,
         layout: ModelLayout,
-        groups: Sequence[Sequence[int]] | None = None,
+        groups: Sequence[Sequence[int]] | None,
         *,
-        latent_dim: int = 16,
-        encoder_dim: int = 16,
-        generator_dim: int = 16,
-        encoder_hidden: Sequence[int] = (),
-        generator_hidden: Sequence[int] = (),
-        numerical: str = "gaussian_learned",
-        numerical_scale: float = 1.0,
-        sparsity: float = 1.0,
-        prox_learning_rate: float = 1e-4,
-        group_available_prob: float = 0.9,
-        fusion: str = "poe",
-        prior_scaling: str = "per_batch_mean",
-        weight_prior_std: float = 1.0,
-        baseline_init: float = 100.0,
-        n_rows: int = 1,
-        n_importance: int = 100,
+        latent_dim: int,
+        encoder_dim: int,
+        generator_dim: int,
+        encoder_hidden: Sequence[int],
+        generator_hidden: Sequence[int],
+        numerical: str,
+        numerical_scale: float,
+        sparsity: float,
+        prox_learning_rate: float,
+        group_available_prob: float,
+        fusion: str,
+        prior_scaling: str,
+        weight_prior_std: float,
+        precision_baseline: float,
+        n_rows: int,
+        n_draws: int,
     ) -> None:
         super().__init__()
-        if fusion not in ("poe", "moe"):
-            raise ValueError(f"fusion must be 'poe' or 'moe', got {fusion!r}.")
-        if prior_scaling not in ("per_batch_mean", "dataset"):
-            raise ValueError(f"Unknown prior_scaling {prior_scaling!r}.")
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}.")
+        if prior_scaling not in PRIOR_SCALINGS:
+            raise ValueError(
+                f"prior_scaling must be one of {PRIOR_SCALINGS}, got {prior_scaling!r}."
+            )
         if groups is None:
             groups = [[a] for a in range(layout.n_attributes)]
         groups = [sorted(int(a) for a in g) for g in groups]
@@ -151,7 +157,7 @@ class FactVAE(ImputationModule):
         self.prox_learning_rate = float(prox_learning_rate)
         self.group_available_prob = float(group_available_prob)
         self.fusion = fusion
-        self.n_importance = n_importance
+        self.n_draws = n_draws
         self.prior_scale = 1.0 if prior_scaling == "per_batch_mean" else 1.0 / max(
             n_rows, 1
         )
@@ -192,7 +198,7 @@ class FactVAE(ImputationModule):
         k, h_dim, p_dim = latent_dim, encoder_dim, generator_dim
         g_n = n_groups
         self.U = nn.Parameter(_scaled_normal(g_n, h_dim, k, fan_in=h_dim, fan_out=k))
-        self.baseline = nn.Parameter(torch.full((g_n,), float(baseline_init)))
+        self.baseline = nn.Parameter(torch.full((g_n,), float(precision_baseline)))
         # Phi = {V, W}: row j of V[g] and of W[g] touch latent j (code orientation)
         self.V = nn.Parameter(_scaled_normal(g_n, k, h_dim, fan_in=h_dim, fan_out=k))
         self.W = nn.Parameter(_scaled_normal(g_n, k, p_dim, fan_in=k, fan_out=p_dim))
@@ -416,7 +422,7 @@ class FactVAE(ImputationModule):
         does not depend on its batch-mates once the generator is reseeded.
         """
         mu, prec, available = self.experts(batch)
-        s, k = self.n_importance, self.latent_dim
+        s, k = self.n_draws, self.latent_dim
         if self.fusion == "poe":
             q_mu, q_prec = self.product_of_experts(mu, prec, available)
             eps = torch.randn((s, 1, k), dtype=mu.dtype, device=mu.device)

@@ -26,6 +26,8 @@ from ..training import Batch, ImputationModule, adam
 __all__ = ["GAIN", "MinMaxScaling", "gain_losses", "gain_hint"]
 
 _EPS = 1e-8  # the reference's clamp inside log(D + 1e-8)
+#: hint mechanisms (:func:`gain_hint`); the estimator validates against it too
+HINT_MODES = ("code", "paper")
 
 
 class MinMaxScaling(nn.Module):
@@ -75,7 +77,7 @@ def gain_hint(
         k = torch.randint(m.shape[-1], (m.shape[0], 1), device=m.device)
         b = torch.ones_like(m).scatter_(-1, k, 0.0)
         return b * m + 0.5 * (1.0 - b), 1.0 - b
-    raise ValueError(f"Unknown hint mode {mode!r}; use 'code' or 'paper'.")
+    raise ValueError(f"Unknown hint mode {mode!r}; use one of {HINT_MODES}.")
 
 
 def gain_losses(
@@ -120,9 +122,11 @@ class GAIN(ImputationModule):
         Weight of the reconstruction term in the generator loss.
     hint_mode : {"code", "paper"}
         Hint mechanism and loss restriction (see :func:`gain_hint`).
-    noise_scale : float
-        Missing entries of the generator input are ``U(0, noise_scale)``.
     """
+
+    #: missing entries of the generator input are ``U(0, noise_scale)`` (the
+    #: reference code's value; a class attribute, not a setting of the estimator)
+    noise_scale = 0.01
 
     def __init__(
         self,
@@ -130,22 +134,22 @@ class GAIN(ImputationModule):
         low: Tensor,
         span: Tensor,
         *,
-        hidden: int | None = None,
-        hint_rate: float = 0.9,
-        alpha: float = 100.0,
-        hint_mode: str = "code",
-        noise_scale: float = 0.01,
+        hidden: int | None,
+        hint_rate: float,
+        alpha: float,
+        hint_mode: str,
     ) -> None:
         super().__init__()
-        if hint_mode not in ("code", "paper"):
-            raise ValueError(f"Unknown hint mode {hint_mode!r}; use 'code' or 'paper'.")
+        if hint_mode not in HINT_MODES:
+            raise ValueError(
+                f"hint_mode must be one of {HINT_MODES}, got {hint_mode!r}."
+            )
         d = layout.width
         h = d if hidden is None else hidden
         self.scaling = MinMaxScaling(low, span)
         self.hint_rate = hint_rate
         self.alpha = alpha
         self.hint_mode = hint_mode
-        self.noise_scale = noise_scale
         self.generator = mlp(2 * d, (h, h), d, output_activation="sigmoid")
         self.discriminator = mlp(2 * d, (h, h), d, output_activation="sigmoid")
         _he_normal_init(self.generator)

@@ -96,12 +96,12 @@ class HIVAE(ImputationModule):
         self,
         layout: ModelLayout,
         *,
-        n_components: int = 10,
-        latent_dim: int = 10,
-        y_dim: int = 5,
-        hidden: Sequence[int] = (64,),
-        numerical: str = "gaussian_hetero",
-        activation: str = "relu",
+        n_components: int,
+        latent_dim: int,
+        y_dim: int,
+        hidden: Sequence[int],
+        numerical: str,
+        activation: str,
     ) -> None:
         super().__init__()
         self.likelihood = TableLikelihood(layout, numerical)

@@ -27,6 +27,13 @@ from .gain import MinMaxScaling
 
 __all__ = ["MisGAN", "critic_loss", "gradient_penalty", "mask_data"]
 
+#: output transforms of the mask generator; the estimator validates against it too
+MASK_TRANSFORMS = ("fusion", "sigmoid")
+#: temperature of the mask transform (the reference code's)
+TEMPERATURE = 0.66
+#: learning rate of the imputer and its critic relative to the others (reference)
+IMPUTER_LR_FACTOR = 2.0
+
 
 def mask_data(x: Tensor, m: Tensor, tau: float = 0.0) -> Tensor:
     """Masking operator ``f_tau(x, m) = m * x + (1 - m) * tau``."""
@@ -61,10 +68,12 @@ class MaskTransform(nn.Module):
     """Relaxed mask from generator logits: ``sigmoid(a / T)``, or the "fusion"
     variant ``clamp(1.2 sigmoid(a / T) - 0.1, 0, 1)`` that reaches exact 0 and 1."""
 
-    def __init__(self, mode: str = "fusion", temperature: float = 0.66) -> None:
+    def __init__(self, mode: str, temperature: float = TEMPERATURE) -> None:
         super().__init__()
-        if mode not in ("sigmoid", "fusion"):
-            raise ValueError(f"Unknown mask transform {mode!r}; use sigmoid/fusion.")
+        if mode not in MASK_TRANSFORMS:
+            raise ValueError(
+                f"Unknown mask transform {mode!r}; use one of {MASK_TRANSFORMS}."
+            )
         self.mode = mode
         self.temperature = temperature
 
@@ -103,15 +112,11 @@ class MisGAN(ImputationModule):
     tau : float
         Fill value of the masking operator.
     mask_transform : {"fusion", "sigmoid"}
-        Output transform of the mask generator.
-    temperature : float
-        Temperature of that transform.
+        Output transform of the mask generator (temperature ``TEMPERATURE``).
     paper_beta_term : bool
         Add ``beta * mean D_i(G_x(z))`` to the data generator's loss (the paper's
         objective; the code's term has no gradient).
-    imputer_lr_factor : float
-        Learning rate of the imputer and its critic relative to the others.
-    n_draws_impute : int
+    n_draws : int
         Draws of the imputer noise averaged by :meth:`impute`.
     """
 
@@ -121,21 +126,19 @@ class MisGAN(ImputationModule):
         low: Tensor,
         span: Tensor,
         *,
-        latent_dim: int = 128,
-        generator_hidden: Sequence[int] = (256, 512),
-        critic_hidden: Sequence[int] = (512, 256, 128),
-        imputer_hidden: Sequence[int] | None = None,
-        n_critic: int = 5,
-        gp_weight: float = 10.0,
-        alpha: float = 0.1,
-        beta: float = 0.1,
-        gamma: float = 0.0,
-        tau: float = 0.0,
-        mask_transform: str = "fusion",
-        temperature: float = 0.66,
-        paper_beta_term: bool = False,
-        imputer_lr_factor: float = 2.0,
-        n_draws_impute: int = 1,
+        latent_dim: int,
+        generator_hidden: Sequence[int],
+        critic_hidden: Sequence[int],
+        imputer_hidden: Sequence[int] | None,
+        n_critic: int,
+        gp_weight: float,
+        alpha: float,
+        beta: float,
+        gamma: float,
+        tau: float,
+        mask_transform: str,
+        paper_beta_term: bool,
+        n_draws: int,
     ) -> None:
         super().__init__()
         d = layout.width
@@ -148,14 +151,13 @@ class MisGAN(ImputationModule):
         self.gp_weight = gp_weight
         self.alpha, self.beta, self.gamma, self.tau = alpha, beta, gamma, tau
         self.paper_beta_term = paper_beta_term
-        self.imputer_lr_factor = imputer_lr_factor
-        self.n_draws_impute = n_draws_impute
+        self.n_draws = n_draws
         self.data_generator = mlp(
             latent_dim, generator_hidden, d, output_activation="sigmoid"
         )
         self.mask_generator = nn.Sequential(
             mlp(latent_dim, generator_hidden, d),
-            MaskTransform(mask_transform, temperature),
+            MaskTransform(mask_transform),
         )
         self.imputer = mlp(d, imputer_hidden, d, output_activation="sigmoid")
         self.data_critic = mlp(d, critic_hidden, 1)
@@ -181,7 +183,7 @@ class MisGAN(ImputationModule):
         def adam(net: nn.Module, rate: float) -> torch.optim.Optimizer:
             return _adam(net.parameters(), rate, betas=(0.5, 0.9))
 
-        lr_i = lr * self.imputer_lr_factor
+        lr_i = lr * IMPUTER_LR_FACTOR
         return [
             adam(self.data_critic, lr),
             adam(self.mask_critic, lr),
@@ -272,7 +274,7 @@ class MisGAN(ImputationModule):
         x, m = self._unit(batch)
         # (S, 1, d) noise broadcast over rows: invariant to batching and row order
         omega = torch.rand(
-            self.n_draws_impute, 1, x.shape[-1], dtype=x.dtype, device=x.device
+            self.n_draws, 1, x.shape[-1], dtype=x.dtype, device=x.device
         )
         filled = self._impute_unit(x, m, omega).mean(0)
         return self.scaling.from_unit(filled)

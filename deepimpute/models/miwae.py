@@ -44,9 +44,9 @@ class MIWAE(LatentImportanceModule):
         Hidden widths of the encoder and of the decoder.
     numerical : str
         Numerical likelihood (see :data:`deepimpute.nn.LIKELIHOODS`).
-    n_samples : int
+    n_train_draws : int
         Importance samples K of the training bound.
-    n_importance : int
+    n_draws : int
         Importance samples L for imputation and resampling.
     learn_fill : bool
         Replace missing encoder inputs by a learned constant vector (initialised at 0)
@@ -59,19 +59,19 @@ class MIWAE(LatentImportanceModule):
         self,
         layout: ModelLayout,
         *,
-        latent_dim: int = 10,
-        hidden: Sequence[int] = (128, 128),
-        numerical: str = "student_t",
-        n_samples: int = 20,
-        n_importance: int = 1000,
-        learn_fill: bool = False,
-        activation: str = "relu",
+        latent_dim: int,
+        hidden: Sequence[int],
+        numerical: str,
+        n_train_draws: int,
+        n_draws: int,
+        learn_fill: bool,
+        activation: str,
     ) -> None:
         super().__init__()
         self.likelihood = TableLikelihood(layout, numerical)
         self.latent_dim = min(latent_dim, max(1, layout.n_attributes - 1))
-        self.n_samples = n_samples
-        self.n_importance = n_importance
+        self.n_train_draws = n_train_draws
+        self.n_draws = n_draws
         width = layout.width
         self.fill = nn.Parameter(torch.zeros(width), requires_grad=learn_fill)
         self.encoder = mlp(width, hidden, 2 * self.latent_dim, activation=activation)
@@ -93,17 +93,17 @@ class MIWAE(LatentImportanceModule):
     def _decode(self, z: Tensor, batch: Batch) -> Tensor:
         return self.decoder(z)
 
-    def bound(self, batch: Batch, n_samples: int) -> Tensor:
-        """Per-row K-sample importance-weighted bound, shape ``(n,)``."""
+    def bound(self, batch: Batch, k: int) -> Tensor:
+        """Per-row ``k``-sample importance-weighted bound, shape ``(n,)``."""
         x = batch.x
         eps = torch.randn(
-            (n_samples, batch.n_rows, self.latent_dim), dtype=x.dtype, device=x.device
+            (k, batch.n_rows, self.latent_dim), dtype=x.dtype, device=x.device
         )
         _, _, log_w = self._log_weights(batch, eps)
-        return torch.logsumexp(log_w, 0) - math.log(n_samples)
+        return torch.logsumexp(log_w, 0) - math.log(k)
 
     def loss(self, batch: Batch) -> Tensor:
-        return -self.bound(batch, self.n_samples).mean()
+        return -self.bound(batch, self.n_train_draws).mean()
 
     def impute(self, batch: Batch) -> Tensor:
         return self._importance_impute(batch)

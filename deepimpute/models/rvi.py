@@ -33,6 +33,10 @@ __all__ = ["RVI", "relay_mask"]
 _LOGVAR_MIN, _LOGVAR_MAX = -14.0, 8.0
 _BETAS = (0.9, 0.999)
 _EPS = 1e-8
+#: the options of ``relay_variant`` and ``posterior_var`` (the estimators' parameter
+#: constraints and docstrings list the same)
+RELAY_VARIANTS = ("topk", "cluster")
+POSTERIOR_VARS = ("learned", "fixed")
 
 
 def relay_mask(coef: Tensor, n_keep: int) -> Tensor:
@@ -81,17 +85,17 @@ class RVI(ImputationModule):
         Per-row learned log-variance, or the constant ``posterior_logvar``.
     posterior_logvar : float
         Initial (learned) or constant (fixed) posterior log-variance.
-    beta : float
+    kl_weight : float
         Weight of the KL term (1 = the ELBO).
     numerical : str
         Likelihood of numerical attributes (see ``deepimpute.nn.LIKELIHOODS``).
-    posterior_lr : float or None
+    posterior_learning_rate : float or None
         Adam step size of the training rows' parameters (None: the network's).
     inference_steps : int
         Adam steps on the parameters of new rows at transform time.
-    inference_lr : float
+    inference_learning_rate : float
         Adam step size of the new rows' parameters.
-    impute_draws : int
+    n_draws : int
         0 decodes the posterior mean; ``k > 0`` averages the decoded means of ``k``
         posterior draws (the posterior predictive mean), one noise vector per draw
         shared by all rows.
@@ -111,28 +115,28 @@ class RVI(ImputationModule):
         layout: ModelLayout,
         n_rows: int,
         *,
-        latent_dim: int = 64,
-        hidden: Sequence[int] = (64, 64),
-        relay_groups: Sequence[int] = (25, 50, 100),
-        relay_ratio: float = 0.5,
-        relay_variant: str = "topk",
-        posterior_var: str = "learned",
-        posterior_logvar: float = -4.0,
-        beta: float = 1.0,
-        numerical: str = "gaussian",
-        posterior_lr: float | None = None,
-        inference_steps: int = 80,
-        inference_lr: float = 3e-3,
-        impute_draws: int = 0,
-        inference_tol: float | None = None,
-        inference_patience: int = 10,
+        latent_dim: int,
+        hidden: Sequence[int],
+        relay_groups: Sequence[int],
+        relay_ratio: float,
+        relay_variant: str,
+        posterior_var: str,
+        posterior_logvar: float,
+        kl_weight: float,
+        numerical: str,
+        posterior_learning_rate: float | None,
+        inference_steps: int,
+        inference_learning_rate: float,
+        n_draws: int,
+        inference_tol: float | None,
+        inference_patience: int,
     ) -> None:
         super().__init__()
-        if posterior_var not in ("learned", "fixed"):
-            raise ValueError(f"posterior_var must be 'learned' or 'fixed', got "
+        if posterior_var not in POSTERIOR_VARS:
+            raise ValueError(f"posterior_var must be one of {POSTERIOR_VARS}, got "
                              f"{posterior_var!r}.")
-        if relay_variant not in ("topk", "cluster"):
-            raise ValueError(f"relay_variant must be 'topk' or 'cluster', got "
+        if relay_variant not in RELAY_VARIANTS:
+            raise ValueError(f"relay_variant must be one of {RELAY_VARIANTS}, got "
                              f"{relay_variant!r}.")
         self.likelihood = TableLikelihood(layout, numerical)
         self.latent_dim = latent_dim
@@ -143,13 +147,13 @@ class RVI(ImputationModule):
         )
         self.learn_var = posterior_var == "learned"
         self.posterior_logvar = float(posterior_logvar)
-        self.beta = float(beta)
-        self.posterior_lr = posterior_lr
+        self.kl_weight = float(kl_weight)
+        self.posterior_learning_rate = posterior_learning_rate
         self.inference_steps = int(inference_steps)
-        self.inference_lr = float(inference_lr)
+        self.inference_learning_rate = float(inference_learning_rate)
         self.inference_tol = None if inference_tol is None else float(inference_tol)
         self.inference_patience = int(inference_patience)
-        self.impute_draws = int(impute_draws)
+        self.n_draws = int(n_draws)
         self.decoder = mlp(latent_dim, tuple(hidden), self.likelihood.n_params,
                            activation="relu")
         # relay vectors r_k^g ~ N(0, 0.1^2): global, small at start (note pitfall 5)
@@ -163,7 +167,7 @@ class RVI(ImputationModule):
         self.register_buffer("rows_m", torch.zeros_like(table))
         self.register_buffer("rows_v", torch.zeros_like(table))
         self.register_buffer("rows_step", torch.zeros(n_rows, 1))
-        self._lr = posterior_lr
+        self._lr = posterior_learning_rate
 
     # ------------------------------------------------------------ posterior
     def init_rows(self, n: int, relay_scale: float = 1.0) -> Tensor:
@@ -240,7 +244,7 @@ class RVI(ImputationModule):
         # the element mask drops missing entries before any reduction (pitfall 8)
         ll = self.likelihood.log_prob(out, batch.x, batch.observed).sum(-1)
         kl = gaussian_kl(mu, logvar).sum(-1)
-        return self.beta * kl - ll
+        return self.kl_weight * kl - ll
 
     def loss(self, batch: Batch) -> Tensor:
         """Mean negative ELBO of the batch's training rows (``batch.index``)."""
@@ -248,7 +252,8 @@ class RVI(ImputationModule):
 
     # ------------------------------------------------------------- training
     def configure_optimizers(self, lr: float) -> list[torch.optim.Optimizer]:
-        self._lr = lr if self.posterior_lr is None else self.posterior_lr
+        own = self.posterior_learning_rate
+        self._lr = lr if own is None else own
         net = [p for p in self.parameters() if p.requires_grad]
         return [adam(net, lr)]
 
@@ -328,7 +333,7 @@ class RVI(ImputationModule):
             done = torch.zeros(n, dtype=torch.bool, device=device)
         work = batch
         b1, b2 = _BETAS
-        lr = self.inference_lr
+        lr = self.inference_learning_rate
         first = per_row = None
         with torch.enable_grad():
             for step in range(1, steps + 1):
@@ -376,7 +381,7 @@ class RVI(ImputationModule):
                     work = Batch(work.x[keep], work.observed[keep],
                                  work.attr_observed[keep], work.index[keep])
         theta = torch.cat(parts, dim=-1)
-        if first is not None:  # a too-large inference_lr must not pass silently
+        if first is not None:  # a too-large inference step must not pass silently
             check_inference(theta, first, per_row.detach().mean())
         if tol is not None:
             out[pos[~done]] = theta[~done]  # rows still running at the last step
@@ -390,17 +395,17 @@ class RVI(ImputationModule):
 
     def reconstruct(self, theta: Tensor) -> Tensor:
         """Model-space reconstruction: the decoded posterior mean (paper §4), or
-        with ``impute_draws`` the average decoded mean over posterior draws."""
+        with ``n_draws`` the average decoded mean over posterior draws."""
         mu, logvar = self.posterior(theta)
-        if not self.impute_draws:
+        if not self.n_draws:
             return self.likelihood.mean(self.decoder(mu))
         sd = torch.exp(0.5 * logvar)
         total = 0.0
-        for _ in range(self.impute_draws):
+        for _ in range(self.n_draws):
             # one (1, t) noise vector per draw: a row's value ignores its batch-mates
             eps = torch.randn((1, mu.shape[-1]), dtype=mu.dtype, device=mu.device)
             total = total + self.likelihood.mean(self.decoder(mu + sd * eps))
-        return total / self.impute_draws
+        return total / self.n_draws
 
     def impute(self, batch: Batch) -> Tensor:
         return self.reconstruct(self.infer(batch))

@@ -36,14 +36,14 @@ def take_rows(batch: Batch, rows: slice) -> Batch:
 class LatentImportanceModule(ImputationModule):
     """Gaussian-posterior latent model imputed by self-normalised importance sampling.
 
-    Subclasses set ``likelihood`` (a :class:`TableLikelihood`) and ``n_importance``
+    Subclasses set ``likelihood`` (a :class:`TableLikelihood`) and ``n_draws``
     and implement ``_posterior(batch) -> (mu, logvar)`` of ``q(z | x_o)`` and
     ``_decode(z, batch) -> out`` (``z`` of shape ``(..., n, d)``); the prior is
     ``N(0, I)``.
     """
 
     likelihood: TableLikelihood
-    n_importance: int
+    n_draws: int
 
     def _posterior(self, batch: Batch) -> tuple[Tensor, Tensor]:  # pragma: no cover
         raise NotImplementedError
@@ -67,7 +67,7 @@ class LatentImportanceModule(ImputationModule):
         return z, out, log_w
 
     def _importance_impute(self, batch: Batch) -> Tensor:
-        k = self.n_importance
+        k = self.n_draws
         d = self._latent_size()
         # one (K, 1, d) noise tensor shared by every row: batch-invariant imputations
         eps = torch.randn((k, 1, d), dtype=batch.x.dtype, device=batch.x.device)
@@ -79,7 +79,7 @@ class LatentImportanceModule(ImputationModule):
 
     def _importance_sample(self, batch: Batch) -> Tensor:
         """Sampling-importance-resampling: pick one z per row by weight, then draw x."""
-        k = self.n_importance
+        k = self.n_draws
         d = self._latent_size()
         draws = []
         for rows in row_chunks(batch.n_rows, k):
@@ -111,40 +111,40 @@ class VAE(LatentImportanceModule):
         Feed the attribute mask to the encoder and the decoder ("CVAE w/ mask").
     deterministic : bool
         Plain autoencoder: z is the encoder mean, no KL term.
-    n_importance : int
+    n_draws : int
         Importance samples for imputation.
-    activation : str
-        Hidden activation of both networks.
     """
+
+    #: hidden activation of both networks (not a setting of the estimator)
+    activation = "leaky_relu"
 
     def __init__(
         self,
         layout: ModelLayout,
         *,
-        latent_dim: int = 8,
-        hidden: Sequence[int] = (64, 64),
-        numerical: str = "gaussian",
-        condition_on_mask: bool = False,
-        deterministic: bool = False,
-        n_importance: int = 1000,
-        activation: str = "leaky_relu",
+        latent_dim: int,
+        hidden: Sequence[int],
+        numerical: str,
+        condition_on_mask: bool,
+        deterministic: bool,
+        n_draws: int,
     ) -> None:
         super().__init__()
         self.likelihood = TableLikelihood(layout, numerical)
         self.latent_dim = latent_dim
         self.condition_on_mask = condition_on_mask
         self.deterministic = deterministic
-        self.n_importance = n_importance
+        self.n_draws = n_draws
         width, n_attr = layout.width, layout.n_attributes
         n_cond = n_attr if condition_on_mask else 0
         self.encoder = mlp(
-            width + n_cond, hidden, 2 * latent_dim, activation=activation
+            width + n_cond, hidden, 2 * latent_dim, activation=self.activation
         )
         self.decoder = mlp(
             latent_dim + n_cond,
             tuple(reversed(hidden)),
             self.likelihood.n_params,
-            activation=activation,
+            activation=self.activation,
         )
 
     def _posterior(self, batch: Batch) -> tuple[Tensor, Tensor]:

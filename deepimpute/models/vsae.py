@@ -22,7 +22,7 @@ reconstructed, or our decision.
 * **Two-stage training**: ``warmup_epochs`` without the unobserved attributes'
   likelihood, then an EM-like stage where detached draws ``x~_u`` from the current
   model enter the likelihood (spec §2, App. B/D of the paper).
-* **Imputation**: self-normalised importance sampling over ``n_importance`` proposal
+* **Imputation**: self-normalised importance sampling over ``n_draws`` proposal
   draws, with ``log p(m | z)`` in the weights (spec §3).
 """
 
@@ -50,10 +50,11 @@ _LOGVAR_MIN, _LOGVAR_MAX = -12.0, 8.0
 # it rarely saw in training can extrapolate far (a rare level of a yeast column gave
 # |mu| = 312, and the decoder imputed -5.2 in a column ranging 0.11-0.89).
 _MU_BOUND = 10.0
-_DEFAULT_HIDDEN = {"numerical": (16, 16), "categorical": (64, 64), "image": (128, 128)}
+#: the options of ``decoder_mask_condition``, ``x_u_target`` and ``impute`` (the
+#: estimator's parameter constraints and docstring list the same)
 CONDITIONS = ("predicted", "true", "sampled")
 TARGETS = ("sample", "mean", "importance")
-IMPUTE_MODES = ("importance", "proposal_mean")
+IMPUTE_MODES = ("proposal_mean", "importance")
 
 
 # ----------------------------------------------------------------- building blocks
@@ -189,10 +190,10 @@ class VSAE(ImputationModule):
     layout : ModelLayout
     latent_dim : int
         Latent size per attribute (2 on UCI tables, spec §4).
-    encoder_hidden : dict, optional
-        Hidden widths of the attributive encoders per kind; defaults
-        ``{"numerical": (16, 16), "categorical": (64, 64), "image": (128, 128)}`` (two
-        hidden layers + output layer = the appendix's "3-layer MLP").
+    encoder_hidden : dict
+        Hidden widths of the attributive encoders per kind (keys ``"numerical"``,
+        ``"categorical"``, ``"image"``; two hidden layers + output layer = the
+        appendix's "3-layer MLP").
     collective_hidden : sequence of int
         Hidden widths of the collective encoder (BatchNorm + LeakyReLU).
     mask_hidden, decoder_hidden : sequence of int
@@ -207,17 +208,17 @@ class VSAE(ImputationModule):
     warmup_epochs : int or None
         Epochs of stage 1 (no unobserved-attribute likelihood); None never starts
         stage 2.
-    n_target_samples : int
+    n_target_draws : int
         Draws ``S`` of ``x~_u`` per row in stage 2.
     x_u_target : {"sample", "mean", "importance"}
         Stage-2 targets: likelihood draws under proposal draws (paper), decoder
         means, or likelihood draws weighted by self-normalised importance weights.
-    n_importance : int
+    n_draws : int
         Importance samples per row at imputation.
     mask_in_weights : bool
         Include ``log p(m | z)`` in the importance weights.
-    impute_mode : {"importance", "proposal_mean"}
-        Importance-weighted mean, or one decoder pass at the proposal means.
+    impute : {"proposal_mean", "importance"}
+        One decoder pass at the proposal means, or the importance-weighted mean.
     numerical : str
         Numerical likelihood (:data:`deepimpute.nn.LIKELIHOODS`).
     numerical_scale : float
@@ -226,53 +227,54 @@ class VSAE(ImputationModule):
         Training only: share of observed attributes hidden from the encoders (they
         switch to the collective proposal) while staying in the likelihood.
     kl_weight : float
-        Weight beta of the KL term (1 = the ELBO). Below 1 it keeps the latents in
+        Weight of the KL term (1 = the ELBO). Below 1 it keeps the latents in
         use where one attribute carries little information (a categorical
         attribute of a few classes), against posterior collapse.
     kl_warmup_epochs : int
         Training only: the KL term's weight rises linearly from 0 to 1 over this
         many epochs (our addition against posterior collapse; 0 = off, the paper).
-    n_train_samples : int
+    n_train_draws : int
         Latent draws ``K`` per row in training. 1 is the ELBO of the paper; above
         1 the loss is the importance-weighted bound over the ``K`` draws (IWAE),
-        with the ``beta``-weighted log p(z) - log q(z) in the weights.
+        with the ``kl_weight``-weighted log p(z) - log q(z) in the weights.
     weight_decay : float
         Decoupled weight decay of every network parameter (AdamW); 0 is Adam.
-    inference_rows : int
-        Bound on ``n_importance x rows`` evaluated at once at imputation.
     """
+
+    #: bound on ``n_draws x rows`` evaluated at once at imputation (memory, not a
+    #: modelling choice; tests lower it on an instance)
+    inference_rows = 65536
 
     def __init__(
         self,
         layout: ModelLayout,
         *,
-        latent_dim: int = 2,
-        encoder_hidden: dict[str, Sequence[int]] | None = None,
-        collective_hidden: Sequence[int] = (64, 64, 64),
-        mask_hidden: Sequence[int] = (16, 16, 16),
-        decoder_hidden: Sequence[int] = (64, 64, 64),
-        mask_decoder: bool = True,
-        decoder_mask_condition: str = "predicted",
-        warmup_epochs: int | None = 100,
-        n_target_samples: int = 100,
-        x_u_target: str = "sample",
-        n_importance: int = 1000,
-        mask_in_weights: bool = True,
-        impute_mode: str = "importance",
-        numerical: str = "gaussian",
-        numerical_scale: float = 1.0,
-        extra_drop_rate: float = 0.0,
-        kl_weight: float = 1.0,
-        kl_warmup_epochs: int = 0,
-        n_train_samples: int = 1,
-        weight_decay: float = 0.0,
-        inference_rows: int = 65536,
+        latent_dim: int,
+        encoder_hidden: dict[str, Sequence[int]],
+        collective_hidden: Sequence[int],
+        mask_hidden: Sequence[int],
+        decoder_hidden: Sequence[int],
+        mask_decoder: bool,
+        decoder_mask_condition: str,
+        warmup_epochs: int | None,
+        n_target_draws: int,
+        x_u_target: str,
+        n_draws: int,
+        mask_in_weights: bool,
+        impute: str,
+        numerical: str,
+        numerical_scale: float,
+        extra_drop_rate: float,
+        kl_weight: float,
+        kl_warmup_epochs: int,
+        n_train_draws: int,
+        weight_decay: float,
     ) -> None:
         super().__init__()
         for value, allowed, name in (
             (decoder_mask_condition, CONDITIONS, "decoder_mask_condition"),
             (x_u_target, TARGETS, "x_u_target"),
-            (impute_mode, IMPUTE_MODES, "impute_mode"),
+            (impute, IMPUTE_MODES, "impute"),
         ):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
@@ -281,21 +283,21 @@ class VSAE(ImputationModule):
         self.n_attr = n_attr = layout.n_attributes
         self.width = layout.width
         self.latent_dim = latent_dim
-        self.use_mask_decoder = mask_decoder
+        self.mask_decoder = mask_decoder
         self.condition = decoder_mask_condition
         self.warmup_epochs = warmup_epochs
-        self.n_target_samples = n_target_samples
+        self.n_target_draws = n_target_draws
         self.x_u_target = x_u_target
-        self.n_importance = n_importance
+        self.n_draws = n_draws
         self.mask_in_weights = mask_in_weights and mask_decoder
-        self.impute_mode = impute_mode
+        # private: ``impute`` is also the imputation method of every core
+        self._impute = impute
         self.extra_drop_rate = extra_drop_rate
         self.kl_warmup_epochs = kl_warmup_epochs
-        self.n_train_samples = n_train_samples
+        self.n_train_draws = n_train_draws
         self.weight_decay = weight_decay
-        self.beta = kl_weight
+        self.kl_weight = kl_weight
         self.kl_ramp = 1.0 if kl_warmup_epochs <= 0 else 0.0
-        self.inference_rows = inference_rows
         # With a fixed-variance Gaussian (and every other kind's likelihood, which is
         # linear in the target), averaging S log-likelihoods equals the likelihood of
         # the averaged target up to a constant (spec §2, efficient equivalent); so
@@ -305,8 +307,7 @@ class VSAE(ImputationModule):
         )
         self.stage = 1
 
-        hidden = dict(_DEFAULT_HIDDEN)
-        hidden.update(encoder_hidden or {})
+        hidden = encoder_hidden
         # attributive encoders, grouped by kind (images additionally by width)
         groups: dict[tuple[str, int], list[int]] = {}
         for a, lay in enumerate(layout.attributes):
@@ -463,7 +464,7 @@ class VSAE(ImputationModule):
             enc_m, enc_obs = m * keep, obs * self.likelihood.expand_attributes(keep)
         mu, logvar = self.proposal(x, enc_obs, enc_m, torch.randn_like(x))
         # K latent draws per row on a leading axis (K = 1: the ELBO's single draw)
-        k = self.n_train_samples
+        k = self.n_train_draws
         eps = torch.randn((k, *mu.shape), dtype=mu.dtype, device=mu.device)
         z = mu + torch.exp(0.5 * logvar) * eps
         out, logits = self.decode(z.flatten(-2), m)
@@ -480,11 +481,11 @@ class VSAE(ImputationModule):
                 obs_ll=obs_ll[0], mask_ll=mask_ll[0], kl=kl, unobs_ll=unobs_ll[0]
             )
         # importance-weighted bound over the K draws (the KL enters as the sampled
-        # log p(z) - log q(z), weighted by beta like the analytic KL above)
+        # log p(z) - log q(z), weighted by kl_weight like the analytic KL above)
         log_ratio = log_normal_std(z).sum((-1, -2)) - log_normal(z, mu, logvar).sum(
             (-1, -2)
         )
-        log_w = obs_ll + mask_ll + unobs_ll + self.kl_weight * log_ratio
+        log_w = obs_ll + mask_ll + unobs_ll + self.current_kl_weight * log_ratio
         return {
             "obs_ll": obs_ll.mean(0),
             "mask_ll": mask_ll.mean(0),
@@ -525,7 +526,7 @@ class VSAE(ImputationModule):
         the S-fold sample batch does not update them.
         """
         with self._frozen_batch_norm():
-            s = self.n_target_samples
+            s = self.n_target_draws
             x, obs, m = batch.x, batch.observed, batch.attr_observed
             att = self.attributive(x, m)
             noise = torch.randn((s, *x.shape), dtype=x.dtype, device=x.device)
@@ -580,15 +581,15 @@ class VSAE(ImputationModule):
         return log_w
 
     @property
-    def kl_weight(self) -> float:
-        """The KL weight in use now: ``beta`` times the warm-up ramp in training."""
-        return self.beta * (self.kl_ramp if self.training else 1.0)
+    def current_kl_weight(self) -> float:
+        """The KL weight in use now: ``kl_weight`` times the warm-up ramp (training)."""
+        return self.kl_weight * (self.kl_ramp if self.training else 1.0)
 
     def _objective(self, t: dict[str, Tensor]) -> Tensor:
         if "iw_bound" in t:
             return -t["iw_bound"].mean()
         ll = t["obs_ll"] + t["mask_ll"] + t["unobs_ll"]
-        return -(ll - self.kl_weight * t["kl"]).mean()
+        return -(ll - self.current_kl_weight * t["kl"]).mean()
 
     def loss(self, batch: Batch) -> Tensor:
         return self._objective(self.terms(batch))
@@ -637,7 +638,7 @@ class VSAE(ImputationModule):
     def _importance_chunks(self, batch: Batch, per_row_noise: bool):
         """Yield ``(rows, out, log_w)`` over row chunks of ``K`` proposal draws."""
         x, obs, m = batch.x, batch.observed, batch.attr_observed
-        k, d = self.n_importance, self.latent_dim
+        k, d = self.n_draws, self.latent_dim
         att = self.attributive(x, m)
         if not per_row_noise:
             # common random numbers: identical for every row, whatever the batch
@@ -657,7 +658,7 @@ class VSAE(ImputationModule):
             yield rows, out, self._log_weights(out, logits, z, mu, logvar, xc, oc, mc)
 
     def impute(self, batch: Batch) -> Tensor:
-        if self.impute_mode == "proposal_mean":
+        if self._impute == "proposal_mean":
             x = batch.x
             noise = torch.randn((1, self.width), dtype=x.dtype, device=x.device)
             mu, _ = self.proposal(x, batch.observed, batch.attr_observed, noise)

@@ -2,9 +2,10 @@
 
 from .functional import gaussian_kl, log_normal_std, reparameterize
 from .likelihood import LIKELIHOODS, TableLikelihood
-from .mlp import mlp
+from .mlp import ACTIVATIONS, mlp
 
 __all__ = [
+    "ACTIVATIONS",
     "LIKELIHOODS",
     "TableLikelihood",
     "gaussian_kl",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-__all__ = ["mlp"]
+__all__ = ["ACTIVATIONS", "mlp"]
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -14,6 +14,8 @@ _ACTIVATIONS = {
     "tanh": nn.Tanh,
     "elu": nn.ELU,
 }
+#: the hidden activations :func:`mlp` accepts (estimators validate against it)
+ACTIVATIONS = tuple(_ACTIVATIONS)
 
 
 def mlp(

@@ -41,13 +41,31 @@ def make_batch(layout, n=6, seed=0, drop=None):
     return Batch(x, observed, attr, torch.arange(n))
 
 
+#: every setting of the core (it has no defaults: the estimator passes them)
+CORE = dict(
+    latent_dim=3,
+    encoder_dim=5,
+    generator_dim=4,
+    encoder_hidden=(),
+    generator_hidden=(),
+    numerical="gaussian_learned",
+    numerical_scale=1.0,
+    sparsity=1.0,
+    prox_learning_rate=1e-4,
+    group_available_prob=0.9,
+    fusion="poe",
+    prior_scaling="per_batch_mean",
+    weight_prior_std=1.0,
+    precision_baseline=100.0,
+    n_rows=1,
+    n_draws=100,
+)
+
+
 def model(layout=None, groups=GROUPS, **kw):
     torch.manual_seed(0)
     layout = layout or mixed_layout()
-    kw.setdefault("latent_dim", 3)
-    kw.setdefault("encoder_dim", 5)
-    kw.setdefault("generator_dim", 4)
-    return FactVAE(layout, groups, **kw)
+    return FactVAE(layout, groups, **{**CORE, **kw})
 
 
 @pytest.mark.parametrize("numerical", LIKELIHOODS["numerical"])
@@ -186,7 +204,7 @@ def test_zero_link_makes_group_uninformative_for_latent():
 
 @pytest.mark.parametrize("fusion", ["poe", "moe"])
 def test_impute_sample_loglik_shapes(fusion):
-    m = model(fusion=fusion, n_importance=7)
+    m = model(fusion=fusion, n_draws=7)
     m.eval()
     batch = make_batch(mixed_layout(), drop=[(0, 0), (0, 3), (2, 1)])
     with torch.no_grad():
@@ -216,6 +234,6 @@ def test_mixture_weights_and_variance_growth():
 
 def test_bad_groups_rejected():
     with pytest.raises(ValueError, match="partition"):
-        FactVAE(mixed_layout(), [[0, 1], [1, 2, 3, 4]])
+        FactVAE(mixed_layout(), [[0, 1], [1, 2, 3, 4]], **CORE)
     with pytest.raises(ValueError, match="partition"):
-        FactVAE(mixed_layout(), [[0, 1], [2, 3]])
+        FactVAE(mixed_layout(), [[0, 1], [2, 3]], **CORE)

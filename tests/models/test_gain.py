@@ -98,7 +98,8 @@ def test_training_step_updates_both_nets_and_impute_keeps_observed():
     enc = TableEncoder(ColumnSpec.infer(Xm)).fit(Xm)
     _, data = enc.encode(Xm)
     low, span = unit_range(enc.layout, data)
-    model = GAIN(enc.layout, torch.from_numpy(low), torch.from_numpy(span))
+    model = GAIN(enc.layout, torch.from_numpy(low), torch.from_numpy(span),
+                 hidden=None, hint_rate=0.9, alpha=100.0, hint_mode="code")
     batch = Batch(*(torch.from_numpy(a) for a in
                     (data.values, data.observed, data.attr_observed)),
                   torch.arange(64))

@@ -23,6 +23,9 @@ from deepimpute.training import Batch
 SMALL = dict(latent_dim=8, generator_hidden=(16,), critic_hidden=(16,),
              imputer_hidden=(16,))
 TINY = dict(**SMALL, max_iter=2, batch_size=32, random_state=0, device="cpu")
+#: the core's other settings (it has no defaults: the estimator passes them)
+CORE = dict(n_critic=5, gp_weight=10.0, alpha=0.1, beta=0.1, gamma=0.0, tau=0.0,
+            mask_transform="fusion", paper_beta_term=False, n_draws=1)
 
 
 def _changed(before, net):
@@ -75,7 +78,7 @@ def _model_and_batch(n=64, **kw):
     _, data = enc.encode(Xm)
     low, span = unit_range(enc.layout, data)
     model = MisGAN(enc.layout, torch.from_numpy(low), torch.from_numpy(span),
-                   **SMALL, **kw)
+                   **{**SMALL, **CORE, **kw})
     batch = Batch(*(torch.from_numpy(a) for a in
                     (data.values, data.observed, data.attr_observed)),
                   torch.arange(n))
@@ -101,7 +104,7 @@ def test_generators_step_every_n_critic_batches():
 
 def test_impute_keeps_observed_and_averages_draws():
     torch.manual_seed(0)
-    model, batch = _model_and_batch(n_draws_impute=4)
+    model, batch = _model_and_batch(n_draws=4)
     model.eval()
     with torch.no_grad():
         out = model.impute(batch)
@@ -116,8 +119,8 @@ def test_impute_keeps_observed_and_averages_draws():
 
 def test_deterministic_batch_invariant_and_sample():
     _, Xm = correlated_table(n=100, p=4)
-    a = MisGANImputer(n_draws_impute=3, **TINY).fit(Xm)
-    b = MisGANImputer(n_draws_impute=3, **TINY).fit(Xm)
+    a = MisGANImputer(n_draws=3, **TINY).fit(Xm)
+    b = MisGANImputer(n_draws=3, **TINY).fit(Xm)
     full = a.transform(Xm)
     np.testing.assert_array_equal(full, b.transform(Xm))
     np.testing.assert_allclose(a.transform(Xm[::-1])[::-1], full, rtol=1e-6)

@@ -11,7 +11,7 @@ from deepimpute.models.miwae import MIWAE
 from deepimpute.training import Batch
 
 TINY = dict(
-    hidden=(32, 32), latent_dim=3, n_samples=5, n_importance=50, max_iter=5,
+    hidden=(32, 32), latent_dim=3, n_train_draws=5, n_draws=50, max_iter=5,
     batch_size=32, random_state=0, device="cpu",
 )
 
@@ -104,7 +104,7 @@ def test_short_run_beats_column_mean(table):
     X, Xm = table
     miss = np.isnan(Xm)
     mean_fill = np.where(miss, np.nanmean(Xm, 0), Xm)
-    imp = MIWAEImputer(**{**TINY, "max_iter": 40, "n_importance": 200})
+    imp = MIWAEImputer(**{**TINY, "max_iter": 40, "n_draws": 200})
     out = imp.fit_transform(Xm)
     rmse = np.sqrt(((out - X)[miss] ** 2).mean())
     rmse_mean = np.sqrt(((mean_fill - X)[miss] ** 2).mean())

@@ -23,11 +23,29 @@ def _batch(n=5, p=6, seed=0, rows=None):
     return Batch(x * obs, obs, obs.clone(), index)
 
 
+#: every setting of the core (it has no defaults: the estimator passes them)
+CORE = dict(
+    latent_dim=4,
+    hidden=(8,),
+    relay_groups=(25, 50, 100),
+    relay_ratio=0.5,
+    relay_variant="topk",
+    posterior_var="learned",
+    posterior_logvar=-4.0,
+    kl_weight=1.0,
+    numerical="gaussian",
+    posterior_learning_rate=None,
+    inference_steps=80,
+    inference_learning_rate=3e-3,
+    n_draws=0,
+    inference_tol=None,
+    inference_patience=10,
+)
+
+
 def _model(n_rows=5, **kw):
     torch.manual_seed(0)
-    kw.setdefault("latent_dim", 4)
-    kw.setdefault("hidden", (8,))
-    return RVI(_layout(), n_rows, **kw)
+    return RVI(_layout(), n_rows, **{**CORE, **kw})
 
 
 def test_relay_mask_keeps_largest_absolute_values():
@@ -137,7 +155,7 @@ def test_new_rows_start_at_the_prior_mean():
 
 
 def test_infer_freezes_the_network_and_is_row_independent():
-    model = _model(relay_groups=(4,), inference_steps=20, inference_lr=1e-2)
+    model = _model(relay_groups=(4,), inference_steps=20, inference_learning_rate=1e-2)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     batch = _batch(n=6)
     torch.manual_seed(5)
@@ -181,7 +199,9 @@ def test_tracked_top_selection_equals_relay_mask():
 def test_infer_matches_the_plain_row_adam_loop():
     # the in-place, per-block optimisation is the row-wise Adam of the training
     # rows: the same steps as _row_adam on the whole parameter table
-    model = _model(relay_groups=(4, 6), inference_steps=30, inference_lr=1e-2)
+    model = _model(
+        relay_groups=(4, 6), inference_steps=30, inference_learning_rate=1e-2
+    )
     batch = _batch(n=16)
     torch.manual_seed(1)
     fast = model.infer(batch)
@@ -197,7 +217,7 @@ def test_infer_matches_the_plain_row_adam_loop():
 
 
 def test_early_stop_is_per_row_and_independent_of_batch_mates():
-    model = _model(relay_groups=(4,), inference_steps=60, inference_lr=1e-2,
+    model = _model(relay_groups=(4,), inference_steps=60, inference_learning_rate=1e-2,
                    inference_tol=0.05, inference_patience=3)
     batch = _batch(n=24, seed=3)
     torch.manual_seed(5)

@@ -14,9 +14,9 @@ from deepimpute.training import Batch
 SHARED = dict(max_iter=5, batch_size=32, random_state=0, device="cpu")
 VARIANTS = {
     "ae": (VAEImputer, dict(variant="ae", hidden=(32, 32), latent_dim=3)),
-    "vae": (VAEImputer, dict(hidden=(32, 32), latent_dim=3, n_importance=50)),
+    "vae": (VAEImputer, dict(hidden=(32, 32), latent_dim=3, n_draws=50)),
     "cvae": (
-        VAEImputer, dict(variant="cvae", hidden=(32, 32), latent_dim=3, n_importance=50)
+        VAEImputer, dict(variant="cvae", hidden=(32, 32), latent_dim=3, n_draws=50)
     ),
     "hivae": (HIVAEImputer, dict(hidden=(32,), latent_dim=3, n_components=4)),
 }

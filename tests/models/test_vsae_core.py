@@ -19,12 +19,37 @@ LAYOUT = ModelLayout((
 M = LAYOUT.n_attributes
 
 
+#: every setting of the core (it has no defaults: the estimator passes them); the
+#: paper's recipe, small draws and a one-epoch warm-up
+CORE = dict(
+    latent_dim=2,
+    encoder_hidden={
+        "numerical": (16, 16), "categorical": (64, 64), "image": (128, 128)
+    },
+    collective_hidden=(64, 64, 64),
+    mask_hidden=(16, 16, 16),
+    decoder_hidden=(64, 64, 64),
+    mask_decoder=True,
+    decoder_mask_condition="predicted",
+    warmup_epochs=1,
+    n_target_draws=4,
+    x_u_target="sample",
+    n_draws=16,
+    mask_in_weights=True,
+    impute="importance",
+    numerical="gaussian",
+    numerical_scale=1.0,
+    extra_drop_rate=0.0,
+    kl_weight=1.0,
+    kl_warmup_epochs=0,
+    n_train_draws=1,
+    weight_decay=0.0,
+)
+
+
 def _model(**kw) -> VSAE:
     torch.manual_seed(0)
-    kw.setdefault("n_importance", 16)
-    kw.setdefault("n_target_samples", 4)
-    kw.setdefault("warmup_epochs", 1)
-    return VSAE(LAYOUT, **kw)
+    return VSAE(LAYOUT, **{**CORE, **kw})
 
 
 def _batch(n: int = 8, seed: int = 1) -> Batch:
@@ -114,12 +139,12 @@ def test_masked_batchnorm_ignores_unobserved_rows():
 @pytest.mark.parametrize("k", [1, 4])
 @pytest.mark.parametrize("stage", [1, 2])
 def test_loss_ignores_hidden_entries(stage, k):
-    model = _model(n_train_samples=k)
+    model = _model(n_train_draws=k)
     model.train()
     model.on_epoch_start(0 if stage == 1 else 5)
     assert model.stage == stage
     batch = _batch()
-    twin = _model(n_train_samples=k)
+    twin = _model(n_train_draws=k)
     twin.load_state_dict(model.state_dict())  # same BatchNorm statistics too
     twin.train()
     twin.stage = stage
@@ -189,7 +214,7 @@ def test_mask_decoder_ablation():
 @pytest.mark.parametrize("condition", ["predicted", "true", "sampled"])
 @pytest.mark.parametrize("mode", ["importance", "proposal_mean"])
 def test_impute_is_row_invariant(condition, mode):
-    model = _model(decoder_mask_condition=condition, impute_mode=mode)
+    model = _model(decoder_mask_condition=condition, impute=mode)
     model.train()
     for _ in range(3):  # populate the running statistics
         model.loss(_batch(seed=5))
@@ -208,7 +233,7 @@ def test_impute_is_row_invariant(condition, mode):
 
 
 def test_impute_chunks_agree_with_one_pass():
-    model = _model(n_importance=8)
+    model = _model(n_draws=8)
     model.eval()
     batch = _batch(n=10)
     torch.manual_seed(2)
@@ -252,7 +277,7 @@ def test_importance_weighted_bound_is_tighter_than_the_elbo():
         elbo = torch.stack(
             [-model._objective(model.terms(batch)) for _ in range(200)]
         ).mean()
-        model.n_train_samples = 64
+        model.n_train_draws = 64
         t = model.terms(batch)
         iw = torch.stack(
             [-model._objective(model.terms(batch)) for _ in range(20)]
@@ -267,9 +292,9 @@ def test_kl_warmup_weight_rises_linearly():
     weights = []
     for epoch in range(6):
         model.on_epoch_start(epoch)
-        weights.append(model.kl_weight)
+        weights.append(model.current_kl_weight)
     assert weights == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
-    assert _model().kl_weight == 1.0
+    assert _model().current_kl_weight == 1.0
 
 
 def test_kl_weight_scales_the_ramp_and_the_validation_objective():
@@ -277,10 +302,11 @@ def test_kl_weight_scales_the_ramp_and_the_validation_objective():
     weights = []
     for epoch in range(4):
         model.on_epoch_start(epoch)
-        weights.append(model.kl_weight)
+        weights.append(model.current_kl_weight)
     assert weights == [0.0, 0.25, 0.5, 0.5]
+    assert model.kl_weight == 0.5  # the setting; the ramp acts on the current one
     model.eval()
-    assert model.kl_weight == 0.5
+    assert model.current_kl_weight == 0.5
 
 
 def test_validation_loss_uses_batch_statistics_and_leaves_running_ones():
