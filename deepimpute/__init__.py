@@ -4,6 +4,7 @@ The import name is ``deepimpute``; the distribution on the package index is
 ``deepimpute-vae`` (the name ``deepimpute`` belongs to an unrelated project).
 """
 
+from ._version import __version__
 from .imputers import (
     IMPUTERS,
     FactVAEImputer,
@@ -21,8 +22,6 @@ from .imputers import (
     VSAEImputer,
 )
 from .schema import Categorical, ColumnSpec, Image, Numerical
-
-__version__ = "0.1.0"
 
 __all__ = [
     "IMPUTERS",

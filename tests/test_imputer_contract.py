@@ -100,6 +100,25 @@ def test_pickle_clone_refit(name, table):
     np.testing.assert_array_equal(again.fit(Xm).transform(Xm), ref)
 
 
+def test_pickle_from_another_version_warns(table):
+    _, Xm = table
+    est = tiny("mean").fit(Xm)
+    state = est.__getstate__()
+    assert state["_deepimpute_version"] == __import__("deepimpute").__version__
+    pickle.loads(pickle.dumps(est))  # same version: silent (warnings are errors)
+    for saved in ("0.0.1", None):  # None: saved before versions were stamped
+        blob = {k: v for k, v in state.items() if k != "_deepimpute_version"}
+        if saved:
+            blob["_deepimpute_version"] = saved
+        fresh = type(est).__new__(type(est))
+        with pytest.warns(UserWarning, match="refit it if it fails"):
+            fresh.__setstate__(blob)
+        np.testing.assert_array_equal(fresh.transform(Xm), est.transform(Xm))
+    unfitted = type(est)().__getstate__()
+    unfitted.pop("_deepimpute_version")
+    type(est).__new__(type(est)).__setstate__(unfitted)  # nothing fitted: silent
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_all_nan_row_and_new_missing_column(name, table):
     X, Xm = table

@@ -41,6 +41,7 @@ from .._utils.sklearn_compat import (
     _fit_context,
 )
 from .._utils.torch_utils import resolve_device, seed_from, seeded
+from .._version import __version__
 from ..schema import ColumnSpec, Image, ModelLayout
 from ..training import (
     BatchStream,
@@ -131,6 +132,24 @@ class BaseImputer(TransformerMixin, BaseEstimator):
     #: deprecated parameter name -> its new name; the old one stays an ``__init__``
     #: parameter (default ``"deprecated"``) for one release, see ``_param``
     _renamed: dict[str, str] = {}
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_deepimpute_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_deepimpute_version", "0.1.0 or earlier")
+        if saved != __version__ and any(k.endswith("_") for k in state):
+            # fitted state (cores' attributes, encoders) may differ across versions
+            warnings.warn(
+                f"{type(self).__name__} was saved by deepimpute {saved} and is "
+                f"loaded by {__version__}; a fitted model may not transform across "
+                "versions: refit it if it fails.",
+                UserWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
