@@ -13,6 +13,7 @@ table.
 
     python -m benchmarks.oracle --imputers mean vae sk-iterative-br sk-knn
     python -m benchmarks.oracle --quick --imputers mean vae --seeds 0
+    python -m benchmarks.oracle --imputers vsae-default --set latent_dim=8
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks._cli import RowWriter, add_common
+from benchmarks._cli import RowWriter, add_common, parse_overrides
 from benchmarks.profiles import available
 from benchmarks.run import RESULTS, run_cell, split
 
@@ -110,7 +111,10 @@ def run(
     data_seed: int,
     mechanism: str = "mcar",
     device: str = "auto",
+    overrides: dict | None = None,
 ) -> list[dict]:
+    """The oracle and every imputer per rate and seed, written to ``out``;
+    ``overrides`` are imputer parameters (``--set``; name the CSV after them)."""
     data = gaussian_table(n_samples, n_features, n_factors, data_seed)
     base = dict(
         dataset=data.name,
@@ -130,7 +134,7 @@ def run(
                 for name in imputers:
                     try:
                         row = run_cell(data, mechanism, rate, name, seed, quick,
-                                       device=device)
+                                       device=device, overrides=overrides)
                     except Exception as exc:  # recorded, never swallowed
                         traceback.print_exc()
                         row = dict(status="error", error=f"{type(exc).__name__}: {exc}")
@@ -199,7 +203,7 @@ def main(argv=None) -> int:
     p.add_argument("--n-factors", type=int, default=3)
     p.add_argument("--data-seed", type=int, default=0, help="draws mean and cov")
     p.add_argument("--device", default="auto")
-    add_common(p, quick="tiny table and epochs")
+    add_common(p, quick="tiny table and epochs", overrides=True)
     args = p.parse_args(argv)
     imputers = args.imputers or ["mean", "vae", "sk-iterative-br", "sk-knn"]
     n_samples = min(args.n_samples, 500) if args.quick else args.n_samples
@@ -216,6 +220,7 @@ def main(argv=None) -> int:
         data_seed=args.data_seed,
         mechanism=args.mechanism,
         device=args.device,
+        overrides=parse_overrides(args.set),
     )
     print(summarize(out))
     print(f"\nwrote {out}")

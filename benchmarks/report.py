@@ -427,7 +427,9 @@ SECTIONS = [
         "Oracle floor: Gaussian table, exact conditional mean",
         {"oracle.csv": f"{ORACLE} --imputers mean vae sk-iterative-br sk-knn",
          "oracle-deep.csv": f"{ORACLE} --imputers mean vae miwae hivae gain "
-         "sk-iterative-br sk-knn --out benchmarks/results/oracle-deep.csv"},
+         "sk-iterative-br sk-knn --out benchmarks/results/oracle-deep.csv",
+         "oracle-defaults.csv": f"{ORACLE} --imputers vsae-default rvi-default "
+         "factvae-default --out benchmarks/results/oracle-defaults.csv"},
         _script("oracle:summarize"),
     ),
     Section(
