@@ -28,7 +28,15 @@ import torch
 
 from .training import Batch, BatchStream, table_tensors
 
-__all__ = ["DaskStream", "fit_dask", "is_dask_frame", "sample_dask", "transform_dask"]
+__all__ = [
+    "DaskStream",
+    "fit_dask",
+    "is_dask_frame",
+    "prepare_streamed_fit",
+    "sample_dask",
+    "train_streamed",
+    "transform_dask",
+]
 
 #: The models draw their noise from torch's global generator inside ``seeded``;
 #: two partitions imputed at once by threads of one process would interleave their
@@ -245,12 +253,25 @@ def fit_dask(est, ddf):
     mean / mode and scikit-learn adapters) is fitted on a random sample of at most
     :data:`SAMPLE_ROWS` rows, with a warning when the sample is not the whole table.
     """
-    dask, _ = _import_dask()
-    from ._utils.torch_utils import resolve_device, seed_from
-    from .schema import ColumnSpec
-
+    _import_dask()
     if not isinstance(est, _streamed_classes()):
         return _fit_on_sample(est, ddf)
+    n_rows = prepare_streamed_fit(est, ddf)
+    return train_streamed(est, ddf, n_rows)
+
+
+def prepare_streamed_fit(est, ddf) -> int:
+    """Everything of a streamed fit but the training: the column checks, the
+    encoder's statistics (one pass of Dask reductions) and the base contract's
+    fitted state. Returns the number of rows of ``ddf``.
+
+    Split from :func:`train_streamed` so that a launcher can run the reductions
+    once on a cluster and send the prepared imputer to every rank
+    (:func:`deepimpute.distributed.fit_on_dask`).
+    """
+    from ._utils.torch_utils import seed_from
+    from .schema import ColumnSpec
+
     names = np.asarray(list(ddf.columns), dtype=object)
     if len(names) == 0:
         raise ValueError("X has 0 columns; there is nothing to impute.")
@@ -268,6 +289,18 @@ def fit_dask(est, ddf):
         raise ValueError(f"Found {n_rows} sample(s) while a minimum of 2 is required.")
     _fit_contract(est, ddf, values)
     est.seed_ = seed_from(est.random_state)
+    return n_rows
+
+
+def train_streamed(est, ddf, n_rows: int, scheduler=None):
+    """Train a prepared imputer (:func:`prepare_streamed_fit`) on mini-batches
+    streamed from the partitions of ``ddf``; returns ``est``.
+
+    ``scheduler`` is the Dask scheduler that reads each partition (None: Dask's
+    default); under a process group each rank reads only its own partitions.
+    """
+    from ._utils.torch_utils import resolve_device
+
     stream = DaskStream(
         ddf,
         est.encoder_,
@@ -275,6 +308,7 @@ def fit_dask(est, ddf):
         validation_fraction=est.validation_fraction,
         seed=est.seed_,
         device=resolve_device(est.device),
+        scheduler=scheduler,
     )
     est._fit(None, stream, est.seed_)
     return est
@@ -473,9 +507,13 @@ class DaskStream(BatchStream):
     partition of both sets.
     """
 
-    def __init__(self, ddf, encoder, n_rows, *, validation_fraction, seed, device):
+    def __init__(
+        self, ddf, encoder, n_rows, *, validation_fraction, seed, device,
+        scheduler=None,
+    ):
         self.parts = ddf.to_delayed()
         self.encoder, self.n_rows, self.device = encoder, n_rows, device
+        self.scheduler = scheduler
         P = len(self.parts)
         n_val = int(round(validation_fraction * P)) if validation_fraction > 0 else 0
         n_val = min(n_val, P - 1)
@@ -498,7 +536,7 @@ class DaskStream(BatchStream):
         self.val_parts = self.val_parts[rank::world]
 
     def _load(self, k):
-        part = self.parts[int(k)].compute()
+        part = self.parts[int(k)].compute(scheduler=self.scheduler)
         _, data = self.encoder.encode(part)
         return table_tensors(data)
 
