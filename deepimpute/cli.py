@@ -557,12 +557,13 @@ class _DatasetOutput:
             shutil.rmtree(self.part)
 
 
-def _impute_partition(part, est, k, path, bundle, folders, draws, seed) -> _Summary:
+def _impute_partition(part, est, k, path, about, folders, draws, seed) -> _Summary:
     """Impute one partition of a Parquet dataset and write it as file ``k`` of
-    every output folder (one per draw); return the partition's summary."""
+    every output folder (one per draw); return the partition's summary.
+    ``about`` is the bundle without its estimator (which arrives once, as ``est``)."""
     from ._dask import _TORCH_LOCK
 
-    names = bundle["names"]
+    names = about["names"]
     missing = part[names].isna().to_numpy()
     if missing.any():
         # one partition at a time in torch (seeded noise from the global generator);
@@ -571,7 +572,7 @@ def _impute_partition(part, est, k, path, bundle, folders, draws, seed) -> _Summ
             outs = _impute_frame(est, path, part, names, draws, seed + k)
     else:
         outs = [part] * max(1, draws)
-    summary = _Summary(bundle["method"], names, bundle["spec"])
+    summary = _Summary(about["method"], names, about["spec"])
     summary.add(part[names], missing, outs[0])
     for folder, out in zip(folders, outs, strict=True):
         out[part.columns].to_parquet(
@@ -608,9 +609,10 @@ def _apply_dataset(args, bundle, path, outputs, draws) -> _Summary:
             sinks.append(_DatasetOutput(o))
         folders = [s.part for s in sinks]
         node = _estimator_node(bundle["estimator"])
+        about = {key: bundle[key] for key in ("names", "method", "spec")}
         task = dask.delayed(_impute_partition, pure=False)
         parts = [
-            task(p, node, k, path, bundle, folders, draws, args.seed)
+            task(p, node, k, path, about, folders, draws, args.seed)
             for k, p in enumerate(ddf.to_delayed())
         ]
         summaries = dask.compute(*parts)
