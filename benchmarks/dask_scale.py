@@ -23,7 +23,7 @@ test table of 20 000 rows. ``table_mb`` is the table's size as a pandas DataFram
     python -m benchmarks.dask_scale transform            # 5e5 rows (issue: 1e7)
     python -m benchmarks.dask_scale transform --rows 1e7 # the issue's size
     python -m benchmarks.dask_scale fit                  # 4e5 rows, quick look
-    python -m benchmarks.dask_scale fit --rows 2e6 --sample-rows 1e6 --epochs 1
+    python -m benchmarks.dask_scale fit --rows 4e6 --sample-rows 1e6 --epochs 1
     python -m benchmarks.dask_scale transform --quick    # smoke run
 """
 
@@ -408,4 +408,20 @@ def fit_markdown(path: Path) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
         lines.append("| " + " | ".join(str(r[c]) for c in cols) + " |")
+    ok = df[df["status"] == "ok"]
+    ref = "sample" if (ok["run"] == "sample").any() else "memory"
+    per = {
+        run: np.array([[float(v) for v in t.split()]
+                       for t in ok.loc[ok["run"] == run, "nrmse_per_feature"]])
+        for run in ("dask", ref)
+    }
+    if all(len(v) >= 2 for v in per.values()):
+        gap = np.abs(per["dask"].mean(0) - per[ref].mean(0))
+        spread = np.maximum(np.ptp(per["dask"], 0), np.ptp(per[ref], 0))
+        lines.append(
+            f"\nper feature, |mean `dask` - mean `{ref}`| over the seeds: "
+            + " ".join(f"{g:.4f}" for g in gap)
+            + "; the larger seed range (max - min over seeds) of the two: "
+            + " ".join(f"{r:.4f}" for r in spread)
+        )
     return "\n".join(lines)
