@@ -391,17 +391,16 @@ def fit_encoder(spec, handle_unknown: str, ddf):
 
     names = list(ddf.columns)
     positions = spec.positions(names, len(names))
-    lazy: dict = {"n": ddf.shape[0], "has_missing": ddf.isna().any()}
+    # what to reduce: ("cat", col, unique?), ("num", col), ("img", label, cols)
+    plan: list = []
     for attr, pos in zip(spec, positions, strict=True):
         cols = [names[j] for j in pos]
         if isinstance(attr, Categorical):
-            col = cols[0]
-            lazy[("count", col)] = ddf[col].count()
-            dtype = ddf._meta[col].dtype
-            if attr.categories is None and not (
+            dtype = ddf._meta[cols[0]].dtype
+            unique = attr.categories is None and not (
                 isinstance(dtype, pd.CategoricalDtype) and _known(dtype)
-            ):
-                lazy[("unique", col)] = ddf[col].dropna().unique()
+            )
+            plan.append(("cat", cols[0], unique))
         elif isinstance(attr, Numerical):
             for col in cols:
                 dtype = ddf._meta[col].dtype
@@ -414,23 +413,19 @@ def fit_encoder(spec, handle_unknown: str, ddf):
                         "DataFrame: only numbers and categories are streamed; fit "
                         "on a pandas sample, or convert it (e.g. dates to int64)."
                     )
-                s = ddf[col].astype("float64")
-                lazy[("count", col)] = s.count()
-                lazy[("mean", col)] = s.mean()
-                lazy[("std", col)] = s.std(ddof=0)
-                lazy[("min", col)] = s.min()
-                lazy[("max", col)] = s.max()
+                plan.append(("num", col))
         elif isinstance(attr, Image):
-            block = ddf[cols].astype("float64")
-            lazy[("count", attr.label)] = block.count().sum()
-            lazy[("min", attr.label)] = block.min().min()
-            lazy[("max", attr.label)] = block.max().max()
-    keys = list(lazy)
+            plan.append(("img", attr.label, cols))
+    # one task per partition reduces it to a few numbers as soon as it is read:
+    # memory holds one partition at a time, whatever the number of rows (Dask's
+    # own reductions keep partitions alive across the several reductions)
+    stats = dask.delayed(_partition_stats, pure=True)
+    parts = [stats(part, plan) for part in ddf.to_delayed()]
     with warnings.catch_warnings():
-        # an all-missing column gives NaN statistics, refused just below by name
         warnings.simplefilter("ignore", RuntimeWarning)
-        computed = dask.compute(*lazy.values())
-    values = dict(zip(keys, computed, strict=True))
+        (per,) = dask.compute(dask.delayed(list)(parts))
+    values = _combine_stats(per, plan, names)
+
     for key, v in values.items():
         if key[0] == "count" and v == 0:
             raise ValueError(
@@ -454,6 +449,88 @@ def fit_encoder(spec, handle_unknown: str, ddf):
                     enc.low[j], enc.high[j] = lo, hi
     enc.dtypes = list(ddf._meta.dtypes)
     return enc, int(values["n"]), values
+
+
+def _partition_stats(part: pd.DataFrame, plan: list) -> dict:
+    """The statistics of one partition that :func:`_combine_stats` merges: row
+    count, which columns have holes, per numerical column its count, mean, sum of
+    squared deviations, minimum and maximum; per categorical column its count and
+    (when wanted) its values in order of appearance; per image its count and
+    extremes."""
+    out: dict = {"n": len(part), "has_missing": part.isna().any().to_numpy()}
+    for item in plan:
+        if item[0] == "cat":
+            col = part[item[1]]
+            out[("count", item[1])] = int(col.count())
+            if item[2]:
+                out[("unique", item[1])] = list(col.dropna().unique())
+        elif item[0] == "num":
+            x = part[item[1]].to_numpy(dtype="float64", na_value=np.nan)
+            x = x[~np.isnan(x)]
+            c = len(x)
+            m = float(x.mean()) if c else 0.0
+            out[("num", item[1])] = (
+                c,
+                m,
+                float(((x - m) ** 2).sum()) if c else 0.0,
+                float(x.min()) if c else np.nan,
+                float(x.max()) if c else np.nan,
+            )
+        else:
+            x = part[item[2]].to_numpy(dtype="float64", na_value=np.nan)
+            c = int((~np.isnan(x)).sum())
+            out[("img", item[1])] = (
+                c,
+                float(np.nanmin(x)) if c else np.nan,
+                float(np.nanmax(x)) if c else np.nan,
+            )
+    return out
+
+
+def _combine_stats(per: list, plan: list, names: list) -> dict:
+    """The table's statistics from those of its partitions (means and spreads
+    merged pairwise, Chan et al.'s update), keyed as :func:`fit_encoder` reads
+    them."""
+    values: dict = {
+        "n": sum(p["n"] for p in per),
+        "has_missing": pd.Series(
+            np.logical_or.reduce([p["has_missing"] for p in per])
+            if per
+            else np.zeros(len(names), dtype=bool),
+            index=names,
+        ),
+    }
+    for item in plan:
+        key = item[1]
+        if item[0] == "cat":
+            values[("count", key)] = sum(p[("count", key)] for p in per)
+            if item[2]:
+                seen = dict.fromkeys(v for p in per for v in p[("unique", key)])
+                values[("unique", key)] = list(seen)
+        elif item[0] == "num":
+            n, mean, m2 = 0, 0.0, 0.0
+            lo, hi = np.inf, -np.inf
+            for p in per:
+                c, m, q, a, b = p[("num", key)]
+                if not c:
+                    continue
+                delta = m - mean
+                total = n + c
+                mean += delta * c / total
+                m2 += q + delta * delta * n * c / total
+                n = total
+                lo, hi = min(lo, a), max(hi, b)
+            values[("count", key)] = n
+            values[("mean", key)] = mean if n else np.nan
+            values[("std", key)] = float(np.sqrt(m2 / n)) if n else np.nan
+            values[("min", key)] = lo if n else np.nan
+            values[("max", key)] = hi if n else np.nan
+        else:
+            found = [p[("img", key)] for p in per if p[("img", key)][0]]
+            values[("count", key)] = sum(f[0] for f in found)
+            values[("min", key)] = min((f[1] for f in found), default=np.nan)
+            values[("max", key)] = max((f[2] for f in found), default=np.nan)
+    return values
 
 
 def _summary_frame(spec, positions, names, meta, values) -> pd.DataFrame:
