@@ -8,7 +8,7 @@ depends on, so a cluster ships it to each worker once instead of embedding a cop
 in every task.
 
 ``fit`` of a Dask DataFrame is in :func:`fit_dask`: the encoder's statistics come
-from one pass of Dask reductions, deep imputers then train on mini-batches streamed
+from one pass over the partitions, deep imputers then train on mini-batches streamed
 from the partitions (:class:`DaskStream`), methods that need every row in
 memory fit on a random sample with a warning.
 
@@ -246,7 +246,7 @@ def fit_dask(est, ddf):
     """``est.fit`` of a Dask DataFrame; returns ``est``.
 
     Streamed methods (:func:`_streamed_classes`) get the encoder's statistics from
-    one pass of Dask reductions and train on mini-batches streamed from the
+    one pass over the partitions and train on mini-batches streamed from the
     partitions (:class:`DaskStream`); memory is bounded by a few partitions. Every
     other method (MissForest, MICE, GAIN and MisGAN, whose fit needs the range of
     every column in model space, RVI / VAD with one posterior per training row, the
@@ -262,7 +262,7 @@ def fit_dask(est, ddf):
 
 def prepare_streamed_fit(est, ddf) -> int:
     """Everything of a streamed fit but the training: the column checks, the
-    encoder's statistics (one pass of Dask reductions) and the base contract's
+    encoder's statistics (one pass over the partitions) and the base contract's
     fitted state. Returns the number of rows of ``ddf``.
 
     Split from :func:`train_streamed` so that a launcher can run the reductions
@@ -373,10 +373,11 @@ def _fit_on_sample(est, ddf):
 
 
 def fit_encoder(spec, handle_unknown: str, ddf):
-    """A fitted :class:`~deepimpute._data.TableEncoder` from one pass of Dask
-    reductions over ``ddf``; returns ``(encoder, n_rows, values)``, ``values`` the
-    reduced statistics (``("min", col)``, ``("max", col)`` of numerical columns and
-    ``"has_missing"`` per column, read again by :func:`_fit_contract`).
+    """A fitted :class:`~deepimpute._data.TableEncoder` from one pass over the
+    partitions of ``ddf`` (:func:`_partition_stats`, :func:`_combine_stats`);
+    returns ``(encoder, n_rows, values)``, ``values`` the reduced statistics
+    (``("min", col)``, ``("max", col)`` of numerical columns and ``"has_missing"``
+    per column, read again by :func:`_fit_contract`).
 
     The entry point into the encoder is its own ``fit``, run on a small frame
     built from the reductions: it holds every category of each categorical column
