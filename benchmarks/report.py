@@ -578,8 +578,7 @@ SECTIONS = [
         "rows generated partition by partition on the workers (200 partitions "
         "of 50 000 rows); 1 and 2 single-threaded worker processes. Peak "
         "memory is each worker's ru_maxrss over its life, beside its resident "
-        "memory after the imports and the size of one input partition: it stays "
-        "a few partitions above the imports whatever the number of rows. The "
+        "memory after the imports and the size of one input partition. The "
         "machine has 2 cores and another benchmark ran on one of them, so the "
         "2-worker speed-up is a lower bound of what two free cores give.",
     ),
