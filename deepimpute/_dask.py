@@ -8,7 +8,7 @@ depends on, so a cluster ships it to each worker once instead of embedding a cop
 in every task.
 
 ``fit`` of a Dask DataFrame is in :func:`fit_dask`: the encoder's statistics come
-from one pass of Dask reductions, deep imputers then train on mini-batches streamed
+from one pass over the partitions, deep imputers then train on mini-batches streamed
 from the partitions (:class:`DaskStream`), methods that need every row in
 memory fit on a random sample with a warning.
 
@@ -28,7 +28,15 @@ import torch
 
 from .training import Batch, BatchStream, table_tensors
 
-__all__ = ["DaskStream", "fit_dask", "is_dask_frame", "sample_dask", "transform_dask"]
+__all__ = [
+    "DaskStream",
+    "fit_dask",
+    "is_dask_frame",
+    "prepare_streamed_fit",
+    "sample_dask",
+    "train_streamed",
+    "transform_dask",
+]
 
 #: The models draw their noise from torch's global generator inside ``seeded``;
 #: two partitions imputed at once by threads of one process would interleave their
@@ -238,19 +246,32 @@ def fit_dask(est, ddf):
     """``est.fit`` of a Dask DataFrame; returns ``est``.
 
     Streamed methods (:func:`_streamed_classes`) get the encoder's statistics from
-    one pass of Dask reductions and train on mini-batches streamed from the
+    one pass over the partitions and train on mini-batches streamed from the
     partitions (:class:`DaskStream`); memory is bounded by a few partitions. Every
     other method (MissForest, MICE, GAIN and MisGAN, whose fit needs the range of
     every column in model space, RVI / VAD with one posterior per training row, the
     mean / mode and scikit-learn adapters) is fitted on a random sample of at most
     :data:`SAMPLE_ROWS` rows, with a warning when the sample is not the whole table.
     """
-    dask, _ = _import_dask()
-    from ._utils.torch_utils import resolve_device, seed_from
-    from .schema import ColumnSpec
-
+    _import_dask()
     if not isinstance(est, _streamed_classes()):
         return _fit_on_sample(est, ddf)
+    n_rows = prepare_streamed_fit(est, ddf)
+    return train_streamed(est, ddf, n_rows)
+
+
+def prepare_streamed_fit(est, ddf) -> int:
+    """Everything of a streamed fit but the training: the column checks, the
+    encoder's statistics (one pass over the partitions) and the base contract's
+    fitted state. Returns the number of rows of ``ddf``.
+
+    Split from :func:`train_streamed` so that a launcher can run the reductions
+    once on a cluster and send the prepared imputer to every rank
+    (:func:`deepimpute.distributed.fit_on_dask`).
+    """
+    from ._utils.torch_utils import seed_from
+    from .schema import ColumnSpec
+
     names = np.asarray(list(ddf.columns), dtype=object)
     if len(names) == 0:
         raise ValueError("X has 0 columns; there is nothing to impute.")
@@ -268,6 +289,18 @@ def fit_dask(est, ddf):
         raise ValueError(f"Found {n_rows} sample(s) while a minimum of 2 is required.")
     _fit_contract(est, ddf, values)
     est.seed_ = seed_from(est.random_state)
+    return n_rows
+
+
+def train_streamed(est, ddf, n_rows: int, scheduler=None):
+    """Train a prepared imputer (:func:`prepare_streamed_fit`) on mini-batches
+    streamed from the partitions of ``ddf``; returns ``est``.
+
+    ``scheduler`` is the Dask scheduler that reads each partition (None: Dask's
+    default); under a process group each rank reads only its own partitions.
+    """
+    from ._utils.torch_utils import resolve_device
+
     stream = DaskStream(
         ddf,
         est.encoder_,
@@ -275,6 +308,7 @@ def fit_dask(est, ddf):
         validation_fraction=est.validation_fraction,
         seed=est.seed_,
         device=resolve_device(est.device),
+        scheduler=scheduler,
     )
     est._fit(None, stream, est.seed_)
     return est
@@ -339,10 +373,11 @@ def _fit_on_sample(est, ddf):
 
 
 def fit_encoder(spec, handle_unknown: str, ddf):
-    """A fitted :class:`~deepimpute._data.TableEncoder` from one pass of Dask
-    reductions over ``ddf``; returns ``(encoder, n_rows, values)``, ``values`` the
-    reduced statistics (``("min", col)``, ``("max", col)`` of numerical columns and
-    ``"has_missing"`` per column, read again by :func:`_fit_contract`).
+    """A fitted :class:`~deepimpute._data.TableEncoder` from one pass over the
+    partitions of ``ddf`` (:func:`_partition_stats`, :func:`_combine_stats`);
+    returns ``(encoder, n_rows, values)``, ``values`` the reduced statistics
+    (``("min", col)``, ``("max", col)`` of numerical columns and ``"has_missing"``
+    per column, read again by :func:`_fit_contract`).
 
     The entry point into the encoder is its own ``fit``, run on a small frame
     built from the reductions: it holds every category of each categorical column
@@ -357,17 +392,16 @@ def fit_encoder(spec, handle_unknown: str, ddf):
 
     names = list(ddf.columns)
     positions = spec.positions(names, len(names))
-    lazy: dict = {"n": ddf.shape[0], "has_missing": ddf.isna().any()}
+    # what to reduce: ("cat", col, unique?), ("num", col), ("img", label, cols)
+    plan: list = []
     for attr, pos in zip(spec, positions, strict=True):
         cols = [names[j] for j in pos]
         if isinstance(attr, Categorical):
-            col = cols[0]
-            lazy[("count", col)] = ddf[col].count()
-            dtype = ddf._meta[col].dtype
-            if attr.categories is None and not (
+            dtype = ddf._meta[cols[0]].dtype
+            unique = attr.categories is None and not (
                 isinstance(dtype, pd.CategoricalDtype) and _known(dtype)
-            ):
-                lazy[("unique", col)] = ddf[col].dropna().unique()
+            )
+            plan.append(("cat", cols[0], unique))
         elif isinstance(attr, Numerical):
             for col in cols:
                 dtype = ddf._meta[col].dtype
@@ -380,23 +414,19 @@ def fit_encoder(spec, handle_unknown: str, ddf):
                         "DataFrame: only numbers and categories are streamed; fit "
                         "on a pandas sample, or convert it (e.g. dates to int64)."
                     )
-                s = ddf[col].astype("float64")
-                lazy[("count", col)] = s.count()
-                lazy[("mean", col)] = s.mean()
-                lazy[("std", col)] = s.std(ddof=0)
-                lazy[("min", col)] = s.min()
-                lazy[("max", col)] = s.max()
+                plan.append(("num", col))
         elif isinstance(attr, Image):
-            block = ddf[cols].astype("float64")
-            lazy[("count", attr.label)] = block.count().sum()
-            lazy[("min", attr.label)] = block.min().min()
-            lazy[("max", attr.label)] = block.max().max()
-    keys = list(lazy)
+            plan.append(("img", attr.label, cols))
+    # one task per partition reduces it to a few numbers as soon as it is read:
+    # memory holds one partition at a time, whatever the number of rows (Dask's
+    # own reductions keep partitions alive across the several reductions)
+    stats = dask.delayed(_partition_stats, pure=True)
+    parts = [stats(part, plan) for part in ddf.to_delayed()]
     with warnings.catch_warnings():
-        # an all-missing column gives NaN statistics, refused just below by name
         warnings.simplefilter("ignore", RuntimeWarning)
-        computed = dask.compute(*lazy.values())
-    values = dict(zip(keys, computed, strict=True))
+        (per,) = dask.compute(dask.delayed(list)(parts))
+    values = _combine_stats(per, plan, names)
+
     for key, v in values.items():
         if key[0] == "count" and v == 0:
             raise ValueError(
@@ -420,6 +450,88 @@ def fit_encoder(spec, handle_unknown: str, ddf):
                     enc.low[j], enc.high[j] = lo, hi
     enc.dtypes = list(ddf._meta.dtypes)
     return enc, int(values["n"]), values
+
+
+def _partition_stats(part: pd.DataFrame, plan: list) -> dict:
+    """The statistics of one partition that :func:`_combine_stats` merges: row
+    count, which columns have holes, per numerical column its count, mean, sum of
+    squared deviations, minimum and maximum; per categorical column its count and
+    (when wanted) its values in order of appearance; per image its count and
+    extremes."""
+    out: dict = {"n": len(part), "has_missing": part.isna().any().to_numpy()}
+    for item in plan:
+        if item[0] == "cat":
+            col = part[item[1]]
+            out[("count", item[1])] = int(col.count())
+            if item[2]:
+                out[("unique", item[1])] = list(col.dropna().unique())
+        elif item[0] == "num":
+            x = part[item[1]].to_numpy(dtype="float64", na_value=np.nan)
+            x = x[~np.isnan(x)]
+            c = len(x)
+            m = float(x.mean()) if c else 0.0
+            out[("num", item[1])] = (
+                c,
+                m,
+                float(((x - m) ** 2).sum()) if c else 0.0,
+                float(x.min()) if c else np.nan,
+                float(x.max()) if c else np.nan,
+            )
+        else:
+            x = part[item[2]].to_numpy(dtype="float64", na_value=np.nan)
+            c = int((~np.isnan(x)).sum())
+            out[("img", item[1])] = (
+                c,
+                float(np.nanmin(x)) if c else np.nan,
+                float(np.nanmax(x)) if c else np.nan,
+            )
+    return out
+
+
+def _combine_stats(per: list, plan: list, names: list) -> dict:
+    """The table's statistics from those of its partitions (means and spreads
+    merged pairwise, Chan et al.'s update), keyed as :func:`fit_encoder` reads
+    them."""
+    values: dict = {
+        "n": sum(p["n"] for p in per),
+        "has_missing": pd.Series(
+            np.logical_or.reduce([p["has_missing"] for p in per])
+            if per
+            else np.zeros(len(names), dtype=bool),
+            index=names,
+        ),
+    }
+    for item in plan:
+        key = item[1]
+        if item[0] == "cat":
+            values[("count", key)] = sum(p[("count", key)] for p in per)
+            if item[2]:
+                seen = dict.fromkeys(v for p in per for v in p[("unique", key)])
+                values[("unique", key)] = list(seen)
+        elif item[0] == "num":
+            n, mean, m2 = 0, 0.0, 0.0
+            lo, hi = np.inf, -np.inf
+            for p in per:
+                c, m, q, a, b = p[("num", key)]
+                if not c:
+                    continue
+                delta = m - mean
+                total = n + c
+                mean += delta * c / total
+                m2 += q + delta * delta * n * c / total
+                n = total
+                lo, hi = min(lo, a), max(hi, b)
+            values[("count", key)] = n
+            values[("mean", key)] = mean if n else np.nan
+            values[("std", key)] = float(np.sqrt(m2 / n)) if n else np.nan
+            values[("min", key)] = lo if n else np.nan
+            values[("max", key)] = hi if n else np.nan
+        else:
+            found = [p[("img", key)] for p in per if p[("img", key)][0]]
+            values[("count", key)] = sum(f[0] for f in found)
+            values[("min", key)] = min((f[1] for f in found), default=np.nan)
+            values[("max", key)] = max((f[2] for f in found), default=np.nan)
+    return values
 
 
 def _summary_frame(spec, positions, names, meta, values) -> pd.DataFrame:
@@ -473,9 +585,13 @@ class DaskStream(BatchStream):
     partition of both sets.
     """
 
-    def __init__(self, ddf, encoder, n_rows, *, validation_fraction, seed, device):
+    def __init__(
+        self, ddf, encoder, n_rows, *, validation_fraction, seed, device,
+        scheduler=None,
+    ):
         self.parts = ddf.to_delayed()
         self.encoder, self.n_rows, self.device = encoder, n_rows, device
+        self.scheduler = scheduler
         P = len(self.parts)
         n_val = int(round(validation_fraction * P)) if validation_fraction > 0 else 0
         n_val = min(n_val, P - 1)
@@ -498,7 +614,7 @@ class DaskStream(BatchStream):
         self.val_parts = self.val_parts[rank::world]
 
     def _load(self, k):
-        part = self.parts[int(k)].compute()
+        part = self.parts[int(k)].compute(scheduler=self.scheduler)
         _, data = self.encoder.encode(part)
         return table_tensors(data)
 

@@ -12,6 +12,8 @@ deepimpute impute data.csv -o clean.csv --method vsae
 deepimpute fit train.csv -o model.joblib --method vsae --param max_iter=50
 deepimpute transform new.csv --model model.joblib -o clean.csv
 deepimpute sample new.csv --model model.joblib --n-draws 5 -o draw.csv
+deepimpute fit train/ -o model.joblib           # a Parquet dataset (needs dask)
+deepimpute transform new/ --model model.joblib -o clean/   # one file per partition
 deepimpute impute pairs.csv -o clean.csv --image a_=28x28 --image b_=28x28
 deepimpute demo            # embedded yeast table, 50 % MCAR, every imputer
 """
@@ -179,6 +181,13 @@ class _Summary:
                 if len(vals):
                     self._widen((name, key), vals.min(), vals.max())
 
+    def merge(self, other: _Summary) -> None:
+        """Add the counts and ranges of another part of the same table."""
+        self.rows += other.rows
+        self.counts += other.counts
+        for key, (lo, hi) in other.ranges.items():
+            self._widen(key, lo, hi)
+
     def _widen(self, key, lo, hi) -> None:
         old = self.ranges.get(key, (np.inf, -np.inf))
         self.ranges[key] = (min(old[0], lo), max(old[1], hi))
@@ -223,7 +232,7 @@ def _progress(args, **kwargs):
 def _refuse_csv_options(args, what: str) -> None:
     """The options that type CSV text make no sense where the file's dtypes decide."""
     for option in ("numeric", "categorical", "na_values"):
-        if getattr(args, option):
+        if getattr(args, option, None):
             raise _files.UserError(
                 f"--{option.replace('_', '-')} applies to CSV files; {what}, whose "
                 "dtypes and nulls decide"
@@ -500,6 +509,106 @@ def _apply_parquet(args, bundle, path, sinks, draws) -> _Summary:
     return summary
 
 
+class _DatasetOutput:
+    """A Parquet dataset written into ``path + '.part'`` and renamed at the end: a
+    failure leaves nothing, and an existing output is never overwritten."""
+
+    def __init__(self, path):
+        _files.check_output(path)
+        self.path = str(path).rstrip("/\\") or str(path)
+        if os.path.lexists(self.path):
+            raise _files.UserError(
+                f"-o {path}: already exists; a Parquet dataset is written to a new "
+                "folder"
+            )
+        self.part = self.path + ".part"
+        if os.path.lexists(self.part):
+            raise _files.UserError(
+                f"-o {path}: {self.part} exists (left by an interrupted run?); "
+                "remove it first"
+            )
+        os.mkdir(self.part)
+
+    def commit(self) -> None:
+        os.replace(self.part, self.path)
+
+    def discard(self) -> None:
+        import shutil
+
+        if os.path.isdir(self.part):
+            shutil.rmtree(self.part)
+
+
+def _impute_partition(part, est, k, path, about, folders, draws, seed) -> _Summary:
+    """Impute one partition of a Parquet dataset and write it as file ``k`` of
+    every output folder (one per draw); return the partition's summary.
+    ``about`` is the bundle without its estimator (which arrives once, as ``est``)."""
+    from ._dask import _TORCH_LOCK
+
+    names = about["names"]
+    missing = part[names].isna().to_numpy()
+    if missing.any():
+        # one partition at a time in torch (seeded noise from the global generator);
+        # reading and writing the files overlap across threads
+        with _TORCH_LOCK:
+            outs = _impute_frame(est, path, part, names, draws, seed + k)
+    else:
+        outs = [part] * max(1, draws)
+    summary = _Summary(about["method"], names, about["spec"])
+    summary.add(part[names], missing, outs[0])
+    for folder, out in zip(folders, outs, strict=True):
+        out[part.columns].to_parquet(
+            os.path.join(folder, f"part.{k}.parquet"), index=False
+        )
+    return summary
+
+
+def _apply_dataset(args, bundle, path, outputs, draws) -> _Summary:
+    """Impute a Parquet dataset partition by partition (read through Dask, never
+    collected) into one Parquet dataset per output: one file per partition, the
+    input's columns and dtypes."""
+    if bundle["format"] == "csv":
+        raise _files.UserError(
+            f"{path}: a Parquet dataset, but the model was fitted on a csv file (the "
+            "column types come from it)"
+        )
+    _refuse_csv_options(args, f"{path} is a Parquet dataset")
+    for o in outputs:
+        if os.path.splitext(str(o))[1].lower() in _files.CSV_SUFFIXES:
+            raise _files.UserError(
+                f"-o {o}: a csv file name, but {path} is a Parquet dataset (the "
+                "output is a folder of Parquet files)"
+            )
+    ddf = _files.read_parquet_dataset(path)  # a one-line error without dask
+    _check_columns(path, list(ddf.columns), bundle["names"])
+    import dask
+
+    from ._dask import _estimator_node
+
+    sinks = []
+    try:
+        for o in outputs:
+            sinks.append(_DatasetOutput(o))
+        folders = [s.part for s in sinks]
+        node = _estimator_node(bundle["estimator"])
+        about = {key: bundle[key] for key in ("names", "method", "spec")}
+        task = dask.delayed(_impute_partition, pure=False)
+        parts = [
+            task(p, node, k, path, about, folders, draws, args.seed)
+            for k, p in enumerate(ddf.to_delayed())
+        ]
+        summaries = dask.compute(*parts)
+        summary = _Summary(bundle["method"], bundle["names"], bundle["spec"])
+        for part in summaries:
+            summary.merge(part)
+        for sink in sinks:
+            sink.commit()
+    finally:
+        for sink in sinks:
+            sink.discard()
+    return summary
+
+
 def _draw_paths(output: str, n: int) -> list[str]:
     """``n`` output paths: ``{}`` in OUTPUT is the draw number, else ``_k``
     before the suffix (clean.csv -> clean_1.csv ...)."""
@@ -560,7 +669,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 def _cmd_transform(args: argparse.Namespace) -> int:
     bundle = _load_bundle(args.model, args.quiet)
     start = time.perf_counter()
-    summary = _apply(args, bundle, args.input, [args.output])
+    if _files.is_dataset(args.input):
+        summary = _apply_dataset(args, bundle, args.input, [args.output], 0)
+    else:
+        summary = _apply(args, bundle, args.input, [args.output])
     if not args.quiet:
         summary.print(args.output, time.perf_counter() - start)
     return 0
@@ -572,7 +684,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     bundle = _load_bundle(args.model, args.quiet)
     start = time.perf_counter()
     paths = _draw_paths(args.output, args.n_draws)
-    summary = _apply(args, bundle, args.input, paths, draws=args.n_draws)
+    if _files.is_dataset(args.input):
+        summary = _apply_dataset(args, bundle, args.input, paths, args.n_draws)
+    else:
+        summary = _apply(args, bundle, args.input, paths, draws=args.n_draws)
     if not args.quiet:
         summary.print(", ".join(paths), time.perf_counter() - start)
     return 0
@@ -663,7 +778,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     reading = argparse.ArgumentParser(add_help=False)
-    reading.add_argument("input", help="CSV or Parquet file")
+    reading.add_argument("input", help="CSV or Parquet file, or a Parquet dataset "
+                         "(a folder or a glob of Parquet files; read with dask)")
     reading.add_argument("--format", choices=["csv", "parquet"],
                          help="the input's and output's format (default: by suffix)")
     reading.add_argument("--sep", help="CSV field separator (default: sniffed from "

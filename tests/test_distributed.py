@@ -3,6 +3,7 @@
 import pickle
 import socket
 
+import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
@@ -110,3 +111,59 @@ def test_two_gloo_ranks_fit_like_one_process(tmp_path):
     # RVI / VAD refuse with a clear error on every rank
     for r in (0, 1):
         assert "per training row" in (tmp_path / f"rvi{r}.txt").read_text()
+
+
+def test_fit_on_dask_workers_like_one_process():
+    """One rank per worker of a 2-process LocalCluster: identical parameters on
+    both ranks, and the fit imputes like a one-process streamed fit."""
+    dd = pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("distributed")
+    from deepimpute.distributed import _launch, fit_on_dask
+
+    full, X = _data()
+    # every epoch in both fits: on 800 rows an early stop on a noisy validation
+    # loss would compare two fits of different lengths, not the two launchers
+    params = {**PARAMS, "n_iter_no_change": PARAMS["max_iter"]}
+    ddf = dd.from_pandas(X, npartitions=6)
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            worker_dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        imputer = VAEImputer(**params)
+        ests = _launch(client, imputer, ddf)
+        assert not hasattr(imputer, "module_")  # cloned, not modified
+        with pytest.raises(ValueError, match="per row|every row in one process"):
+            fit_on_dask(client, RVIImputer(max_iter=1), ddf)
+        with pytest.raises(TypeError, match="dask.dataframe.DataFrame"):
+            fit_on_dask(client, VAEImputer(**params), X)
+    assert len(ests) == 2
+    s0, s1 = (e.module_.state_dict() for e in ests)
+    assert s0.keys() == s1.keys()
+    for k in s0:
+        assert torch.equal(s0[k], s1[k]), k
+    assert ests[0].n_iter_ == ests[1].n_iter_
+    single = VAEImputer(**params).fit(ddf)  # one process, the same partitions
+    num = [c for c in X.columns if c.startswith("num")]
+    mask = X[num].isna().to_numpy()
+    err = {
+        name: nrmse(
+            full[num].to_numpy(), est.transform(X)[num].to_numpy(), missing=mask
+        )
+        for name, est in (("dask", ests[0]), ("single", single))
+    }
+    mean_err = nrmse(
+        full[num].to_numpy(), X[num].fillna(X[num].mean()).to_numpy(), missing=mask
+    )
+    # the tolerance of the torchrun-style test above
+    assert abs(err["dask"] - err["single"]) < 0.05, err
+    assert err["dask"] < 0.8 * mean_err, (err, mean_err)
+    # observed entries come back unchanged
+    out = ests[0].transform(X)
+    seen = X[num].notna().to_numpy()
+    np.testing.assert_array_equal(out[num].to_numpy()[seen], X[num].to_numpy()[seen])
