@@ -235,7 +235,7 @@ class RVI(ImputationModule):
         mu, logvar = self.posterior(theta, masks)
         shape = (1, mu.shape[-1]) if shared_noise else mu.shape
         eps = torch.randn(shape, dtype=mu.dtype, device=mu.device)
-        z = mu + torch.exp(0.5 * logvar) * eps
+        z = reparameterize(mu, logvar, eps=eps)
         out = self.decoder(z)
         # the element mask drops missing entries before any reduction (pitfall 8)
         ll = self.likelihood.log_prob(out, batch.x, batch.observed).sum(-1)
@@ -394,12 +394,13 @@ class RVI(ImputationModule):
         mu, logvar = self.posterior(theta)
         if not self.impute_draws:
             return self.likelihood.mean(self.decoder(mu))
-        sd = torch.exp(0.5 * logvar)
         total = 0.0
         for _ in range(self.impute_draws):
             # one (1, t) noise vector per draw: a row's value ignores its batch-mates
             eps = torch.randn((1, mu.shape[-1]), dtype=mu.dtype, device=mu.device)
-            total = total + self.likelihood.mean(self.decoder(mu + sd * eps))
+            total = total + self.likelihood.mean(
+                self.decoder(reparameterize(mu, logvar, eps=eps))
+            )
         return total / self.impute_draws
 
     def impute(self, batch: Batch) -> Tensor:

@@ -465,7 +465,7 @@ class VSAE(ImputationModule):
         # K latent draws per row on a leading axis (K = 1: the ELBO's single draw)
         k = self.n_train_samples
         eps = torch.randn((k, *mu.shape), dtype=mu.dtype, device=mu.device)
-        z = mu + torch.exp(0.5 * logvar) * eps
+        z = reparameterize(mu, logvar, eps=eps)
         out, logits = self.decode(z.flatten(-2), m)
         obs_ll = self.likelihood.log_prob(out, x, obs).sum(-1)
         mask_ll = self._mask_ll(logits, m)
@@ -652,7 +652,7 @@ class VSAE(ImputationModule):
                 )
                 noise = torch.randn((k, n, self.width), dtype=x.dtype, device=x.device)
             mu, logvar = self.proposal(xc, oc, mc, noise, att[rows])
-            z = mu + torch.exp(0.5 * logvar) * eps
+            z = reparameterize(mu, logvar, eps=eps)
             out, logits = self.decode(z.flatten(-2), mc)
             yield rows, out, self._log_weights(out, logits, z, mu, logvar, xc, oc, mc)
 
