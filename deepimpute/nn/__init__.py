@@ -1,11 +1,14 @@
 """Torch building blocks shared by every model: MLPs, likelihood heads, Gaussians."""
 
 from .functional import gaussian_kl, log_normal_std, reparameterize
+from .grouped import GroupedMLP, MaskedGroupBatchNorm
 from .likelihood import LIKELIHOODS, TableLikelihood
 from .mlp import mlp
 
 __all__ = [
     "LIKELIHOODS",
+    "GroupedMLP",
+    "MaskedGroupBatchNorm",
     "TableLikelihood",
     "gaussian_kl",
     "log_normal_std",
