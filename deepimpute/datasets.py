@@ -234,7 +234,6 @@ def load_phishing(data_home=None) -> Dataset:
     return Dataset(df, spec, y, "phishing", _source(path, "phishing"))
 
 
-HEART_NUMERICAL = ("age", "trestbps", "chol", "thalach", "oldpeak", "ca")
 HEART_CATEGORICAL = ("sex", "cp", "fbs", "restecg", "exang", "slope", "thal")
 
 
