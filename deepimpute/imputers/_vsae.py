@@ -224,7 +224,8 @@ class VSAEImputer(BaseDeepImputer):
     ``numerical="gaussian_learned", extra_drop_rate=0, kl_weight=1``: on a table
     with an exact copy and an independent standard-normal noise column, the draws
     of the copy then spread about half as much as those of the noise column, and
-    those spread with about 0.8 of its standard deviation (``tests/test_vsae.py``);
+    those spread with about 0.8 of its standard deviation
+    (``tests/imputers/test_vsae.py``);
     with ``kl_weight=0.1`` the noise column's draws spread with 0.3 to 0.5 and
     the ratio varied with the seed.
 
