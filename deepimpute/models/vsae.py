@@ -1,8 +1,7 @@
 """Variational Selective Autoencoder (VSAE; Gong et al., AISTATS 2021).
 
-Every design choice follows ``shared/design/methods/vsae.md`` (cited below as
-"spec §n"); tags [A]/[R]/[D] there say whether a fact is from the paper's appendix,
-reconstructed, or our decision.
+The method note ``docs/methods/vsae.md`` (cited below by section) says which facts are
+from the paper's appendix, which are reconstructed, and which are our decisions.
 
 * **Attributive proposals** ``q(z_i | x_i)``: one 3-layer MLP per attribute (16 units
   for numerical, 64 for categorical, 128 for image attributes; BatchNorm + LeakyReLU on
@@ -11,7 +10,7 @@ reconstructed, or our decision.
   the widest block), which equals separate networks without a Python loop over
   attributes. Its BatchNorm is *masked*: the statistics of attribute ``i`` are
   computed over the rows where ``i`` is observed only, so placeholders of missing
-  attributes never enter them (spec pitfall 15).
+  attributes never enter them (note, "Encoders and the selector").
 * **Collective proposal** ``q(z | x_o, m)``: an MLP on the row with unobserved entries
   replaced by N(0, 1) noise, concatenated with the attribute mask; it outputs one
   latent block per attribute.
@@ -21,9 +20,9 @@ reconstructed, or our decision.
   decoder** ``p(x | z, m)`` (a shared :class:`~deepimpute.nn.TableLikelihood`).
 * **Two-stage training**: ``warmup_epochs`` without the unobserved attributes'
   likelihood, then an EM-like stage where detached draws ``x~_u`` from the current
-  model enter the likelihood (spec §2, App. B/D of the paper).
+  model enter the likelihood (note, "Two-stage training"; App. B/D of the paper).
 * **Imputation**: self-normalised importance sampling over ``n_importance`` proposal
-  draws, with ``log p(m | z)`` in the weights (spec §3).
+  draws, with ``log p(m | z)`` in the weights (note, "Imputation").
 """
 
 from __future__ import annotations
@@ -64,7 +63,8 @@ def _decoder_net(in_dim: int, hidden: Sequence[int], out_dim: int) -> nn.Sequent
     """Linear -> BatchNorm -> LReLU, then (Linear -> LReLU)*, then Linear.
 
     The appendix lists BatchNorm after the first layer only; the activations between
-    the later layers are missing in its listing and are added (spec pitfall 4).
+    the later layers are missing in its listing and are added
+    (``docs/methods/vsae.md``, "Mask decoder and data decoder").
     """
     layers: list[nn.Module] = []
     width = in_dim
@@ -92,7 +92,7 @@ class VSAE(ImputationModule):
     ----------
     layout : ModelLayout
     latent_dim : int
-        Latent size per attribute (2 on UCI tables, spec §4).
+        Latent size per attribute (2 on UCI tables, as in the paper).
     encoder_hidden : dict, optional
         Hidden widths of the attributive encoders per kind; defaults
         ``{"numerical": (16, 16), "categorical": (64, 64), "image": (128, 128)}`` (two
@@ -202,8 +202,9 @@ class VSAE(ImputationModule):
         self.inference_rows = inference_rows
         # With a fixed-variance Gaussian (and every other kind's likelihood, which is
         # linear in the target), averaging S log-likelihoods equals the likelihood of
-        # the averaged target up to a constant (spec §2, efficient equivalent); so
-        # it is exact whenever the numerical attributes are such or absent.
+        # the averaged target up to a constant (``docs/methods/vsae.md``, "Two-stage
+        # training"); so it is exact whenever the numerical attributes are such or
+        # absent.
         self._average_targets = (
             numerical == "gaussian" or not self.likelihood.num_x.numel()
         )
