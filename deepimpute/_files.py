@@ -186,7 +186,6 @@ class CsvReader:
         names = [_unquote(f) if f.startswith('"') else f for f in fields]
         if names and names[0].startswith("\ufeff"):  # a byte order mark
             names[0] = names[0][1:]
-        self.header_names = names
         self.names = _unique(names)
 
     # the header and the body share one decoder so byte offsets stay exact

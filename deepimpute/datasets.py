@@ -19,7 +19,8 @@ of the project's ``shared/datasets`` (see its README): e.g. ``yeast/yeast.csv``.
 Yeast also ships inside the package (``deepimpute/data/yeast.csv``, UCI, CC BY 4.0, see
 ``yeast_LICENSE.txt``) and :func:`load_yeast` falls back to it.
 
-Native missing values are NaN; protocol.md §4 decides how they are treated (Mushroom's
+Native missing values are NaN; ``docs/methods/protocol.md``, "Datasets" decides how they
+are treated (Mushroom's
 ``stalk_root`` '?' becomes the category ``"?"``, Heart's 6 incomplete rows are
 dropped, Adult's are kept as NaN).
 """
@@ -209,7 +210,8 @@ def load_mushroom(data_home=None) -> Dataset:
     """UCI Mushroom: 8124 rows, 22 categorical attributes (letters); target ``class``.
 
     The 2480 native missing ``stalk_root`` values ('?') are the category ``"?"``
-    (protocol.md §4), so the table has no missing value. ``veil_type`` is constant.
+    (``docs/methods/protocol.md``, "Datasets"), so the table has no missing value.
+    ``veil_type`` is constant.
     """
     path = _locate("mushroom/mushroom.csv", data_home)
     df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
@@ -234,7 +236,6 @@ def load_phishing(data_home=None) -> Dataset:
     return Dataset(df, spec, y, "phishing", _source(path, "phishing"))
 
 
-HEART_NUMERICAL = ("age", "trestbps", "chol", "thalach", "oldpeak", "ca")
 HEART_CATEGORICAL = ("sex", "cp", "fbs", "restecg", "exang", "slope", "thal")
 
 

@@ -2,7 +2,8 @@
 
 Every metric takes the ground truth first, then the imputed table, and scores only the
 cells flagged in the keyword-only ``missing`` mask (the artificially hidden ones, see
-protocol.md §2), restricted to the attributes of its kind in ``spec``:
+``docs/methods/protocol.md``, "Metrics"), restricted to the attributes of its kind
+in ``spec``:
 
 * :func:`nrmse` — numerical attributes, three variants (pooled raw / pooled on
   standardised values / per feature);

@@ -18,7 +18,8 @@ Conventions
   :func:`missing_rate` and ``return_info=True`` report the realised share.
 * Rows left with no observed unit are re-drawn from the same probabilities (rejection
   sampling, ``ensure_observed=True``), so every row keeps some evidence (a deviation
-  from plain Bernoulli masking, protocol.md §1; ``info["n_redrawn"]`` counts them).
+  from plain Bernoulli masking, ``docs/methods/protocol.md``, "Missingness
+  mechanisms"; ``info["n_redrawn"]`` counts them).
   Re-drawing lowers the rate, noticeably with few units (two images: at most one can
   be hidden), so the target handed to the mechanism is raised until the *expected*
   rate after re-drawing equals ``rate``; unreachable rates raise ``ValueError``.

@@ -1,4 +1,5 @@
-"""The shared training loop: divergence is never silent (issue 17, item 3)."""
+"""The shared training loop: batching, early stopping, streams, and divergence that
+is never silent."""
 
 import numpy as np
 import pytest
@@ -7,9 +8,13 @@ import torch
 from deepimpute.imputers import IMPUTERS, BaseDeepImputer
 from deepimpute.training import (
     EXPLOSION_FACTOR,
+    BatchStream,
     DivergenceGuard,
+    ImputationModule,
     check_inference,
+    iterate_batches,
     loss_growth,
+    train,
 )
 from instances import correlated_table, tiny
 
@@ -124,3 +129,128 @@ def test_imputations_far_outside_the_observed_range_are_caught():
         est.transform(wild)
     bounded = tiny("mice").set_params(sample_posterior=False, max_value=[np.inf, 10.0])
     assert bounded.fit(X).transform(wild)[0, 1] == 10.0
+
+
+# ------------------------------------------------ train() on a toy core, directly
+class _MeanCore(ImputationModule):
+    """Learns one value per column: the mean of its observed entries."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.mu = torch.nn.Parameter(torch.zeros(width))
+        self.seen_rows: list[int] = []
+
+    def loss(self, batch):
+        self.seen_rows.extend(batch.index.tolist())
+        err = (batch.x - self.mu).pow(2) * batch.observed
+        return err.sum() / batch.observed.sum().clamp(min=1)
+
+    def impute(self, batch):
+        return self.mu.expand_as(batch.x)
+
+    sample = impute
+
+
+def _tensors(n=40, width=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = 2.0 + torch.randn(n, width, generator=g)
+    obs = (torch.rand(n, width, generator=g) > 0.2).float()
+    return x * obs, obs, obs.clone()
+
+
+def test_iterate_batches_covers_every_row_once_and_merges_a_short_tail():
+    tensors = _tensors(n=21)
+    rows = torch.arange(21)
+    batches = list(
+        iterate_batches(tensors, rows, 10, shuffle=False, device=torch.device("cpu"))
+    )
+    # 10 + 10 + 1: the single trailing row joins the previous batch (BatchNorm)
+    assert [b.n_rows for b in batches] == [10, 11]
+    assert torch.equal(torch.cat([b.index for b in batches]), rows)
+    torch.testing.assert_close(batches[1].x, tensors[0][10:])
+    torch.manual_seed(0)
+    shuffled = list(
+        iterate_batches(tensors, rows, 10, shuffle=True, device=torch.device("cpu"))
+    )
+    seen = torch.cat([b.index for b in shuffled])
+    assert not torch.equal(seen, rows) and torch.equal(seen.sort().values, rows)
+
+
+def test_train_fits_records_history_and_holds_out_validation_rows():
+    torch.manual_seed(0)
+    core, tensors = _MeanCore(3), _tensors()
+    history = train(
+        core, tensors, max_iter=300, batch_size=8, learning_rate=0.05,
+        device=torch.device("cpu"), validation_fraction=0.25, n_iter_no_change=None,
+    )
+    assert len(history) == 300 and {"epoch", "loss", "val_loss", "seconds"} <= set(
+        history[-1]
+    )
+    x, obs, _ = tensors
+    target = (x * obs).sum(0) / obs.sum(0)
+    torch.testing.assert_close(core.mu.detach(), target, atol=0.15, rtol=0)
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert not core.training  # train() leaves the module in eval mode
+    # 10 validation rows never take a training step (loss() also runs on them in
+    # validation, so count rows seen in the first training epoch only)
+    assert len(set(core.seen_rows[:30])) == 30
+
+
+def test_train_stops_early_and_restores_the_best_state():
+    torch.manual_seed(0)
+    core = _MeanCore(3)
+    states = {}
+
+    def snapshot(epoch, record):
+        states[epoch] = core.mu.detach().clone()
+
+    # a rate that overshoots: the validation loss bounces, so the last epoch is not
+    # the best one
+    history = train(
+        core, _tensors(), max_iter=500, batch_size=8, learning_rate=1.5,
+        device=torch.device("cpu"), validation_fraction=0.25, n_iter_no_change=5,
+        callback=snapshot,
+    )
+    assert len(history) < 500
+    losses = [r["val_loss"] for r in history]
+    best = int(np.argmin(losses)) + 1
+    assert best < len(history)  # stopped after a plateau of 5 epochs
+    assert not torch.equal(states[len(history)], states[best])
+    torch.testing.assert_close(core.mu.detach(), states[best], atol=0, rtol=0)
+
+
+class _ListStream(BatchStream):
+    """A custom source of batches (as the Dask stream is): fixed batches, no
+    validation."""
+
+    def __init__(self, tensors):
+        self.tensors, self.n_rows = tensors, tensors[0].shape[0]
+        self.epochs = 0
+
+    @property
+    def has_validation(self):
+        return False
+
+    def shard(self, rank, world):  # pragma: no cover - single process here
+        raise AssertionError("not distributed")
+
+    def train_batches(self, batch_size):
+        self.epochs += 1
+        return iterate_batches(
+            self.tensors, torch.arange(self.n_rows), batch_size, shuffle=False,
+            device=torch.device("cpu"),
+        )
+
+    def validation_batches(self, batch_size):  # pragma: no cover - no validation
+        raise AssertionError("no validation rows")
+
+
+def test_train_reads_batches_from_a_batch_stream():
+    torch.manual_seed(0)
+    stream = _ListStream(_tensors())
+    history = train(
+        _MeanCore(3), stream, max_iter=4, batch_size=16, learning_rate=0.05,
+        device=torch.device("cpu"), n_iter_no_change=None,
+    )
+    assert stream.epochs == 4 and len(history) == 4
+    assert "val_loss" not in history[-1]

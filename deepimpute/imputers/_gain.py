@@ -22,8 +22,7 @@ class GAINImputer(BaseDeepImputer):
     U(0, 0.01) noise; a discriminator, given a hint about the mask, tells observed
     from imputed entries. Numerical attributes are min-max scaled with the observed
     training values, categorical attributes are one-hot blocks treated as [0, 1]
-    features and decoded by argmax. Defaults follow the authors' public code
-    (design spec ``methods/gain.md``).
+    features and decoded by argmax. Defaults follow the authors' public code.
 
     Training runs ``max_iter`` epochs of shuffled mini-batches, each batch making
     one discriminator and one generator Adam step. The reference counts mini-batch

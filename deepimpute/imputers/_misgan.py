@@ -26,7 +26,7 @@ class MisGANImputer(BaseDeepImputer):
     attributes are min-max scaled with the observed training values; categorical
     attributes are one-hot blocks treated as [0, 1] features, decoded by argmax.
     Defaults follow the authors' code (joint imputation mode) with fully connected
-    nets for tabular data (design spec ``methods/misgan.md``).
+    nets for tabular data.
 
     Each mini-batch makes one step of each critic; every ``n_critic``-th batch also
     steps the mask generator, the data generator and the imputer. GAN losses do not

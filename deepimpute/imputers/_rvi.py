@@ -24,7 +24,7 @@ class RVIImputer(BaseDeepImputer):
     decoder are fitted jointly on the ELBO of the observed entries only. New rows
     are imputed by optimising fresh row parameters for ``inference_steps`` Adam
     steps with the decoder and relay vectors frozen, then decoding the posterior
-    mean (Zadeh et al., arXiv 2110.13422; method note ``design/methods/rvi.md``).
+    mean (Zadeh et al., arXiv 2110.13422; method note ``docs/methods/rvi.md``).
     ``relay_groups=()`` gives the Variational Auto-Decoder (see
     :class:`VADImputer`).
 

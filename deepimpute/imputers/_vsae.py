@@ -28,7 +28,8 @@ class VSAEImputer(BaseDeepImputer):
     EM-like stage). ``transform``
     returns the self-normalised importance-sampling mean over ``n_draws``
     proposal draws, weighted by ``p(x_o | z, m) p(m | z) p(z) / q(z | x_o, m)``.
-    Design notes and sources: ``shared/design/methods/vsae.md``.
+    Method note (what is from the paper, what is reconstructed):
+    ``docs/methods/vsae.md``.
 
     Parameters
     ----------
@@ -187,9 +188,9 @@ class VSAEImputer(BaseDeepImputer):
     it jumps when the stage-2 term is added, so prefer ``n_iter_no_change=None``
     in that case.
 
-    Four defaults are our decisions, not the paper's (design/methods/vsae.md §5,
-    pitfalls 7 and 11), measured with the runner (suite ``uci-mcar``)
-    on the UCI tables at MCAR 0.5: with ``numerical_scale=1``,
+    Four defaults are our decisions, not the paper's (``docs/methods/vsae.md``,
+    "Defaults that differ from the paper"), measured with the runner (suite
+    ``uci-mcar``) on the UCI tables at MCAR 0.5: with ``numerical_scale=1``,
     ``extra_drop_rate=0`` and ``kl_weight=1`` the KL term wins (its value falls to
     ~0) and every imputation is the column mean or mode; a smaller fixed scale
     and KL weight make the latents carry the data, and hiding observed
@@ -235,7 +236,8 @@ class VSAEImputer(BaseDeepImputer):
     ``numerical="gaussian_learned", extra_drop_rate=0, kl_weight=1``: on a table
     with an exact copy and an independent standard-normal noise column, the draws
     of the copy then spread about half as much as those of the noise column, and
-    those spread with about 0.8 of its standard deviation (``tests/test_vsae.py``);
+    those spread with about 0.8 of its standard deviation
+    (``tests/imputers/test_vsae.py``);
     with ``kl_weight=0.1`` the noise column's draws spread with 0.3 to 0.5 and
     the ratio varied with the seed.
 

@@ -1,6 +1,6 @@
 """factVAE: a VAE factorised over observation groups with learned group sparsity.
 
-Ainsworth, Foti & Fox (2018), spec ``design/methods/factvae.md``. Every group g has
+Ainsworth, Foti & Fox (2018); method note ``docs/methods/factvae.md``. Every group g has
 its own encoder expert ``N(mu_g, Lambda_g^-1)`` with ``mu_g = U_g^T phi_g(x_g)`` and a
 diagonal precision ``Lambda_g = |V_g (phi_g(x_g) + b_g)|``; the posterior is the
 closed-form product of the prior and the experts of the groups used for inference

@@ -2,8 +2,8 @@
 
 A generator fills the missing entries of a [0, 1]-scaled row from the row, its mask
 and U(0, 0.01) noise; a discriminator guesses, entry by entry, which entries were
-observed, helped by a hint vector. The reference is the authors' public code (see
-``design/methods/gain.md``): code-style hint ``H = M * Bernoulli(hint_rate)``, the
+observed, helped by a hint vector. The reference is the authors' public code: code-style
+hint ``H = M * Bernoulli(hint_rate)``, the
 discriminator's cross-entropy over all entries, and a generator loss made of the
 adversarial term on missing entries plus ``alpha`` times the squared error on the
 observed ones.

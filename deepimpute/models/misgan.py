@@ -5,8 +5,8 @@ rows against two WGAN-GP critics: the data critic only sees rows through the mas
 operator ``f_tau(x, m) = m * x + (1 - m) * tau``, so the data generator learns the
 complete-data distribution. An imputer network then fills real rows so that a third
 critic cannot tell them from complete rows of the data generator. The reference is
-the authors' PyTorch code, joint mode (design spec ``methods/misgan.md``); the fully
-connected sizes for tabular data are the spec's (section 4).
+the authors' PyTorch code, joint mode; the fully
+connected sizes for tabular data are our choice (the reference nets are for images).
 
 The model works on [0, 1]-scaled rows (every generator ends in a sigmoid) through
 :class:`~deepimpute.models.gain.MinMaxScaling`.

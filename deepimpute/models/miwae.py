@@ -1,10 +1,9 @@
 """MIWAE (Mattei & Frellsen, 2019): importance-weighted autoencoder for missing data.
 
-Spec: ``shared/design/methods/miwae.md``. The encoder reads ``iota(x_o)`` (missing
-entries replaced by zeros, or by a learned constant vector), the decoder gives a
-Student-t per numerical attribute (softmax per categorical block, Bernoulli per pixel:
-our heterogeneous extension), and training maximises the K-sample importance-weighted
-bound
+The encoder reads ``iota(x_o)`` (missing entries replaced by zeros, or by a learned
+constant vector), the decoder gives a Student-t per numerical attribute (softmax per
+categorical block, Bernoulli per pixel: our heterogeneous extension), and training
+maximises the K-sample importance-weighted bound
 
     L_K = mean_i [ logsumexp_k log w_ik - log K ],
     log w = log p(x_o | z) + log p(z) - log q(z | x_o),
@@ -78,7 +77,7 @@ class MIWAE(LatentImportanceModule):
         self.decoder = mlp(
             self.latent_dim, hidden, self.likelihood.n_params, activation=activation
         )
-        # orthogonal weights as in the authors' PyTorch notebook (spec section 2)
+        # orthogonal weights as in the authors' PyTorch notebook
         for layer in self.modules():
             if isinstance(layer, nn.Linear):
                 nn.init.orthogonal_(layer.weight)

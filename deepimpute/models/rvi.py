@@ -1,6 +1,6 @@
 """Relay Variational Inference (RVI) and the Variational Auto-Decoder (VAD).
 
-Encoderless variational inference (method note ``shared/design/methods/rvi.md``):
+Encoderless variational inference (method note ``docs/methods/rvi.md``):
 every training row owns its Gaussian posterior ``q_i(z) = N(mu_i, diag(s_i^2))``,
 optimised by gradient ascent on its ELBO together with a decoder. RVI writes the
 posterior mean as ``mu_i = relay_i + offset_i`` where, for every relay group ``g``
@@ -12,8 +12,8 @@ the model is exactly the VAD (free per-row means).
 Per-row parameters live in one table (rows x [coefficients | offset | log-variance])
 updated by a row-wise ("lazy") Adam: a row moves only when it is in the batch, and
 each row keeps its own step count, so its trajectory does not depend on the other
-rows (note pitfall 2). New rows are inferred at transform time by the same row-wise
-Adam with the decoder and relay vectors frozen.
+rows (note, "Per-row optimiser"). New rows are inferred at transform time by the
+same row-wise Adam with the decoder and relay vectors frozen.
 """
 
 from __future__ import annotations
@@ -156,7 +156,8 @@ class RVI(ImputationModule):
         self.n_draws = int(n_draws)
         self.decoder = mlp(latent_dim, tuple(hidden), self.likelihood.n_params,
                            activation="relu")
-        # relay vectors r_k^g ~ N(0, 0.1^2): global, small at start (note pitfall 5)
+        # relay vectors r_k^g ~ N(0, 0.1^2): global, small at start
+        # (note, "Initialisation")
         self.relays = nn.ParameterList(
             nn.Parameter(0.1 * torch.randn(k, latent_dim)) for k in self.relay_groups
         )
@@ -175,7 +176,7 @@ class RVI(ImputationModule):
 
         Coefficients ``a^g ~ N(0, relay_scale^2 / K_g)``, offsets ``N(0, 1e-3^2)``
         (the VAD code's test init; random so rows differ and top-k has no ties),
-        log-variance ``posterior_logvar`` (method note §2, our decision).
+        log-variance ``posterior_logvar`` (note, "Initialisation").
         """
         # drawn on the CPU (the caller moves them): the same init on every device
         cpu = torch.device("cpu")
@@ -215,7 +216,7 @@ class RVI(ImputationModule):
         for g, (keep, relay) in enumerate(zip(self.n_keep, self.relays, strict=True)):
             coef = parts[g]
             # hard top-B selection: unselected coefficients contribute 0 and get
-            # no gradient in this step (method note pitfall 1)
+            # no gradient in this step (note, "Relay vectors")
             mask = relay_mask(coef.detach(), keep) if masks is None else masks[g]
             mu = mu + (coef * mask) @ relay
         if self.learn_var:
@@ -239,9 +240,10 @@ class RVI(ImputationModule):
         mu, logvar = self.posterior(theta, masks)
         shape = (1, mu.shape[-1]) if shared_noise else mu.shape
         eps = torch.randn(shape, dtype=mu.dtype, device=mu.device)
-        z = mu + torch.exp(0.5 * logvar) * eps
+        z = reparameterize(mu, logvar, eps=eps)
         out = self.decoder(z)
-        # the element mask drops missing entries before any reduction (pitfall 8)
+        # the element mask drops missing entries before any reduction
+        # (note, "Posterior per row")
         ll = self.likelihood.log_prob(out, batch.x, batch.observed).sum(-1)
         kl = gaussian_kl(mu, logvar).sum(-1)
         return self.kl_weight * kl - ll
@@ -399,12 +401,13 @@ class RVI(ImputationModule):
         mu, logvar = self.posterior(theta)
         if not self.n_draws:
             return self.likelihood.mean(self.decoder(mu))
-        sd = torch.exp(0.5 * logvar)
         total = 0.0
         for _ in range(self.n_draws):
             # one (1, t) noise vector per draw: a row's value ignores its batch-mates
             eps = torch.randn((1, mu.shape[-1]), dtype=mu.dtype, device=mu.device)
-            total = total + self.likelihood.mean(self.decoder(mu + sd * eps))
+            total = total + self.likelihood.mean(
+                self.decoder(reparameterize(mu, logvar, eps=eps))
+            )
         return total / self.n_draws
 
     def impute(self, batch: Batch) -> Tensor:

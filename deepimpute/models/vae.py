@@ -57,7 +57,7 @@ class LatentImportanceModule(ImputationModule):
         Returns ``(z, out, log_w)`` with ``log_w`` of shape ``(K, n)``.
         """
         mu, logvar = self._posterior(batch)
-        z = mu + torch.exp(0.5 * logvar) * eps
+        z = reparameterize(mu, logvar, eps=eps)
         out = self._decode(z, batch)
         log_w = (
             self.likelihood.log_prob(out, batch.x, batch.observed).sum(-1)

@@ -1,8 +1,7 @@
 """Variational Selective Autoencoder (VSAE; Gong et al., AISTATS 2021).
 
-Every design choice follows ``shared/design/methods/vsae.md`` (cited below as
-"spec §n"); tags [A]/[R]/[D] there say whether a fact is from the paper's appendix,
-reconstructed, or our decision.
+The method note ``docs/methods/vsae.md`` (cited below by section) says which facts are
+from the paper's appendix, which are reconstructed, and which are our decisions.
 
 * **Attributive proposals** ``q(z_i | x_i)``: one 3-layer MLP per attribute (16 units
   for numerical, 64 for categorical, 128 for image attributes; BatchNorm + LeakyReLU on
@@ -11,7 +10,7 @@ reconstructed, or our decision.
   the widest block), which equals separate networks without a Python loop over
   attributes. Its BatchNorm is *masked*: the statistics of attribute ``i`` are
   computed over the rows where ``i`` is observed only, so placeholders of missing
-  attributes never enter them (spec pitfall 15).
+  attributes never enter them (note, "Encoders and the selector").
 * **Collective proposal** ``q(z | x_o, m)``: an MLP on the row with unobserved entries
   replaced by N(0, 1) noise, concatenated with the attribute mask; it outputs one
   latent block per attribute.
@@ -21,9 +20,9 @@ reconstructed, or our decision.
   decoder** ``p(x | z, m)`` (a shared :class:`~deepimpute.nn.TableLikelihood`).
 * **Two-stage training**: ``warmup_epochs`` without the unobserved attributes'
   likelihood, then an EM-like stage where detached draws ``x~_u`` from the current
-  model enter the likelihood (spec §2, App. B/D of the paper).
+  model enter the likelihood (note, "Two-stage training"; App. B/D of the paper).
 * **Imputation**: self-normalised importance sampling over ``n_draws`` proposal
-  draws, with ``log p(m | z)`` in the weights (spec §3).
+  draws, with ``log p(m | z)`` in the weights (note, "Imputation").
 """
 
 from __future__ import annotations
@@ -38,13 +37,16 @@ from torch import Tensor, nn
 
 from ..nn import TableLikelihood, gaussian_kl, log_normal_std, mlp
 from ..nn.functional import log_normal, reparameterize
+from ..nn.grouped import GroupedMLP, MaskedGroupBatchNorm
 from ..nn.importance import importance_mean, importance_resample, row_chunks
+from ..nn.mlp import LEAKY_SLOPE
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule, adam
 
+# GroupedMLP and MaskedGroupBatchNorm lived here before deepimpute.nn.grouped; they stay
+# names of this module so that estimators pickled by earlier versions still load
 __all__ = ["VSAE", "GroupedMLP", "MaskedGroupBatchNorm"]
 
-_LEAK = 0.2  # same slope as deepimpute.nn.mlp's "leaky_relu"
 _LOGVAR_MIN, _LOGVAR_MAX = -12.0, 8.0
 # Bound on the proposal means, in prior standard deviations. An encoder fed a value
 # it rarely saw in training can extrapolate far (a rare level of a yeast column gave
@@ -58,110 +60,12 @@ IMPUTE_MODES = ("proposal_mean", "importance")
 
 
 # ----------------------------------------------------------------- building blocks
-class MaskedGroupBatchNorm(nn.Module):
-    """BatchNorm over ``(n, G, F)`` whose group-``g`` statistics use masked rows only.
-
-    In training mode the mean and variance of group ``g`` are computed over the rows
-    with ``mask[:, g] = 1``; a group with fewer than two such rows in the batch falls
-    back to its running statistics (and does not update them). Eval mode uses the
-    running statistics, so each row is processed independently.
-    """
-
-    def __init__(
-        self, groups: int, features: int, momentum: float = 0.1, eps: float = 1e-5
-    ) -> None:
-        super().__init__()
-        self.momentum, self.eps = momentum, eps
-        self.weight = nn.Parameter(torch.ones(groups, features))
-        self.bias = nn.Parameter(torch.zeros(groups, features))
-        self.register_buffer("running_mean", torch.zeros(groups, features))
-        self.register_buffer("running_var", torch.ones(groups, features))
-
-    def forward(self, h: Tensor, mask: Tensor) -> Tensor:
-        if self.training:
-            w = mask.unsqueeze(-1).to(h.dtype)  # (n, G, 1)
-            count = w.sum(0)  # (G, 1)
-            denom = count.clamp(min=1.0)
-            mean = (h * w).sum(0) / denom
-            var = ((h - mean).pow(2) * w).sum(0) / denom
-            enough = count >= 2
-            with torch.no_grad():
-                unbiased = var * count / (count - 1).clamp(min=1.0)
-                m = self.momentum
-                self.running_mean.copy_(
-                    torch.where(
-                        enough,
-                        (1 - m) * self.running_mean + m * mean,
-                        self.running_mean,
-                    )
-                )
-                self.running_var.copy_(
-                    torch.where(
-                        enough,
-                        (1 - m) * self.running_var + m * unbiased,
-                        self.running_var,
-                    )
-                )
-            mean = torch.where(enough, mean, self.running_mean)
-            var = torch.where(enough, var, self.running_var)
-        else:
-            mean, var = self.running_mean, self.running_var
-        return (h - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
-
-
-class GroupedMLP(nn.Module):
-    """``G`` independent MLPs of equal shape evaluated in one batched pass.
-
-    ``forward(x, mask)`` maps ``(n, G, in_dim)`` to ``(n, G, out_dim)``; group ``g``
-    only ever reads ``x[:, g]``. ``mask`` (n, G) tells which rows feed the masked
-    BatchNorm statistics of each group (rows outside it are computed but must be
-    discarded by the caller).
-    """
-
-    def __init__(
-        self,
-        groups: int,
-        in_dim: int,
-        hidden: Sequence[int],
-        out_dim: int,
-        *,
-        batch_norm: bool = True,
-    ) -> None:
-        super().__init__()
-        sizes = [in_dim, *hidden, out_dim]
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-            bound = 1.0 / math.sqrt(a)  # nn.Linear's default initialisation
-            self.weights.append(
-                nn.Parameter(torch.empty(groups, a, b).uniform_(-bound, bound))
-            )
-            self.biases.append(
-                nn.Parameter(torch.empty(groups, b).uniform_(-bound, bound))
-            )
-        self.norms = (
-            nn.ModuleList(MaskedGroupBatchNorm(groups, h) for h in hidden)
-            if batch_norm
-            else None
-        )
-
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        h = x
-        last = len(self.weights) - 1
-        for k, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = torch.einsum("ngi,gio->ngo", h, w) + b
-            if k < last:
-                if self.norms is not None:
-                    h = self.norms[k](h, mask)
-                h = F.leaky_relu(h, _LEAK)
-        return h
-
-
 def _decoder_net(in_dim: int, hidden: Sequence[int], out_dim: int) -> nn.Sequential:
     """Linear -> BatchNorm -> LReLU, then (Linear -> LReLU)*, then Linear.
 
     The appendix lists BatchNorm after the first layer only; the activations between
-    the later layers are missing in its listing and are added (spec pitfall 4).
+    the later layers are missing in its listing and are added
+    (``docs/methods/vsae.md``, "Mask decoder and data decoder").
     """
     layers: list[nn.Module] = []
     width = in_dim
@@ -169,7 +73,7 @@ def _decoder_net(in_dim: int, hidden: Sequence[int], out_dim: int) -> nn.Sequent
         layers.append(nn.Linear(width, h))
         if k == 0:
             layers.append(nn.BatchNorm1d(h))
-        layers.append(nn.LeakyReLU(_LEAK))
+        layers.append(nn.LeakyReLU(LEAKY_SLOPE))
         width = h
     layers.append(nn.Linear(width, out_dim))
     return nn.Sequential(*layers)
@@ -189,7 +93,7 @@ class VSAE(ImputationModule):
     ----------
     layout : ModelLayout
     latent_dim : int
-        Latent size per attribute (2 on UCI tables, spec §4).
+        Latent size per attribute (2 on UCI tables, as in the paper).
     encoder_hidden : dict
         Hidden widths of the attributive encoders per kind (keys ``"numerical"``,
         ``"categorical"``, ``"image"``; two hidden layers + output layer = the
@@ -300,8 +204,9 @@ class VSAE(ImputationModule):
         self.kl_ramp = 1.0 if kl_warmup_epochs <= 0 else 0.0
         # With a fixed-variance Gaussian (and every other kind's likelihood, which is
         # linear in the target), averaging S log-likelihoods equals the likelihood of
-        # the averaged target up to a constant (spec §2, efficient equivalent); so
-        # it is exact whenever the numerical attributes are such or absent.
+        # the averaged target up to a constant (``docs/methods/vsae.md``, "Two-stage
+        # training"); so it is exact whenever the numerical attributes are such or
+        # absent.
         self._average_targets = (
             numerical == "gaussian" or not self.likelihood.num_x.numel()
         )
@@ -466,7 +371,7 @@ class VSAE(ImputationModule):
         # K latent draws per row on a leading axis (K = 1: the ELBO's single draw)
         k = self.n_train_draws
         eps = torch.randn((k, *mu.shape), dtype=mu.dtype, device=mu.device)
-        z = mu + torch.exp(0.5 * logvar) * eps
+        z = reparameterize(mu, logvar, eps=eps)
         out, logits = self.decode(z.flatten(-2), m)
         obs_ll = self.likelihood.log_prob(out, x, obs).sum(-1)
         mask_ll = self._mask_ll(logits, m)
@@ -653,7 +558,7 @@ class VSAE(ImputationModule):
                 )
                 noise = torch.randn((k, n, self.width), dtype=x.dtype, device=x.device)
             mu, logvar = self.proposal(xc, oc, mc, noise, att[rows])
-            z = mu + torch.exp(0.5 * logvar) * eps
+            z = reparameterize(mu, logvar, eps=eps)
             out, logits = self.decode(z.flatten(-2), mc)
             yield rows, out, self._log_weights(out, logits, z, mu, logvar, xc, oc, mc)
 

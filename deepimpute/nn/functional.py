@@ -12,9 +12,24 @@ __all__ = ["gaussian_kl", "log_normal", "log_normal_std", "reparameterize"]
 _LOG_2PI = math.log(2 * math.pi)
 
 
-def reparameterize(mu: Tensor, logvar: Tensor, n_samples: int | None = None) -> Tensor:
-    """Draw ``mu + exp(logvar / 2) * eps``; with ``n_samples``, a leading sample dim."""
+def reparameterize(
+    mu: Tensor,
+    logvar: Tensor,
+    n_samples: int | None = None,
+    *,
+    eps: Tensor | None = None,
+) -> Tensor:
+    """Draw ``mu + exp(logvar / 2) * eps`` with standard normal ``eps``.
+
+    With ``n_samples``, the draws get a leading sample dim. A given ``eps`` (any shape
+    that broadcasts against ``mu``) is used as is: callers that share noise across
+    rows or reuse it across calls draw it themselves.
+    """
     std = torch.exp(0.5 * logvar)
+    if eps is not None:
+        if n_samples is not None:
+            raise ValueError("pass either n_samples or eps, not both")
+        return mu + std * eps
     if n_samples is None:
         return mu + std * torch.randn_like(std)
     eps = torch.randn((n_samples, *mu.shape), dtype=mu.dtype, device=mu.device)

@@ -6,11 +6,14 @@ from collections.abc import Sequence
 
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "mlp"]
+__all__ = ["ACTIVATIONS", "LEAKY_SLOPE", "mlp"]
+
+#: negative slope of every leaky ReLU in the package
+LEAKY_SLOPE = 0.2
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
-    "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    "leaky_relu": lambda: nn.LeakyReLU(LEAKY_SLOPE),
     "tanh": nn.Tanh,
     "elu": nn.ELU,
 }

@@ -150,7 +150,8 @@ def test_new_rows_start_at_the_prior_mean():
                   batch.index)
     mu, _ = model.posterior(model.infer(empty))
     assert mu.abs().max() < 0.05
-    # training rows keep their full-size random coefficients (method note §2)
+    # training rows keep their full-size random coefficients
+    # (docs/methods/rvi.md, "Initialisation")
     assert model.posterior(model.rows)[0].abs().max() > 0.5
 
 

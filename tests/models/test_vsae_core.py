@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deepimpute.models.vsae import VSAE, GroupedMLP
+from deepimpute.models.vsae import VSAE
 from deepimpute.schema import AttributeLayout, ModelLayout
 from deepimpute.training import Batch
 
@@ -113,27 +113,6 @@ def test_selector_observed_block_is_attributive_and_local(training):
     # ... while block "a" of rows observing it moves, and so do collective blocks
     assert not torch.allclose(mu2[obs[:, 0], 0], mu[obs[:, 0], 0])
     assert not torch.allclose(mu2[~obs], mu[~obs])
-
-
-def test_masked_batchnorm_ignores_unobserved_rows():
-    torch.manual_seed(0)
-    net = GroupedMLP(2, 1, (8, 8), 4)
-    twin = GroupedMLP(2, 1, (8, 8), 4)
-    twin.load_state_dict(net.state_dict())
-    x = torch.randn(10, 2, 1)
-    mask = torch.ones(10, 2)
-    mask[5:, 1] = 0.0
-    out = net(x, mask)
-    x2 = x.clone()
-    x2[5:, 1] = 1e3
-    out2 = twin(x2, mask)
-    torch.testing.assert_close(out2[:, 0], out[:, 0])
-    torch.testing.assert_close(out2[:5, 1], out[:5, 1])
-    # running statistics were fed by the observed rows only
-    theirs = twin.state_dict()
-    for k, a in net.state_dict().items():
-        torch.testing.assert_close(a, theirs[k], msg=k)
-    assert not torch.allclose(net.norms[0].running_mean, torch.zeros(2, 8))
 
 
 @pytest.mark.parametrize("k", [1, 4])
@@ -254,18 +233,6 @@ def test_sample_gives_valid_draws():
     assert torch.all((onehot == 0) | (onehot == 1))
     torch.testing.assert_close(onehot.sum(-1), torch.ones(10))
     assert not torch.equal(model.sample(batch), draws)
-
-
-def test_grouped_mlp_equals_separate_networks():
-    torch.manual_seed(0)
-    net = GroupedMLP(3, 2, (5,), 4, batch_norm=False)
-    x = torch.randn(6, 3, 2)
-    out = net(x, torch.ones(6, 3))
-    for g in range(3):
-        h = torch.nn.functional.leaky_relu(
-            x[:, g] @ net.weights[0][g] + net.biases[0][g], 0.2
-        )
-        torch.testing.assert_close(out[:, g], h @ net.weights[1][g] + net.biases[1][g])
 
 
 def test_importance_weighted_bound_is_tighter_than_the_elbo():

@@ -32,7 +32,8 @@ needs_data = pytest.mark.skipif(
 
 
 def make_bars(n, size=4, seed=0):
-    """Bars images (factvae.md §5): each image row on w.p. 0.75/size, value 0.5."""
+    """Bars images (docs/methods/factvae.md, "Bars experiment"): each image row on
+    w.p. 0.75/size, value 0.5."""
     r = np.random.default_rng(seed)
     on = r.random((n, size)) < 0.75 / size
     img = np.repeat(on[:, :, None] * 0.5, size, axis=2)
@@ -60,7 +61,8 @@ def bars_imputer(**kw):
 
 
 def block_pattern(S):
-    """factvae.md §5 assertions on a (TL, TR, BL, BR) x K sparsity map."""
+    """The checks of docs/methods/factvae.md, "Bars experiment", on a
+    (TL, TR, BL, BR) x K sparsity map."""
     live = S.max(0) >= 0.05 * S.max()
     Sn = S[:, live] / S[:, live].max(0)
     top = np.maximum(Sn[0], Sn[1])
@@ -126,7 +128,7 @@ def test_bad_groups_raise():
 def test_bars_fast_pattern_and_right_half():
     """A reduced bars run: 2,000 rows, 30 epochs, 10x the prox step, Adam 5e-3.
 
-    The §5 settings take minutes (see the slow test). This is the schedule of
+    The full settings take minutes (see the slow test). This is the schedule of
     ``benchmarks/factvae_bars.py --quick``, which gave the full block pattern for
     seeds 0, 1 and 2 when this test was written.
     """
@@ -145,7 +147,7 @@ def test_bars_fast_pattern_and_right_half():
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_bars_sparsity_pattern_full(seed):
-    """factvae.md §5 with the settings that passed on the reference run."""
+    """The bars checks on 10,000 rows, 50 epochs (the settings of the slow run)."""
     X, X_test = make_bars(10_000, seed=seed), make_bars(2000, seed=100 + seed)
     sparse = bars_imputer(sparsity=1.0, max_iter=50, random_state=seed).fit(X)
     separated, top_shared, bot_shared, _ = block_pattern(sparse.sparsity_map_)

@@ -193,7 +193,7 @@ def _vsae_vs_mean(path, drop, n_rows=None, **kw):
 @pytest.mark.skipif(not YEAST.exists(), reason="shared yeast data not available")
 def test_yeast_beats_column_mean():
     # measured 0.485 vs 0.495 (the forest and MICE references are worse than the
-    # mean here, protocol.md §7)
+    # mean here, see the reference rows of docs/benchmarks.md)
     score, baseline = _vsae_vs_mean(
         YEAST, ["sequence_name", "localization_site"], max_iter=30, warmup_epochs=30
     )
