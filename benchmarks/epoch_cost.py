@@ -18,20 +18,16 @@ time is compared with that of a plain MLP trained by the same loop
 (the first: it includes the allocator's warm-up, small against 1e5 rows).
 ``--profile`` records the top operators (torch.profiler, self CPU time) of one
 training epoch per method on ``--profile-rows`` rows in ``epoch_cost_profile.csv``.
-``--compile`` measures ``torch.compile`` per method (issue 22, item 4) in
-``epoch_cost_compile.csv``: the method's loss function compiled (RVI: its per-row
-loss) against the plain one, on ``--compile-rows`` rows: wall seconds of the
-first epoch (compilation included) and of the later ones, the first fit of a
-small table (``--small-rows`` rows, 5 epochs), whether two compiled fits give the
-same losses and whether the fitted imputer still pickles.
-``--label`` names the code measured; the ``before`` rows come from the tree of
-commit 24f5c62 (before the epoch-cost changes) with this script copied in::
+``--compile`` measures ``torch.compile`` per method in ``epoch_cost_compile.csv``:
+the method's loss function compiled (RVI: its per-row loss) against the plain
+one, on ``--compile-rows`` rows: wall seconds of the first epoch (compilation
+included) and of the later ones, the first fit of a small table (``--small-rows``
+rows, 5 epochs), whether two compiled fits give the same losses and whether the
+fitted imputer still pickles. ``--label`` names the code measured (``after``: the
+current code; rows of earlier code stay in the CSV, the report shows the current
+code's).
 
     python -m benchmarks.epoch_cost --sizes 100000 --profile --label after
-    git archive 24f5c62 | (mkdir /tmp/before && tar -x -C /tmp/before)
-    cp benchmarks/epoch_cost.py /tmp/before/benchmarks/
-    (cd /tmp/before && python -m benchmarks.epoch_cost --sizes 100000 --profile \
-        --label before --append --results $OLDPWD/benchmarks/results)
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ METHODS = {"rvi": RVIImputer, "vad": VADImputer}
 
 
 def legacy_infer(self, batch, steps=None):
-    """The inference loop before issue 22 (for timing; same optimisation)."""
+    """The former inference loop (for timing; same optimisation)."""
     steps = self.inference_steps if steps is None else steps
     n = batch.n_rows
     theta = self.init_rows(1, relay_scale=1e-3).expand(n, -1).clone()

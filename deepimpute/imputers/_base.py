@@ -87,7 +87,7 @@ RANGE_FACTOR = 100.0
 
 #: the value of a renamed parameter's old name when the caller did not set it
 DEPRECATED = "deprecated"
-#: the release that renamed parameters (issue 23) and the one that removes the old names
+#: the release that renamed parameters and the one that removes the old names
 RENAMED_IN, REMOVED_IN = "0.2", "0.3"
 
 
