@@ -282,11 +282,21 @@ SECTIONS = [
     Section(
         "Time to quality on white wine, VSAE beside MIWAE, MICE and MissForest",
         {"time_to_quality-vsae.csv":
-         f"{TTQ} --imputers vsae vsae-paper miwae mice mean --reference missforest "
-         "--epochs 150 --every 10 --seeds 0 "
+         f"{TTQ} --imputers vsae vsae-lr3e-3 vsae-lr1e-2 miwae mice mean "
+         "--reference missforest --epochs 150 --every 10 --seeds 0 1 2 "
          "--out benchmarks/results/time_to_quality-vsae.csv "
          "--figure docs/figures/time_to_quality-vsae.png"},
-        _script("time_to_quality:summarize"), figure="time_to_quality-vsae.png",
+        _script("time_to_quality:summarize", "time_to_quality:reach"),
+        "Can VSAE reach MICE's white-wine error within 3x MICE's time? Not with "
+        "these schedules: the second table gives, per seed, the first scored "
+        "point (every 10 epochs) at or below MICE's error. VSAE needs 70-150 "
+        "epochs at about 0.1 s each (3,918 rows, batches of 128) against MICE's "
+        "under one second; Adam steps of 3e-3 or 1e-2 (`vsae-lr3e-3`, "
+        "`vsae-lr1e-2`) did not shorten it reliably. An epoch costs about five "
+        "times a plain MLP of the same size (section \"Speed: seconds per epoch "
+        "against a plain MLP\": many small kernels per step), so 3x MICE's time "
+        "allows about 20 epochs, fewer than any curve needed.",
+        figure="time_to_quality-vsae.png",
     ),
     Section(
         "Time to quality on white wine, deep baselines",
@@ -437,8 +447,27 @@ SECTIONS = [
          "oracle-deep.csv": f"{ORACLE} --imputers mean vae miwae hivae gain "
          "sk-iterative-br sk-knn --out benchmarks/results/oracle-deep.csv",
          "oracle-defaults.csv": f"{ORACLE} --imputers vsae-default rvi-default "
-         "factvae-default --out benchmarks/results/oracle-defaults.csv"},
+         "factvae-default --out benchmarks/results/oracle-defaults.csv",
+         "oracle-vsae-latent8.csv": f"{ORACLE} --imputers vsae-default "
+         "--set latent_dim=8 --out benchmarks/results/oracle-vsae-latent8.csv",
+         "oracle-factvae-gap0.7.csv": f"{ORACLE} --imputers factvae-default "
+         "--set group_available_prob=0.7 "
+         "--out benchmarks/results/oracle-factvae-gap0.7.csv"},
         _script("oracle:summarize"),
+        "The `*-default` rows are the estimators as constructed. MIWAE comes "
+        "within about 2 % of the oracle; VSAE and RVI stay 5-6 % above it and "
+        "factVAE 17-18 %. What MIWAE has and they lack: an importance-weighted "
+        "training bound (20 draws a row) and imputation by self-normalised "
+        "importance sampling over 1000 draws, where VSAE and factVAE train on a "
+        "one-draw ELBO with a diagonal Gaussian posterior and impute from its "
+        "mean, and RVI optimises each test row's posterior against the frozen "
+        "decoder. Two settings were tried on the same seeds: VSAE with 8 latent "
+        "dimensions per attribute instead of 2 (`oracle-vsae-latent8.csv`) moves "
+        "it only to about 5 %; factVAE with each group hidden from the encoder "
+        "30 % of the time in training instead of 10 % "
+        "(`group_available_prob=0.7`, `oracle-factvae-gap0.7.csv`) halves its "
+        "excess to 9-11 %, a candidate default that must first hold on the UCI "
+        "tables and on seeds 3-5.",
     ),
     Section(
         "GAIN and MisGAN on GAIN's letter and spam files (GAIN paper Table 2)",

@@ -358,6 +358,40 @@ def summarize(csv_path: Path, metric: str = "nrmse_per_feature") -> str:
     return "\n".join(lines)
 
 
+def reach(csv_path: Path, reference: str = "mice",
+          metric: str = "nrmse_per_feature") -> str:
+    """Markdown: per imputer and seed, the first point whose error is at most
+    ``reference``'s on the same seed, its training seconds and epochs, and the
+    ratio of those seconds to the reference's fit time (``-``: never reached)."""
+    import pandas as pd
+
+    df = pd.read_csv(csv_path)
+    df = df[df["status"] == "ok"]
+    ref = df[df["imputer"] == reference].set_index("seed")
+    if ref.empty:
+        return ""
+    lines = [
+        f"| imputer | seed | {reference} {metric} (s) | first point at or below it "
+        f"| x {reference}'s time |",
+        "|---|---|---|---|---|",
+    ]
+    for (name, seed), g in df.groupby(["imputer", "seed"], sort=False):
+        if name == reference or seed not in ref.index or g["kind"].iloc[0] != "deep":
+            continue
+        target, t_ref = ref.loc[seed, metric], ref.loc[seed, "train_seconds"]
+        hit = g[(g[metric] <= target) & (g["setting"] != "final")]
+        if hit.empty:
+            best = g[metric].min()
+            cell, ratio = f"- (best {best:.4f})", "-"
+        else:
+            h = hit.iloc[0]
+            cell = f"{h[metric]:.4f} at {h['train_seconds']:.1f} s ({h['setting']})"
+            ratio = f"{h['train_seconds'] / t_ref:.0f}"
+        lines.append(f"| {name} | {seed} | {target:.4f} ({t_ref:.1f}) | {cell} | "
+                     f"{ratio} |")
+    return "\n".join(lines)
+
+
 def plot(csv_path: Path, figure: Path, metric: str = "nrmse_per_feature") -> None:
     import matplotlib
 

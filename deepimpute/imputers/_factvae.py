@@ -151,6 +151,13 @@ class FactVAEImputer(BaseDeepImputer):
     VSAEImputer : Per-attribute latents with a model of the mask.
     deepimpute.plotting.plot_sparsity_map : Plot ``sparsity_map_``.
 
+    Notes
+    -----
+    Limit of the defaults: on Gaussian data its error is about 17 % above the
+    exact conditional mean, and on a 300-row mixed table (heart) its numerical
+    error was not below the column mean's (report, sections "Oracle floor" and
+    "Defaults against the column mean").
+
     References
     ----------
     S. K. Ainsworth, N. J. Foti, E. B. Fox. "Disentangled VAE Representations
