@@ -143,7 +143,8 @@ def main(argv=None) -> int:
             imp = FactVAEImputer(
                 groups=quadrants(), latent_dim=4, encoder_dim=8, generator_dim=8,
                 sparsity=lam, prox_learning_rate=prox_lr, batch_size=32,
-                prior_scaling="per_batch_mean",  # the paper's scaling of lambda
+                # the paper's scaling of lambda and group dropout
+                prior_scaling="per_batch_mean", group_available_prob=0.9,
                 max_iter=epochs, learning_rate=lr, validation_fraction=0.0,
                 n_iter_no_change=None, random_state=seed, device="cpu",
             ).fit(X)

@@ -54,7 +54,8 @@ def bars_imputer(**kw):
         groups=quadrants(), latent_dim=4, encoder_dim=8, generator_dim=8,
         batch_size=32, prox_learning_rate=2e-4, validation_fraction=0.0,
         n_iter_no_change=None, device="cpu",
-        prior_scaling="per_batch_mean",  # the paper's scaling of the lasso
+        # the paper's scaling of the lasso and group dropout
+        prior_scaling="per_batch_mean", group_available_prob=0.9,
     )
     params.update(kw)
     return FactVAEImputer(**params)
