@@ -167,8 +167,31 @@ def test_report_renders_runner_csv_with_command(tmp_path, monkeypatch):
     # the summary opens the report and is computed from the same rows
     summary = text.index("## Summary of findings")
     assert summary < text.index("## UCI tables")
-    assert "yeast mcar 0.5 NRMSE: vsae 0.4000" in text[summary:]
-    assert "than each of mean, missforest, mice on 1 of 1 cells" in text[summary:]
+    assert "lowest mean error in 1 (cell, metric) pairs: vsae 1." in text[summary:]
+    assert "vsae beats each of mean, missforest, mice on 1 of 1 cells" in text[summary:]
+    # the guidance table: vsae lowest, and nothing else within 2 % of it
+    guide = text.index("## Which imputer? Best and fastest per cell")
+    assert summary < guide < text.index("## UCI tables")
+    assert ("| yeast | numerical |  | mcar 0.5 | vsae 0.4000 (2.0 s) | "
+            "vsae 0.4000 (2.0 s) | uci-mcar.csv |") in text[guide:]
+
+
+def test_floor_marks_each_metric_against_the_mean(tmp_path):
+    from benchmarks.run import floor
+
+    rows = []
+    for seed in (0, 1):
+        rows += [
+            dict(dataset="heart", imputer="mean", seed=seed, nrmse_pooled_raw=0.30,
+                 pfc=0.40),
+            dict(dataset="heart", imputer="a", seed=seed, nrmse_pooled_raw=0.25,
+                 pfc=0.35),  # below on both: the cell is won
+            dict(dataset="heart", imputer="b", seed=seed, nrmse_pooled_raw=0.25,
+                 pfc=0.45),  # above on PFC: not won
+        ]
+    text, score = floor(_runner_rows(tmp_path, rows))
+    assert score == {"a": (1, 1), "b": (0, 1)}
+    assert "| heart | mcar | 0.5 | pfc | 2 | 0.4000 | 0.3500 ✓ | 0.4500 ✗ |" in text
 
 
 def test_vsae_images_quick(tmp_path, capsys):
