@@ -443,7 +443,7 @@ SECTIONS = [
          "--out benchmarks/results/scale-all.csv\n"
          "# every imputer whose 1e5 cell took at most 90 s:\n"
          "python -m benchmarks.scale --imputers mean mice vae miwae factvae gain "
-         "hivae misgan vsae --rows 1e6 --epochs 2 --set n_draws=100 "
+         "hivae rvi vad misgan vsae --rows 1e6 --epochs 2 --set n_draws=100 "
          "--budget-seconds 300 --append --out benchmarks/results/scale-all.csv "
          "--figure docs/figures/scale-all.png"},
         _script("scale:slopes", "scale:memory_table"), figure="scale-all.png",
