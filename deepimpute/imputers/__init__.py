@@ -37,7 +37,7 @@ IMPUTERS: dict[str, type] = {
 QUICK: dict[str, object] = dict(
     max_iter=3, n_draws=20, n_estimators=10, inference_steps=5
 )
-#: parameters that a budget (:data:`QUICK`, a benchmark's budget) caps instead of
+#: parameters that a budget (``QUICK``, a benchmark's budget) caps instead of
 #: setting: an imputer gets the value only if its default is larger, so the
 #: importance-sampling draws of VAE, MIWAE, VSAE and factVAE are cut while RVI's
 #: and MisGAN's few draws (0 and 1 by default) stay as they are
@@ -52,12 +52,12 @@ def budget_params(cls: type, budget: dict) -> dict:
     cls : type
         An imputer class.
     budget : dict
-        Parameters meant for several imputers (e.g. :data:`QUICK`).
+        Parameters meant for several imputers (e.g. ``QUICK``).
 
     Returns
     -------
     dict
-        The parameters ``cls`` has; those of :data:`CAPPED` only where its
+        The parameters ``cls`` has; those of ``CAPPED`` only where its
         default is larger than the budget's value.
     """
     defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items()}
@@ -70,18 +70,18 @@ def budget_params(cls: type, budget: dict) -> dict:
 
 def make_imputer(name: str, settings: dict | None = None, *, quick: bool = False,
                  **params):
-    """An unfitted imputer of :data:`IMPUTERS` by name: the one builder of the
+    """An unfitted imputer of ``IMPUTERS`` by name: the one builder of the
     command line and the benchmarks.
 
     Parameters
     ----------
     name : str
-        A key of :data:`IMPUTERS`.
+        A key of ``IMPUTERS``.
     settings : dict, optional
         Parameters of a named configuration (the CLI's demo settings, a benchmark
         profile), applied first.
     quick : bool, default=False
-        Apply :data:`QUICK` (through :func:`budget_params`) over ``settings``.
+        Apply ``QUICK`` (through :func:`budget_params`) over ``settings``.
     **params
         Parameters applied last (``random_state``, ``device``, overrides).
 
