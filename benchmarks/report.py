@@ -148,6 +148,9 @@ def _runner(suite: str, extra: str = "") -> Callable[[Path], str]:
         mechs = sorted(set(df["mechanism"]))
         mech_arg = ("" if mechs == sorted(SUITES[suite]["mechanisms"])
                     else " --mechanisms " + " ".join(mechs))
+        names_ds = list(dict.fromkeys(df["dataset"]))
+        if sorted(names_ds) != sorted(SUITES[suite]["datasets"]):
+            mech_arg = " --datasets " + " ".join(names_ds) + mech_arg
         return (f"python -m benchmarks.run --suite {suite}{mech_arg}{rates_arg} "
                 f"--imputers {names} --seeds {seeds}{quick}{extra}")
 
