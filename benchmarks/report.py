@@ -431,8 +431,9 @@ SECTIONS = [
         "categorical ones. `defaults-factvae-gap0.9.csv`: factVAE with the "
         "paper's group dropout (`group_available_prob=0.9`, the default before "
         "0.7 was chosen), on the same cells.",
-        notes={"defaults.csv": "Ten tables are the target; this run covers the "
-               "four smallest (the others need several CPU hours of fits)."},
+        notes={"defaults.csv": "Ten tables are the target; this run covers "
+               "the tables named in its command (the others need several CPU "
+               "hours of fits)."},
     ),
     Section(
         "Scale: every imputer, 1e3 to 1e6 rows",
