@@ -29,6 +29,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -377,19 +378,11 @@ def _apply(args, bundle, path, outputs, *, draws=0, source=None) -> _Summary:
                 f"-o {o}: a {other} file name, but {path} is a {fmt} file (the "
                 "output keeps the input's format)"
             )
-    sinks = [_Output(o) for o in outputs]
-    summary = None
-    try:
+    with _published() as sinks:
+        sinks.extend(_Output(o) for o in outputs)
         if fmt == "csv":
-            summary = _apply_csv(args, bundle, path, sinks, draws, source)
-        else:
-            summary = _apply_parquet(args, bundle, path, sinks, draws)
-        for sink in sinks:
-            sink.commit()
-    finally:
-        for sink in sinks:
-            sink.discard()
-    return summary
+            return _apply_csv(args, bundle, path, sinks, draws, source)
+        return _apply_parquet(args, bundle, path, sinks, draws)
 
 
 def _impute_frame(est, path, frame, names, draws, seed):
@@ -585,10 +578,8 @@ def _apply_dataset(args, bundle, path, outputs, draws) -> _Summary:
 
     from ._dask import _estimator_node
 
-    sinks = []
-    try:
-        for o in outputs:
-            sinks.append(_DatasetOutput(o))
+    with _published() as sinks:
+        sinks.extend(_DatasetOutput(o) for o in outputs)
         folders = [s.part for s in sinks]
         node = _estimator_node(bundle["estimator"])
         about = {key: bundle[key] for key in ("names", "method", "spec")}
@@ -601,12 +592,21 @@ def _apply_dataset(args, bundle, path, outputs, draws) -> _Summary:
         summary = _Summary(bundle["method"], bundle["names"], bundle["spec"])
         for part in summaries:
             summary.merge(part)
+        return summary
+
+
+@contextmanager
+def _published():
+    """A list of output sinks: each is committed when the block ends without an
+    error (its file appears whole), and whatever was not committed is discarded."""
+    sinks: list = []
+    try:
+        yield sinks
         for sink in sinks:
             sink.commit()
     finally:
         for sink in sinks:
             sink.discard()
-    return summary
 
 
 def _draw_paths(output: str, n: int) -> list[str]:
