@@ -113,11 +113,15 @@ def _rates(path: Path) -> str:
     )
 
 
+def _floor_counts(score: dict) -> str:
+    """``floor``'s cells won, as "name won of total; ..."."""
+    return "; ".join(f"{n} {w} of {t}" for n, (w, t) in score.items())
+
+
 def _defaults(path: Path) -> str:
     text, score = floor(path)
-    counts = "; ".join(f"{n} {w} of {t}" for n, (w, t) in score.items())
     return (text + "\n\nCells (table and rate) where the imputer's mean error is "
-            f"below the column mean/mode's on every metric: {counts}.")
+            f"below the column mean/mode's on every metric: {_floor_counts(score)}.")
 
 
 def _nonmcar(path: Path) -> str:
@@ -822,10 +826,9 @@ def _defaults_finding() -> list[str]:
     if df is None:
         return []
     _, score = floor(RESULTS / "defaults.csv")
-    counts = "; ".join(f"{n} {w} of {t}" for n, (w, t) in score.items())
     return [f"**Defaults against the column mean/mode** (`defaults.csv`, "
             f"{_seeds(df)}): cells (table and MCAR rate) with a lower mean error "
-            f"on every metric: {counts}."]
+            f"on every metric: {_floor_counts(score)}."]
 
 
 def _images_finding() -> list[str]:

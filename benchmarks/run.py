@@ -492,6 +492,22 @@ def cells_won(csv_path: Path, imputer: str, against: Sequence[str]) -> tuple[int
     return won, total
 
 
+def _by_seed(g, imputer: str, metric: str):
+    """One imputer's values of a metric in a cell, indexed by seed (NaN dropped)."""
+    import pandas as pd
+
+    values = g[g["imputer"] == imputer].set_index("seed")[metric]
+    return pd.to_numeric(values, errors="coerce").dropna()
+
+
+def _paired_means(a, b) -> tuple[float, float] | None:
+    """Means of two seed-indexed series over the seeds both have (None: none)."""
+    common = a.index.intersection(b.index)
+    if common.empty:
+        return None
+    return float(a[common].mean()), float(b[common].mean())
+
+
 def _compare(csv_path, imputer, against, metrics) -> tuple[list[str], int, int]:
     import pandas as pd
 
@@ -510,22 +526,20 @@ def _compare(csv_path, imputer, against, metrics) -> tuple[list[str], int, int]:
             continue
         cell_won = True
         for m in metrics:
-            mv = pd.to_numeric(mine.set_index("seed")[m], errors="coerce").dropna()
+            mv = _by_seed(g, imputer, m)
             if mv.empty:
                 continue
             cells = []
             for rival in against:
-                r = g[g["imputer"] == rival].set_index("seed")[m]
-                rv = pd.to_numeric(r, errors="coerce").dropna()
-                common = mv.index.intersection(rv.index)
-                if common.empty:  # the rival did not run here: not compared
+                pair = _paired_means(mv, _by_seed(g, rival, m))
+                if pair is None:  # the rival did not run here: not compared
                     cells.append("")
                     cell_won = None
                     continue
-                ok = mv[common].mean() < rv[common].mean()
+                ok = pair[0] < pair[1]
                 if cell_won is not None:
-                    cell_won &= bool(ok)
-                cells.append(f"{rv[common].mean():.4f} {'✓' if ok else '✗'}")
+                    cell_won &= ok
+                cells.append(f"{pair[1]:.4f} {'✓' if ok else '✗'}")
             lines.append(
                 f"| {key[0]} | {key[1]} | {key[2]:g} | {m} | "
                 f"{mv.mean():.4f} ({len(mv)}) | " + " | ".join(cells) + " |"
@@ -556,26 +570,24 @@ def floor(csv_path: Path, reference: str = "mean") -> tuple[str, dict]:
     ]
     score = {n: [0, 0] for n in names}
     for (ds, mech, rate), g in df.groupby(["dataset", "mechanism", "rate"]):
-        ref = g[g["imputer"] == reference].set_index("seed")
         won = {n: True for n in names}
         for m in COMPARED:
-            rv = pd.to_numeric(ref[m], errors="coerce").dropna()
+            rv = _by_seed(g, reference, m)
             if rv.empty:
                 continue
             cells, seeds = [], set()
             for n in names:
-                mine = g[g["imputer"] == n].set_index("seed")[m]
-                mv = pd.to_numeric(mine, errors="coerce").dropna()
-                common = mv.index.intersection(rv.index)
-                if common.empty:
+                mv = _by_seed(g, n, m)
+                pair = _paired_means(mv, rv)
+                if pair is None:
                     cells.append("")
                     won[n] = None
                     continue
-                seeds |= set(common)
-                ok = mv[common].mean() < rv[common].mean()
+                seeds |= set(mv.index.intersection(rv.index))
+                ok = pair[0] < pair[1]
                 if won[n] is not None:
-                    won[n] &= bool(ok)
-                cells.append(f"{mv[common].mean():.4f} {'✓' if ok else '✗'}")
+                    won[n] &= ok
+                cells.append(f"{pair[0]:.4f} {'✓' if ok else '✗'}")
             lines.append(
                 f"| {ds} | {mech} | {rate:g} | {m} | {len(seeds)} | {rv.mean():.4f} | "
                 + " | ".join(cells) + " |"

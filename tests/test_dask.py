@@ -238,20 +238,6 @@ def test_fit_from_dask_refuses_an_entirely_missing_column(table):
         tiny("vae").fit(dd.from_pandas(bad, npartitions=2))
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            worker_dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
-        yield c
 
 
 def test_transform_and_sample_on_a_local_cluster(client, fitted, table):

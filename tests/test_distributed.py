@@ -113,11 +113,10 @@ def test_two_gloo_ranks_fit_like_one_process(tmp_path):
         assert "per training row" in (tmp_path / f"rvi{r}.txt").read_text()
 
 
-def test_fit_on_dask_workers_like_one_process():
+def test_fit_on_dask_workers_like_one_process(client):
     """One rank per worker of a 2-process LocalCluster: identical parameters on
     both ranks, and the fit imputes like a one-process streamed fit."""
     dd = pytest.importorskip("dask.dataframe")
-    distributed = pytest.importorskip("distributed")
     from deepimpute.distributed import _launch, fit_on_dask
 
     full, X = _data()
@@ -125,23 +124,13 @@ def test_fit_on_dask_workers_like_one_process():
     # loss would compare two fits of different lengths, not the two launchers
     params = {**PARAMS, "n_iter_no_change": PARAMS["max_iter"]}
     ddf = dd.from_pandas(X, npartitions=6)
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            worker_dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        imputer = VAEImputer(**params)
-        ests = _launch(client, imputer, ddf)
-        assert not hasattr(imputer, "module_")  # cloned, not modified
-        with pytest.raises(ValueError, match="per row|every row in one process"):
-            fit_on_dask(client, RVIImputer(max_iter=1), ddf)
-        with pytest.raises(TypeError, match="dask.dataframe.DataFrame"):
-            fit_on_dask(client, VAEImputer(**params), X)
+    imputer = VAEImputer(**params)
+    ests = _launch(client, imputer, ddf)
+    assert not hasattr(imputer, "module_")  # cloned, not modified
+    with pytest.raises(ValueError, match="per row|every row in one process"):
+        fit_on_dask(client, RVIImputer(max_iter=1), ddf)
+    with pytest.raises(TypeError, match="dask.dataframe.DataFrame"):
+        fit_on_dask(client, VAEImputer(**params), X)
     assert len(ests) == 2
     s0, s1 = (e.module_.state_dict() for e in ests)
     assert s0.keys() == s1.keys()

@@ -94,10 +94,9 @@ def make_imputer(name: str, settings: dict | None = None, *, quick: bool = False
     if name not in IMPUTERS:
         raise KeyError(f"unknown imputer {name!r}; choose from {sorted(IMPUTERS)}")
     cls = IMPUTERS[name]
-    accepted = cls().get_params()
     kwargs = {**(settings or {}), **(budget_params(cls, QUICK) if quick else {}),
               **params}
-    return cls(**{k: v for k, v in kwargs.items() if k in accepted})
+    return cls(**{k: v for k, v in kwargs.items() if k in cls._get_param_names()})
 
 
 __all__ = [
