@@ -52,6 +52,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     # VSAE with larger Adam steps (time to quality: does it reach MICE sooner?)
     "vsae-lr3e-3": ("vsae", dict(learning_rate=3e-3)),
     "vsae-lr1e-2": ("vsae", dict(learning_rate=1e-2)),
+    # VSAE with larger batches (fewer, larger kernels an epoch) and larger steps
+    "vsae-b512": ("vsae", dict(batch_size=512, learning_rate=3e-3)),
+    "vsae-b1024": ("vsae", dict(batch_size=1024, learning_rate=1e-2)),
     # VSAE with the paper's two-stage schedule (x_u targets after the warm-up)
     "vsae-paper": ("vsae", dict(warmup_epochs="auto")),
     # factVAE with its weight and lasso priors counted once per row (the
@@ -59,6 +62,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     # imputed the mode (the weight prior switches the decoder off)
     "factvae-rowprior": ("factvae", dict(prior_scaling="per_batch_mean",
                                          group_available_prob=0.9)),
+    # RVI inferring new rows from the prior (the paper's start, 80 steps) instead
+    # of the guide's guess
+    "rvi-prior": ("rvi", dict(inference_init="prior")),
+    "vad-prior": ("vad", dict(inference_init="prior")),
     # RVI imputing by the posterior predictive mean (32 draws) instead of the decoded
     # posterior mean
     "rvi-draws": ("rvi", dict(n_draws=32)),

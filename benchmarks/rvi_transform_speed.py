@@ -3,13 +3,15 @@
 A fitted RVI or VAD imputes new rows by optimising each row's posterior with the
 decoder frozen (``RVI.infer``). Variants, all on the same fitted model:
 
-* ``old``: the former code (kept below as :func:`legacy_infer`: one Adam over the
-  whole parameter table per step, top-B by ``topk``, batches of 1024 rows) with the
-  former settings, 250 steps of 1e-3;
-* ``old-settings``: today's code with the former settings (the same optimisation,
-  so the same error up to float noise; the code's own speed-up);
-* ``new``: today's defaults (80 steps of 3e-3);
-* ``new-stop``: today's defaults with per-row early stopping (``inference_tol``).
+* ``old``: the first code (kept below as :func:`legacy_infer`: one Adam over the
+  whole parameter table per step, top-B by ``topk``, batches of 1024 rows) with
+  its settings, 250 steps of 1e-3 from the prior;
+* ``prior``: the former default (``inference_init="prior"``): 80 steps of 3e-3
+  from the prior mean;
+* ``default``: today's default, as fitted: the guide's guess refined by
+  ``inference_steps_`` (20 or 40) steps of 3e-3, or 80 steps from the prior where
+  the fit's check found the guide wanting (``steps`` and ``start`` columns);
+* ``guide-only``: the guide's guess with no step (what the steps add).
 
 Parts (one CSV, ``part`` column):
 
@@ -24,8 +26,8 @@ Parts (one CSV, ``part`` column):
    the hidden test images (seed 0 by default, ``--image-seeds``).
 3. ``1e5``: seconds to transform 1e5 rows of
    :func:`deepimpute.datasets.make_mixed_data` (MCAR 0.3) with a model fitted on
-   2000 rows (20 epochs); ``old`` and ``old-settings`` run on 1e4 rows and are
-   scaled by 10 (``extrapolated=1``); ``new`` and ``new-stop`` on all 1e5 rows;
+   2000 rows (20 epochs); ``old`` runs on 1e4 rows and is scaled by 10
+   (``extrapolated=1``), the others on all 1e5 rows;
    one torch thread (on the shared 2-core machine two threads ran slower than
    one).
 
@@ -65,8 +67,8 @@ from deepimpute.models.rvi import _row_adam
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "rvi_transform_speed.csv"
 OLD = dict(inference_steps=250, inference_lr=1e-3)
-VARIANTS = ("old", "old-settings", "new", "new-stop")
-STOP_TOL = 0.5
+VARIANTS = ("old", "prior", "default", "guide-only")
+PRIOR = dict(inference_steps=80, inference_lr=3e-3)
 TABLES = {"yeast": load_yeast, "white_wine": load_white_wine, "heart": load_heart}
 METHODS = {"rvi": RVIImputer, "vad": VADImputer}
 
@@ -92,19 +94,27 @@ def legacy_infer(self, batch, steps=None):
 def configure(imp, variant: str) -> None:
     """Set the fitted imputer's inference to ``variant`` (in place)."""
     mod = imp.module_
+    # the fitted defaults, kept at the first call
+    default = imp.__dict__.setdefault(
+        "_fitted_start", (bool(mod.use_guide), mod.inference_steps))
     mod.__dict__.pop("infer", None)
     imp._inference_batch_size = type(imp)._inference_batch_size
-    mod.inference_tol = None
-    if variant in ("old", "old-settings"):
-        mod.inference_steps, mod.inference_learning_rate = OLD.values()
-    else:
-        mod.inference_steps = imp.inference_steps
-        mod.inference_learning_rate = imp.inference_learning_rate
+    mod.inference_learning_rate = imp.inference_learning_rate
+    use_guide, mod.inference_steps = default
+    if variant in ("old", "prior"):
+        use_guide = False
+        mod.inference_steps, mod.inference_learning_rate = {
+            "old": OLD, "prior": PRIOR}[variant].values()
+    if variant == "guide-only":
+        use_guide, mod.inference_steps = True, 0
+    mod.use_guide.fill_(use_guide)
     if variant == "old":
         mod.infer = types.MethodType(legacy_infer, mod)
         imp._inference_batch_size = 1024
-    if variant == "new-stop":
-        mod.inference_tol = STOP_TOL
+
+
+def _start(imp) -> str:
+    return "guide" if bool(imp.module_.use_guide) else "prior"
 
 
 def timed_transform(imp, X):
@@ -141,6 +151,8 @@ def table_part(seeds, quick):
                             rows.append(_row(
                                 part="tables", dataset=name, imputer=method,
                                 seed=seed, variant=variant, n_rows=len(te),
+                                steps=imp.module_.inference_steps,
+                                start=_start(imp),
                                 threads=torch.get_num_threads(), seconds=sec,
                                 cpu_seconds=cpu, extrapolated=0, metric=metric,
                                 value=s[metric]))
@@ -165,6 +177,8 @@ def image_part(seeds, n_rows, quick):
             val = image_mse(ds.frame.iloc[te], Z, missing=miss, spec=ds.spec)
             rows.append(_row(part="images", dataset="mnist_pairs", imputer="rvi",
                              seed=seed, variant=variant, n_rows=len(te),
+                             steps=imp.module_.inference_steps,
+                             start=_start(imp),
                              threads=torch.get_num_threads(), seconds=sec,
                              cpu_seconds=cpu, extrapolated=0, metric="image_mse",
                              value=val))
@@ -183,17 +197,30 @@ def large_part(n_rows, quick):
         imp = cls(random_state=0, device="cpu", max_iter=2 if quick else 20).fit(fit_m)
         for variant in VARIANTS:
             configure(imp, variant)
-            extrapolate = variant.startswith("old")
+            extrapolate = variant == "old"
             _, sec, cpu = timed_transform(imp, small if extrapolate else big_m)
             scale = 10 if extrapolate else 1
             rows.append(_row(part="1e5", dataset="mixed", imputer=method, seed=0,
                              variant=variant, n_rows=n_rows,
+                             steps=imp.module_.inference_steps,
+                             start=_start(imp),
                              threads=torch.get_num_threads(), seconds=sec * scale,
                              cpu_seconds=cpu * scale, extrapolated=int(extrapolate),
                              metric="", value=""))
             print(method, variant, f"{rows[-1]['seconds']:.1f}s wall, "
                   f"{rows[-1]['cpu_seconds']:.1f}s CPU", flush=True)
     return rows
+
+
+def _starts(df: pd.DataFrame, dataset: str, method: str, metric: str) -> str:
+    """How the fitted defaults started new rows, e.g. ``guide 20 (2), prior 80
+    (1)``."""
+    if "start" not in df:
+        return ""
+    sel = df[(df.dataset == dataset) & (df.imputer == method) & (df.metric == metric)
+             & (df.variant == "default")]
+    counts = sel.groupby(["start", "steps"]).seed.nunique()
+    return ", ".join(f"{start} {steps} ({n})" for (start, steps), n in counts.items())
 
 
 def summary(path: Path = OUT) -> str:
@@ -206,8 +233,9 @@ def summary(path: Path = OUT) -> str:
         agg = g.agg(seconds=("cpu_seconds", "mean"), value=("value", "mean"),
                     sd=("value", "std"), seeds=("seed", "nunique")).reset_index()
         lines = ["| dataset | method | metric | seeds | "
-                 + " | ".join(f"{v}: error (s)" for v in VARIANTS) + " |",
-                 "|---" * (4 + len(VARIANTS)) + "|"]
+                 + " | ".join(f"{v}: error (s)" for v in VARIANTS)
+                 + " | default's start (fits) |",
+                 "|---" * (5 + len(VARIANTS)) + "|"]
         for (d, m, met), sub in agg.groupby(["dataset", "imputer", "metric"]):
             cells = []
             for v in VARIANTS:
@@ -216,7 +244,7 @@ def summary(path: Path = OUT) -> str:
                              f"{r.value.iloc[0]:.4f} ± {r.sd.iloc[0]:.4f} "
                              f"({r.seconds.iloc[0]:.2f})")
             lines.append(f"| {d} | {m} | {met} | {int(sub.seeds.max())} | "
-                         + " | ".join(cells) + " |")
+                         + " | ".join(cells) + f" | {_starts(q, d, m, met)} |")
         out.append("Error of the transformed test rows (mean ± sd over seeds) and, "
                    "in brackets, CPU seconds of the transform (mean):\n\n"
                    + "\n".join(lines))

@@ -64,10 +64,14 @@ def test_gans_stop_or_stay_in_the_observed_range(name, table):
 
 
 def test_rvi_transform_time_optimisation_is_checked(table):
-    est = tiny("rvi").set_params(inference_learning_rate=1e6, max_iter=2).fit(table)
+    est = tiny("rvi").set_params(inference_learning_rate=1e6, max_iter=2,
+                                 inference_init="prior").fit(table)
     with pytest.raises(FloatingPointError, match="RVIImputer: the transform") as info:
         est.transform(table[:20])
     assert "lower inference_learning_rate" in str(info.value)
+    # the guide's stage at the end of fit runs the same inference
+    with pytest.raises(FloatingPointError, match="RVIImputer: the transform"):
+        est.set_params(inference_init="guide").fit(table)
 
 
 def test_torch_invalid_value_errors_become_the_divergence_error():

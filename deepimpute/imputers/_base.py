@@ -1066,7 +1066,11 @@ class BaseDeepImputer(BaseImputer):
                 callback=callback,
                 name=type(self).__name__,
             )
+            self._after_training(tensors, device)
         self.n_iter_ = len(self.history_)
+
+    def _after_training(self, tensors, device: torch.device) -> None:
+        """A stage after training on the same batches (RVI fits its guide here)."""
 
     def _batches(self, data: EncodedTable):
         tensors = table_tensors(data)

@@ -19,6 +19,7 @@ same row-wise Adam with the decoder and relay vectors frozen.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
@@ -28,7 +29,7 @@ from ..nn.functional import reparameterize
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule, adam, check_inference
 
-__all__ = ["RVI", "relay_mask"]
+__all__ = ["RVI", "GuideFit", "relay_mask"]
 
 _LOGVAR_MIN, _LOGVAR_MAX = -14.0, 8.0
 _BETAS = (0.9, 0.999)
@@ -37,6 +38,10 @@ _EPS = 1e-8
 #: constraints and docstrings list the same)
 RELAY_VARIANTS = ("topk", "cluster")
 POSTERIOR_VARS = ("learned", "fixed")
+#: the guide's hidden widths, in multiples of the decoder's (reversed)
+_GUIDE_WIDTH = 4
+#: the options of ``inference_init``: where a new row's optimisation starts
+INFERENCE_INITS = ("guide", "prior")
 
 
 def relay_mask(coef: Tensor, n_keep: int) -> Tensor:
@@ -105,6 +110,10 @@ class RVI(ImputationModule):
         ``inference_steps``).
     inference_patience : int
         Steps without improvement before a new row stops.
+    inference_init : {"guide", "prior"}
+        Whether the model has a guide: new rows start at its guess once
+        :class:`GuideFit` has fitted it and ``use_guide`` is set (until then, and
+        with ``"prior"``, at the prior mean).
     """
 
     # the posterior table has one row per training row (no data-parallel training)
@@ -130,11 +139,15 @@ class RVI(ImputationModule):
         n_draws: int,
         inference_tol: float | None,
         inference_patience: int,
+        inference_init: str,
     ) -> None:
         super().__init__()
         if posterior_var not in POSTERIOR_VARS:
             raise ValueError(f"posterior_var must be one of {POSTERIOR_VARS}, got "
                              f"{posterior_var!r}.")
+        if inference_init not in INFERENCE_INITS:
+            raise ValueError(f"inference_init must be one of {INFERENCE_INITS}, got "
+                             f"{inference_init!r}.")
         if relay_variant not in RELAY_VARIANTS:
             raise ValueError(f"relay_variant must be one of {RELAY_VARIANTS}, got "
                              f"{relay_variant!r}.")
@@ -156,6 +169,20 @@ class RVI(ImputationModule):
         self.n_draws = int(n_draws)
         self.decoder = mlp(latent_dim, tuple(hidden), self.likelihood.n_params,
                            activation="relu")
+        # the amortised guess of a new row's posterior mean from its observed
+        # entries (note, "Inference of new rows"); GuideFit initialises and fits it
+        # after training, so until then new rows start at the prior. Built outside
+        # the global random stream: training is the same with or without it
+        self.guide = None
+        if inference_init == "guide":
+            widths = tuple(_GUIDE_WIDTH * h for h in reversed(tuple(hidden)))
+            with torch.random.fork_rng(devices=[]):
+                self.guide = mlp(2 * layout.width, widths, latent_dim,
+                                 activation="relu")
+            self.guide.requires_grad_(False)
+        # whether new rows start at the guide's guess: set once it is fitted, and
+        # only if its check passes (estimator, inference_steps="auto")
+        self.register_buffer("use_guide", torch.zeros((), dtype=torch.bool))
         # relay vectors r_k^g ~ N(0, 0.1^2): global, small at start
         # (note, "Initialisation")
         self.relays = nn.ParameterList(
@@ -321,14 +348,21 @@ class RVI(ImputationModule):
         # separate leaves per block: differentiating slices of one table would
         # materialise a full-width zero gradient per slice
         parts = [p.expand(n, -1).clone() for p in self.split_rows(init)]
-        m = [torch.zeros_like(p) for p in parts]
-        v = [torch.zeros_like(p) for p in parts]
         n_groups = len(self.relay_groups)
         select = _TopSelection(self.n_keep)
+        # from the guide's guess only the offset and log-variance move: the relay
+        # coefficients stay at their tiny start (note, "Inference of new rows")
+        guided = self.guide is not None and bool(self.use_guide)
+        fixed = n_groups if guided else 0
+        if guided:
+            masks = select(parts[:n_groups])
+            self._start_at_guess(parts, batch, masks)
+        m = [torch.zeros_like(p) for p in parts[fixed:]]
+        v = [torch.zeros_like(p) for p in parts[fixed:]]
         tol, patience = self.inference_tol, self.inference_patience
         taken = torch.full((n,), steps, dtype=torch.long, device=device)
         if tol is not None:
-            out = init.expand(n, -1).clone()  # rows are written here as they stop
+            out = torch.cat(parts, dim=-1)  # rows are written here as they stop
             pos = torch.arange(n, device=device)
             best = torch.full((n,), torch.inf, device=device)
             stale = torch.zeros(n, dtype=torch.long, device=device)
@@ -339,14 +373,16 @@ class RVI(ImputationModule):
         first = per_row = None
         with torch.enable_grad():
             for step in range(1, steps + 1):
-                masks = select(parts[:n_groups])
-                for p in parts:
+                if not guided:
+                    masks = select(parts[:n_groups])
+                moving = parts[fixed:]
+                for p in moving:
                     p.requires_grad_(True)
                 per_row = self.row_loss(parts, work, shared_noise=True, masks=masks)
-                grads = torch.autograd.grad(per_row.sum(), parts)
+                grads = torch.autograd.grad(per_row.sum(), moving)
                 if first is None:  # the starting loss, for the divergence check
                     first = per_row.detach().mean()
-                for p in parts:
+                for p in moving:
                     p.requires_grad_(False)
                 # Adam, in place; every working row has taken the same number of
                 # steps, so the bias corrections are scalars
@@ -357,7 +393,7 @@ class RVI(ImputationModule):
                 denom = torch._foreach_div(v, 1 - b2**step)
                 torch._foreach_sqrt_(denom)
                 torch._foreach_add_(denom, _EPS)
-                torch._foreach_addcdiv_(parts, m, denom, value=-lr / (1 - b1**step))
+                torch._foreach_addcdiv_(moving, m, denom, value=-lr / (1 - b1**step))
                 if tol is None:
                     continue
                 loss = per_row.detach()
@@ -377,6 +413,8 @@ class RVI(ImputationModule):
                 if 4 * n_done >= len(done):
                     keep = ~done
                     parts, m, v = ([t[keep] for t in ts] for ts in (parts, m, v))
+                    if guided:
+                        masks = [mask[keep] for mask in masks]
                     best, stale = best[keep], stale[keep]
                     pos, done = pos[keep], done[keep]
                     select.keep_rows(keep)
@@ -389,6 +427,61 @@ class RVI(ImputationModule):
             out[pos[~done]] = theta[~done]  # rows still running at the last step
             theta = out
         return (theta, taken) if return_steps else theta
+
+    @contextmanager
+    def starting_at(self, guide: bool):
+        """Within the block, new rows start at the guide's guess (``guide``, when
+        there is a guide) or at the prior; the setting is restored after."""
+        saved = bool(self.use_guide)
+        self.use_guide.fill_(guide and self.guide is not None)
+        try:
+            yield
+        finally:
+            self.use_guide.fill_(saved)
+
+    def guide_targets(self, batch: Batch) -> Tensor:
+        """What the guide learns for ``batch``: the posterior mean that
+        :meth:`infer` reaches from the prior start."""
+        with self.starting_at(guide=False):
+            theta = self.infer(batch)
+        with torch.no_grad():
+            return self.posterior(theta)[0]
+
+    def held_out_nll(
+        self, batch: Batch, hidden: Tensor, steps: int, from_guide: bool
+    ) -> float:
+        """How well inference imputes: hide the observed attributes ``hidden`` (a
+        0/1 mask, ``(n, n_attributes)``), infer the rows for ``steps`` steps from
+        the guide's guess or the prior, and return the mean negative
+        log-likelihood of the hidden attributes under the decoded posterior mean."""
+        el = hidden[:, self.likelihood.attr_index] * batch.observed
+        seen = Batch(batch.x * (1 - el), batch.observed * (1 - el),
+                     batch.attr_observed * (1 - hidden), batch.index)
+        with self.starting_at(guide=from_guide):
+            theta = self.infer(seen, steps)
+        with torch.no_grad():
+            out = self.decoder(self.posterior(theta)[0])
+            ll = self.likelihood.log_prob(out, batch.x, el)
+        return float(-ll.sum() / (hidden * batch.attr_observed).sum().clamp_min(1))
+
+    def guess(self, batch: Batch) -> Tensor:
+        """The guide's posterior mean of every row of ``batch``, from its observed
+        entries only."""
+        return self.guide(torch.cat([batch.x * batch.observed, batch.observed], -1))
+
+    def _start_at_guess(
+        self, parts: list[Tensor], batch: Batch, masks: Sequence[Tensor]
+    ) -> None:
+        """Move the start of a new row's optimisation (``parts``, in place) to the
+        guide's guess: the offset absorbs the small shared relay part, so the
+        starting posterior mean is the guess exactly."""
+        n_groups = len(self.relay_groups)
+        with torch.no_grad():
+            mu = self.guess(batch)
+            relay = mu.new_zeros(())
+            for g, relay_g in enumerate(self.relays):
+                relay = relay + (parts[g] * masks[g]) @ relay_g
+            parts[n_groups] = mu - relay
 
     @property
     def all_rows_trained(self) -> bool:
@@ -417,6 +510,40 @@ class RVI(ImputationModule):
         mu, logvar = self.posterior(self.infer(batch))
         z = reparameterize(mu, logvar)
         return self.likelihood.sample(self.decoder(z))
+
+
+class GuideFit(ImputationModule):
+    """Fits an :class:`RVI`'s guide to the posteriors that inference finds.
+
+    A training wrapper for :func:`deepimpute.training.train` over rows already
+    seen in training: each batch regresses the guide's guess (from the rows'
+    observed entries) on ``targets``, the posterior means that
+    :meth:`RVI.guide_targets` found for the same rows (indexed by
+    ``batch.index``), by mean squared error. Only the guide moves; it is
+    re-initialised here from the global random stream, so a seeded fit gives
+    the same guide.
+    """
+
+    def __init__(self, rvi: RVI, targets: Tensor) -> None:
+        super().__init__()
+        if rvi.guide is None:
+            raise ValueError("this RVI has no guide (inference_init='prior').")
+        self.rvi = rvi
+        for layer in rvi.guide.modules():
+            if isinstance(layer, nn.Linear):
+                layer.reset_parameters()
+        self.register_buffer("targets", targets)
+
+    def configure_optimizers(self, lr: float) -> list[torch.optim.Optimizer]:
+        self.rvi.guide.requires_grad_(True)
+        return [adam(self.rvi.guide.parameters(), lr)]
+
+    def loss(self, batch: Batch) -> Tensor:
+        return (self.rvi.guess(batch) - self.targets[batch.index]).pow(2).mean()
+
+    def on_train_end(self) -> None:
+        self.rvi.guide.requires_grad_(False)
+        self.rvi.use_guide.fill_(True)
 
 
 class _TopSelection:

@@ -189,3 +189,53 @@ def test_early_stopping_transform_is_invariant_to_batching():
     shuffled = np.random.default_rng(0).permutation(len(Xm))
     np.testing.assert_allclose(imp.transform(Xm[shuffled]), full[shuffled],
                                rtol=1e-5, atol=1e-6)
+
+
+def test_inference_init_changes_only_the_start_of_new_rows():
+    _, Xm = correlated_table(n=80)
+    guided = _rvi(inference_steps="auto").fit(Xm)
+    prior = _rvi(inference_steps="auto", inference_init="prior").fit(Xm)
+    assert prior.inference_steps_ == 80 and guided.inference_steps_ in (20, 40, 80)
+    # the steps "auto" kept: the fewest whose held-out imputation is within 1 % of
+    # 80 steps from the prior, on the check recorded in guide_check_
+    reference, *tried = guided.guide_check_
+    assert reference["start"] == "prior" and reference["steps"] == 80
+    passed = [c["nll"] <= reference["nll"] + 0.01 * abs(reference["nll"])
+              for c in tried]
+    assert passed[-1] == (tried[-1]["steps"] == guided.inference_steps_)
+    assert not any(passed[:-1])
+    assert guided.get_params()["inference_steps"] == "auto"
+    assert _rvi().fit(Xm).inference_steps_ == TINY["inference_steps"]
+    # the same training; the guide is fitted after it
+    plain = prior.module_.state_dict()
+    for k, v in guided.module_.state_dict().items():
+        if k.startswith("guide") or k == "use_guide":
+            continue
+        assert torch.equal(v, plain[k]), k
+    # new rows start at the guess unless the check sent them back to the prior
+    assert bool(guided.module_.use_guide) == (guided.inference_steps_ != 80)
+    assert prior.module_.guide is None
+    assert len(guided.guide_history_) >= 1 and not hasattr(prior, "guide_history_")
+    assert guided.module_.inference_steps == guided.inference_steps_
+    same = np.allclose(guided.transform(Xm), prior.transform(Xm))
+    assert same == (not guided.module_.use_guide)
+
+
+@pytest.mark.parametrize("cls", [RVIImputer, VADImputer])
+def test_guide_start_keeps_the_error_of_prior_inference(cls):
+    # 20 steps from the guide's guess impute new rows as well as 80 from the prior
+    X, Xm = correlated_table(n=400, p=5, missing_rate=0.3)
+    train, test = slice(0, 300), slice(300, None)
+    miss = np.isnan(Xm[test])
+    kw = dict(latent_dim=4, hidden=(16,), max_iter=150, learning_rate=1e-2,
+              posterior_learning_rate=1e-2, random_state=0, device="cpu")
+    if cls is RVIImputer:
+        kw["relay_groups"] = (4, 8)
+    errors = {}
+    for init in ("guide", "prior"):
+        Z = cls(inference_init=init, **kw).fit(Xm[train]).transform(Xm[test])
+        errors[init] = np.sqrt(np.mean((Z[miss] - X[test][miss]) ** 2))
+    mean_fill = np.sqrt(np.mean((np.nanmean(Xm[train], axis=0)[None, :]
+                                 .repeat(100, 0)[miss] - X[test][miss]) ** 2))
+    assert errors["guide"] < 1.05 * errors["prior"]
+    assert errors["guide"] < 0.9 * mean_fill

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from deepimpute.models.rvi import RVI, _row_adam, _TopSelection, relay_mask
+from deepimpute.models.rvi import RVI, GuideFit, _row_adam, _TopSelection, relay_mask
 from deepimpute.nn import gaussian_kl
 from deepimpute.schema import AttributeLayout, ModelLayout
-from deepimpute.training import Batch
+from deepimpute.training import Batch, train
 
 
 def _layout(p=6):
@@ -40,6 +40,7 @@ CORE = dict(
     n_draws=0,
     inference_tol=None,
     inference_patience=10,
+    inference_init="prior",
 )
 
 
@@ -237,3 +238,70 @@ def test_early_stop_is_per_row_and_independent_of_batch_mates():
     torch.manual_seed(5)
     _, all_steps = model.infer(batch, return_steps=True)
     assert all_steps.eq(60).all()
+
+
+def _fit_guide(model, batch, epochs=300):
+    targets = model.guide_targets(batch)
+    history = train(GuideFit(model, targets), (batch.x, batch.observed,
+                    batch.attr_observed), max_iter=epochs, batch_size=batch.n_rows,
+                    learning_rate=1e-2, device="cpu", validation_fraction=0.0,
+                    n_iter_no_change=None)
+    return targets, history
+
+
+def test_the_guide_does_not_change_training():
+    # built outside the global random stream: a seeded model with a guide has the
+    # same decoder, relays and rows as one without
+    plain = _model(relay_groups=(4, 6)).state_dict()
+    guided = _model(relay_groups=(4, 6), inference_init="guide").state_dict()
+    assert set(plain) < set(guided)
+    for k, v in plain.items():
+        assert torch.equal(v, guided[k]), k
+
+
+def test_guide_fit_learns_the_targets_and_moves_only_the_guide():
+    model = _model(relay_groups=(4,), inference_init="guide", inference_steps=40,
+                   inference_learning_rate=1e-2)
+    batch = _batch(n=32, seed=2)
+    before = {k: v.clone() for k, v in model.state_dict().items()
+              if not k.startswith("guide") and k != "use_guide"}
+    assert not bool(model.use_guide)
+    torch.manual_seed(3)
+    unfitted = model.guide_targets(batch)
+    targets, history = _fit_guide(model, batch)
+    assert bool(model.use_guide)
+    assert history[-1]["loss"] < 0.05 * history[0]["loss"]
+    with torch.no_grad():
+        err = (model.guess(batch) - targets).pow(2).mean()
+    assert err < 0.05 * targets.pow(2).mean()
+    for k, v in before.items():
+        assert torch.equal(model.state_dict()[k], v), k
+    assert not any(p.requires_grad for p in model.guide.parameters())
+    # targets are inference from the prior, whether the guide is fitted or not
+    torch.manual_seed(3)
+    torch.testing.assert_close(model.guide_targets(batch), unfitted)
+    with pytest.raises(ValueError, match="no guide"):
+        GuideFit(_model(), targets)
+
+
+def test_new_rows_start_at_the_guess_and_stay_row_independent():
+    model = _model(relay_groups=(4, 6), inference_init="guide", inference_steps=20,
+                   inference_learning_rate=1e-2)
+    batch = _batch(n=24, seed=4)
+    _fit_guide(model, batch, epochs=50)
+    with torch.no_grad():
+        guess = model.guess(batch)
+    start, _ = model.posterior(model.infer(batch, steps=0))
+    torch.testing.assert_close(start, guess, rtol=1e-5, atol=1e-6)
+    torch.manual_seed(5)
+    full = model.infer(batch)
+    rows = [1, 7, 20]
+    part = Batch(batch.x[rows], batch.observed[rows], batch.attr_observed[rows],
+                 batch.index[rows])
+    torch.manual_seed(5)
+    torch.testing.assert_close(model.infer(part), full[rows], rtol=1e-5, atol=1e-6)
+    # early stopping starts from the same guess
+    model.inference_tol, model.inference_patience = 0.05, 3
+    torch.manual_seed(5)
+    stopped, taken = model.infer(batch, return_steps=True)
+    assert int(taken.min()) >= 1 and torch.isfinite(stopped).all()
