@@ -459,9 +459,8 @@ class RVIImputer(BaseDeepImputer):
         if none is, new rows start at the prior (80 steps)."""
         module = self.module_
         # a fifth of each row's observed attributes, hidden from inference
-        hidden = torch.rand(batch.attr_observed.shape, device=batch.x.device) < 0.2
-        hidden = hidden.to(batch.x.dtype)
-        hidden = hidden * batch.attr_observed
+        draw = torch.rand(batch.attr_observed.shape, device=batch.x.device)
+        hidden = (draw < 0.2).to(batch.x.dtype) * batch.attr_observed
         reference = module.held_out_nll(batch, hidden, _PRIOR_STEPS, from_guide=False)
         self.guide_check_ = [dict(start="prior", steps=_PRIOR_STEPS, nll=reference)]
         for steps in _GUIDE_STEPS:
@@ -529,10 +528,8 @@ class VADImputer(RVIImputer):
     inference_patience : int, default=10
         Steps without improvement before a new row stops (with ``inference_tol``).
     inference_init : {"guide", "prior"}, default="guide"
-        Where a new row's optimisation starts. ``"guide"``: a small network fitted
-        after training (the *guide*) guesses each row's posterior mean from its
-        observed entries, and the steps refine that guess (see Notes); ``"prior"``:
-        the prior mean, as the paper's inference (and this estimator before 0.2).
+        Where a new row's optimisation starts: the guide's guess or the prior mean
+        (see :class:`RVIImputer`).
     beta : float, default="deprecated"
         Deprecated: renamed ``kl_weight`` in 0.2, removed in 0.3.
     impute_draws : int, default="deprecated"
@@ -576,13 +573,9 @@ class VADImputer(RVIImputer):
     max_iter_ : int
         Epochs allowed: ``max_iter``, or the number ``"auto"`` chose.
     inference_steps_ : int
-        Inference steps of a new row: ``inference_steps``, or the number
-        ``"auto"`` chose.
-    guide_history_ : list of dict
-        Per-epoch records of the guide's fit (``inference_init="guide"`` only).
-    guide_check_ : list of dict
-        The check behind ``inference_steps="auto"`` with the guide: start, steps
-        and mean negative log-likelihood of the held-out cells.
+        Inference steps of a new row (see :class:`RVIImputer`).
+    guide_history_, guide_check_ : list of dict
+        The guide's fit and check (see :class:`RVIImputer`).
     device_ : str
         Device the model lives on.
     n_features_in_ : int
@@ -684,4 +677,3 @@ class VADImputer(RVIImputer):
         self.keep_empty_features = keep_empty_features
         self.min_value = min_value
         self.max_value = max_value
-

@@ -474,14 +474,11 @@ class RVI(ImputationModule):
     ) -> None:
         """Move the start of a new row's optimisation (``parts``, in place) to the
         guide's guess: the offset absorbs the small shared relay part, so the
-        starting posterior mean is the guess exactly."""
+        starting posterior mean is the guess."""
         n_groups = len(self.relay_groups)
         with torch.no_grad():
-            mu = self.guess(batch)
-            relay = mu.new_zeros(())
-            for g, relay_g in enumerate(self.relays):
-                relay = relay + (parts[g] * masks[g]) @ relay_g
-            parts[n_groups] = mu - relay
+            mu, _ = self.posterior(parts, masks)
+            parts[n_groups] = parts[n_groups] + (self.guess(batch) - mu)
 
     @property
     def all_rows_trained(self) -> bool:
