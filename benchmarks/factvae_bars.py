@@ -143,8 +143,9 @@ def main(argv=None) -> int:
             imp = FactVAEImputer(
                 groups=quadrants(), latent_dim=4, encoder_dim=8, generator_dim=8,
                 sparsity=lam, prox_learning_rate=prox_lr, batch_size=32,
-                # the paper's scaling of lambda and group dropout
+                # the paper's scaling of lambda, group dropout and likelihood
                 prior_scaling="per_batch_mean", group_available_prob=0.9,
+                numerical="gaussian",
                 max_iter=epochs, learning_rate=lr, validation_fraction=0.0,
                 n_iter_no_change=None, random_state=seed, device="cpu",
             ).fit(X)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import vsae_sweep
-from benchmarks._cli import add_common
+from benchmarks._cli import add_common, parse_overrides
 from benchmarks._markdown import table as markdown_table
 from benchmarks.run import impute_cell, load
 from deepimpute.metrics import nrmse
@@ -50,8 +50,10 @@ def main(argv=None) -> int:
     p.add_argument("--mechanism", default="mar")
     p.add_argument("--rate", type=float, default=0.5)
     p.add_argument("--imputers", nargs="+", default=["mean", "mice", "vsae"])
-    add_common(p, quick="tiny epochs, at most 600 training rows (smoke)")
+    add_common(p, quick="tiny epochs, at most 600 training rows (smoke)",
+               overrides=True)
     args = p.parse_args(argv)
+    overrides = parse_overrides(args.set)
     if args.out is not None:
         p.error("--out: this diagnostic prints its table and writes nothing")
     vsae_sweep.register(
@@ -64,7 +66,7 @@ def main(argv=None) -> int:
     for seed in args.seeds:
         for name in args.imputers:
             cell = impute_cell(data, args.mechanism, args.rate, name, seed,
-                               args.quick)
+                               args.quick, overrides=overrides)
             rows.append({"imputer": name, "seed": seed,
                          **column_errors(cell, columns)})
         # the training rows depend on the seed only: any imputer's cell will do

@@ -169,8 +169,8 @@ class RVIImputer(BaseDeepImputer):
 
     Notes
     -----
-    Limit of the defaults: its error was above the column mean's in the pooled
-    raw NRMSE of a 300-row mixed table (heart, MCAR 0.5) and of adult (99 % of
+    Limit of the defaults: its error was above the column mean's on a 300-row
+    mixed table (heart), in the pooled raw NRMSE of adult (99 % of
     it the census weight ``fnlwgt``, which no column predicts), and in the
     per-feature NRMSE of spambase's skewed counts (``numerical="huber"`` passed
     MCAR 0.2 there); on Gaussian data it stays 6-7 % above the exact

@@ -525,22 +525,26 @@ class GuideFit(ImputationModule):
         super().__init__()
         if rvi.guide is None:
             raise ValueError("this RVI has no guide (inference_init='prior').")
-        self.rvi = rvi
-        for layer in rvi.guide.modules():
+        # only the guide is a submodule: the training loop checks (and would
+        # copy) every parameter and buffer each epoch, and the RVI's per-row
+        # tables grow with the training rows
+        self.guide = rvi.guide
+        object.__setattr__(self, "_rvi", rvi)
+        for layer in self.guide.modules():
             if isinstance(layer, nn.Linear):
                 layer.reset_parameters()
         self.register_buffer("targets", targets)
 
     def configure_optimizers(self, lr: float) -> list[torch.optim.Optimizer]:
-        self.rvi.guide.requires_grad_(True)
-        return [adam(self.rvi.guide.parameters(), lr)]
+        self.guide.requires_grad_(True)
+        return [adam(self.guide.parameters(), lr)]
 
     def loss(self, batch: Batch) -> Tensor:
-        return (self.rvi.guess(batch) - self.targets[batch.index]).pow(2).mean()
+        return (self._rvi.guess(batch) - self.targets[batch.index]).pow(2).mean()
 
     def on_train_end(self) -> None:
-        self.rvi.guide.requires_grad_(False)
-        self.rvi.use_guide.fill_(True)
+        self.guide.requires_grad_(False)
+        self._rvi.use_guide.fill_(True)
 
 
 class _TopSelection:
