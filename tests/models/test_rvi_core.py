@@ -284,6 +284,17 @@ def test_guide_fit_learns_the_targets_and_moves_only_the_guide():
         GuideFit(_model(), targets)
 
 
+def test_guide_fit_holds_only_the_guide():
+    # the training loop checks every parameter and buffer of what it trains each
+    # epoch: the RVI's per-row tables (as large as the training set) stay out
+    model = _model(relay_groups=(4,), inference_init="guide")
+    fit = GuideFit(model, torch.zeros(8, model.latent_dim))
+    held = {id(t) for t in (*fit.parameters(), *fit.buffers())}
+    assert {id(p) for p in model.guide.parameters()} <= held
+    assert not {id(t) for t in (model.rows, model.rows_m, model.rows_v)} & held
+    assert not {id(p) for p in model.decoder.parameters()} & held
+
+
 def test_new_rows_start_at_the_guess_and_stay_row_independent():
     model = _model(relay_groups=(4, 6), inference_init="guide", inference_steps=20,
                    inference_learning_rate=1e-2)
