@@ -56,6 +56,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     # VSAE with larger batches (fewer, larger kernels an epoch) and larger steps
     "vsae-b512": ("vsae", dict(batch_size=512, learning_rate=3e-3)),
     "vsae-b1024": ("vsae", dict(batch_size=1024, learning_rate=1e-2)),
+    "vsae-b1024-lr2e-2": ("vsae", dict(batch_size=1024, learning_rate=2e-2)),
+    "vsae-b2048": ("vsae", dict(batch_size=2048, learning_rate=1e-2)),
     # VSAE with the paper's two-stage schedule (x_u targets after the warm-up)
     "vsae-paper": ("vsae", dict(warmup_epochs="auto")),
     # factVAE with its weight and lasso priors counted once per row (the
