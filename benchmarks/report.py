@@ -222,9 +222,18 @@ class Section:
 TTQ = "python -m benchmarks.time_to_quality"
 SCALE = "python -m benchmarks.scale --imputers mean vae sk-iterative-br"
 ORACLE = "python -m benchmarks.oracle --rates 0.3 0.5 --seeds 0 1 2 --n-samples 5000"
-ORACLE3_5 = ORACLE.replace("0 1 2", "3 4 5")
 #: (dataset, seed) of the full-size RVI convergence runs merged into one CSV
 FULL_RVI_RUNS = [(d, s) for d in ("artificial", "mnist") for s in (0, 1, 2)]
+
+
+def _oracle(csv: str, imputers: str, overrides: str = "",
+            seeds: str = "0 1 2") -> dict[str, str]:
+    """``{csv: command}`` of an oracle run into ``benchmarks/results/csv``
+    (``overrides``: ``--set`` pairs)."""
+    sets = f" --set {overrides}" if overrides else ""
+    return {csv: f"{ORACLE.replace('0 1 2', seeds)} --imputers {imputers}{sets} "
+                 f"--out benchmarks/results/{csv}"}
+
 
 SECTIONS = [
     Section(
@@ -554,46 +563,29 @@ SECTIONS = [
     Section(
         "Oracle floor: Gaussian table, exact conditional mean",
         {"oracle.csv": f"{ORACLE} --imputers mean vae sk-iterative-br sk-knn",
-         "oracle-deep.csv": f"{ORACLE} --imputers mean vae miwae hivae gain "
-         "sk-iterative-br sk-knn --out benchmarks/results/oracle-deep.csv",
-         "oracle-defaults.csv": f"{ORACLE} --imputers vsae-default rvi-default "
-         "factvae-default --out benchmarks/results/oracle-defaults.csv",
-         "oracle-defaults-seeds3-5.csv": f"{ORACLE3_5} "
-         "--imputers factvae-default "
-         "--out benchmarks/results/oracle-defaults-seeds3-5.csv",
-         "oracle-factvae-gaussian.csv": f"{ORACLE} --imputers factvae-default "
-         "--set numerical=gaussian "
-         "--out benchmarks/results/oracle-factvae-gaussian.csv",
-         "oracle-factvae-gaussian-seeds3-5.csv": f"{ORACLE3_5} --imputers "
-         "factvae-default --set numerical=gaussian "
-         "--out benchmarks/results/oracle-factvae-gaussian-seeds3-5.csv",
-         "oracle-factvae-gap0.9.csv": f"{ORACLE} --imputers factvae-default "
-         "--set group_available_prob=0.9 numerical=gaussian "
-         "--out benchmarks/results/oracle-factvae-gap0.9.csv",
-         "oracle-factvae-gap0.9-seeds3-5.csv": f"{ORACLE3_5} "
-         "--imputers factvae-default --set group_available_prob=0.9 "
-         "numerical=gaussian "
-         "--out benchmarks/results/oracle-factvae-gap0.9-seeds3-5.csv",
-         "oracle-miwae-elbo.csv": f"{ORACLE} --imputers miwae-default "
-         "--set n_train_draws=1 --out benchmarks/results/oracle-miwae-elbo.csv",
-         "oracle-vsae-iw20.csv": f"{ORACLE} --imputers vsae-default "
-         "--set n_train_draws=20 --out benchmarks/results/oracle-vsae-iw20.csv",
-         "oracle-vsae-iw20-snis.csv": f"{ORACLE} --imputers vsae-default "
-         "--set n_train_draws=20 impute=importance "
-         "--out benchmarks/results/oracle-vsae-iw20-snis.csv",
-         "oracle-vsae-importance.csv": f"{ORACLE} --imputers vsae-default "
-         "--set impute=importance "
-         "--out benchmarks/results/oracle-vsae-importance.csv",
-         "oracle-vsae-learned.csv": f"{ORACLE} --imputers vsae-default "
-         "--set numerical=gaussian_learned "
-         "--out benchmarks/results/oracle-vsae-learned.csv",
-         "oracle-vsae-kl1-learned.csv": f"{ORACLE} --imputers vsae-default "
-         "--set kl_weight=1 numerical=gaussian_learned "
-         "--out benchmarks/results/oracle-vsae-kl1-learned.csv",
-         "oracle-vsae-latent8.csv": f"{ORACLE} --imputers vsae-default "
-         "--set latent_dim=8 --out benchmarks/results/oracle-vsae-latent8.csv",
-         "oracle-rvi-prior.csv": f"{ORACLE} --imputers rvi-default "
-         "--set inference_init=prior --out benchmarks/results/oracle-rvi-prior.csv"},
+         **_oracle("oracle-deep.csv",
+                   "mean vae miwae hivae gain sk-iterative-br sk-knn"),
+         **_oracle("oracle-defaults.csv", "vsae-default rvi-default factvae-default"),
+         **_oracle("oracle-defaults-seeds3-5.csv", "factvae-default", seeds="3 4 5"),
+         **_oracle("oracle-factvae-gaussian.csv", "factvae-default",
+                   "numerical=gaussian"),
+         **_oracle("oracle-factvae-gaussian-seeds3-5.csv", "factvae-default",
+                   "numerical=gaussian", seeds="3 4 5"),
+         **_oracle("oracle-factvae-gap0.9.csv", "factvae-default",
+                   "group_available_prob=0.9 numerical=gaussian"),
+         **_oracle("oracle-factvae-gap0.9-seeds3-5.csv", "factvae-default",
+                   "group_available_prob=0.9 numerical=gaussian", seeds="3 4 5"),
+         **_oracle("oracle-miwae-elbo.csv", "miwae-default", "n_train_draws=1"),
+         **_oracle("oracle-vsae-iw20.csv", "vsae-default", "n_train_draws=20"),
+         **_oracle("oracle-vsae-iw20-snis.csv", "vsae-default",
+                   "n_train_draws=20 impute=importance"),
+         **_oracle("oracle-vsae-importance.csv", "vsae-default", "impute=importance"),
+         **_oracle("oracle-vsae-learned.csv", "vsae-default",
+                   "numerical=gaussian_learned"),
+         **_oracle("oracle-vsae-kl1-learned.csv", "vsae-default",
+                   "kl_weight=1 numerical=gaussian_learned"),
+         **_oracle("oracle-vsae-latent8.csv", "vsae-default", "latent_dim=8"),
+         **_oracle("oracle-rvi-prior.csv", "rvi-default", "inference_init=prior")},
         _script("oracle:summarize"),
         "The `*-default` rows are the estimators as constructed. MIWAE comes "
         "within about 2 % of the oracle; VSAE stays 5-6 % above it, RVI 6-7 % "
