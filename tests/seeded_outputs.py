@@ -42,7 +42,7 @@ def _table(seed: int = 0) -> pd.DataFrame:
             "a": z[:, 0] + 0.1 * rng.normal(size=n),
             "b": z @ [0.5, -1.0] + 0.2 * rng.normal(size=n),
             "count": np.round(np.exp(z[:, 1])).astype(float),
-            "kind": np.where(z[:, 0] > 0.3, "hi", np.where(z[:, 0] < -0.3, "lo", "mid")),
+            "kind": np.select([z[:, 0] > 0.3, z[:, 0] < -0.3], ["hi", "lo"], "mid"),
             "flag": z[:, 1] > 0,
         }
     )
