@@ -1,16 +1,17 @@
 """Dask DataFrames in and out of the imputers (the optional ``dask`` extra).
 
 ``transform`` and ``sample`` of a Dask DataFrame are lazy ``map_partitions`` calls
-whose ``meta`` comes from the fitted encoder, never from running the imputer on
-Dask's fake rows (their unknown categories would be rejected). The fitted imputer
-enters the graph once, as a single ``dask.delayed`` node every partition task
-depends on, so a cluster ships it to each worker once instead of embedding a copy
-in every task.
+whose ``meta`` comes from the fitted imputer (its input's dtypes with the fitted
+category sets, its output's columns), never from running the imputer on Dask's
+fake rows (their unknown categories would be rejected). The fitted imputer enters
+the graph once, as a single ``dask.delayed`` node every partition task depends on,
+so a cluster ships it to each worker once instead of embedding a copy in every task.
 
-``fit`` of a Dask DataFrame is in :func:`fit_dask`: the encoder's statistics come
-from one pass over the partitions, deep imputers then train on mini-batches streamed
-from the partitions (:class:`DaskStream`), methods that need every row in
-memory fit on a random sample with a warning.
+For ``fit`` this module only reads: :func:`summarize` reduces the partitions to the
+statistics an encoder needs (one task per partition), :class:`DaskStream` streams
+mini-batches from them, :func:`sample_rows` collects a random sample for the
+methods that need every row in memory. The imputers decide which they use
+(``BaseImputer._streamed_fit``) and set their fitted state themselves.
 
 Nothing here imports dask at module import time: :func:`is_dask_frame` checks the
 type by name, so the package works without the extra.
@@ -18,31 +19,35 @@ type by name, so the package works without the extra.
 
 from __future__ import annotations
 
-import threading
 import uuid
 import warnings
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 import torch
 
+from ._data import TableSummary
+from ._utils.torch_utils import TORCH_LOCK, seed_from
+from .schema import Categorical, ColumnSpec, Image, Numerical
 from .training import Batch, BatchStream, table_tensors
 
 __all__ = [
     "DaskStream",
-    "fit_dask",
     "is_dask_frame",
-    "prepare_streamed_fit",
+    "meta",
     "sample_dask",
-    "train_streamed",
+    "sample_rows",
+    "summarize",
     "transform_dask",
 ]
 
-#: The models draw their noise from torch's global generator inside ``seeded``;
-#: two partitions imputed at once by threads of one process would interleave their
-#: draws. Partitions of one process are therefore imputed one at a time (torch
-#: still uses its intra-op threads); use worker processes for parallelism.
-_TORCH_LOCK = threading.Lock()
+#: rows of the random sample on which a method that needs every training row in
+#: memory is fitted from a Dask DataFrame (:func:`sample_rows`)
+SAMPLE_ROWS = 100_000
+
+#: partitions whose rows are shuffled together before they are cut into batches
+SHUFFLE_PARTITIONS = 4
 
 
 def is_dask_frame(X) -> bool:
@@ -63,6 +68,12 @@ def _import_dask():
     return dask, dd
 
 
+def meta(ddf) -> pd.DataFrame:
+    """The empty pandas frame that describes ``ddf``'s columns and dtypes."""
+    return ddf._meta
+
+
+# ----------------------------------------------------------- transform, sample
 def _check_columns(est, ddf) -> None:
     names = getattr(est, "feature_names_in_", None)
     if names is None:
@@ -86,31 +97,24 @@ def input_meta(est, ddf) -> pd.DataFrame:
     A categorical column whose categories Dask does not know gets the fitted
     category set (:func:`_align_categories`).
     """
-    meta = ddf._meta.copy()
-    enc = est.encoder_
-    # the encoder sees the columns kept at fit (entirely missing ones left out)
-    for k, j in enumerate(np.flatnonzero(~est._empty_)):
-        col, dtype = meta.columns[j], meta.dtypes.iloc[j]
-        cats = enc.categories[enc._attr_of_column[k]]
-        if isinstance(dtype, pd.CategoricalDtype) and cats is not None:
-            if not _known(dtype):
-                meta[col] = meta[col].astype(pd.CategoricalDtype(list(cats)))
-    return meta
+    out = meta(ddf).copy()
+    for col, cats in est.encoder_.category_sets().items():
+        dtype = out[col].dtype
+        if isinstance(dtype, pd.CategoricalDtype) and not _known(dtype):
+            out[col] = out[col].astype(pd.CategoricalDtype(list(cats)))
+    return out
 
 
 def output_meta(est, in_meta: pd.DataFrame) -> pd.DataFrame:
-    """Empty frame with the columns and dtypes ``transform`` returns: the input's,
-    less the columns entirely missing at fit (unless ``keep_empty_features``), and
-    the boolean columns of ``add_indicator``."""
-    shown = np.ones(in_meta.shape[1], dtype=bool)
-    if not est.keep_empty_features:
-        shown = ~est._empty_
-    meta = in_meta.iloc[:, np.flatnonzero(shown)].copy()
-    if est.indicator_ is not None:
-        names = est.get_feature_names_out()[meta.shape[1]:]
-        for name in names:
-            meta[name] = pd.Series(dtype=bool)
-    return meta
+    """Empty frame with the columns and dtypes ``transform`` returns: the input's
+    columns the imputer outputs, then the boolean columns of ``add_indicator``."""
+    names = list(est.get_feature_names_out())
+    n_flags = 0 if est.indicator_ is None else len(est.indicator_.features_)
+    shown = names[: len(names) - n_flags]
+    out = in_meta[shown].copy()
+    for name in names[len(shown) :]:
+        out[name] = pd.Series(dtype=bool)
+    return out
 
 
 def _known(dtype: pd.CategoricalDtype) -> bool:
@@ -157,7 +161,7 @@ def _transform_partition(part, est, in_meta, meta):
     if len(part) == 0:
         return meta
     part = _align_categories(part, in_meta, est.handle_unknown)
-    with _TORCH_LOCK:
+    with TORCH_LOCK:
         return est.transform(part)
 
 
@@ -171,14 +175,14 @@ def _sample_partition(part, est, in_meta, meta, seed, draw, partition_info=None)
         return meta
     k = partition_info["number"] if partition_info is not None else 0
     part = _align_categories(part, in_meta, est.handle_unknown)
-    with _TORCH_LOCK:
+    with TORCH_LOCK:
         (out,) = est.sample(part, 1, random_state=_partition_seed(seed, k, draw))
     return out
 
 
-def _estimator_node(est):
+def estimator_node(est):
+    """One graph node holding the fitted imputer, shared by all partition tasks."""
     dask, _ = _import_dask()
-    # one graph node holding the fitted imputer, shared by all partition tasks
     return dask.delayed(est, name=f"{type(est).__name__}-{uuid.uuid4().hex}")
 
 
@@ -186,9 +190,9 @@ def transform_dask(est, ddf):
     """Lazy ``est.transform`` of a Dask DataFrame (same partitions and index)."""
     _check_columns(est, ddf)
     in_meta = input_meta(est, ddf)
-    meta = output_meta(est, in_meta)
+    out_meta = output_meta(est, in_meta)
     return ddf.map_partitions(
-        _transform_partition, _estimator_node(est), in_meta, meta, meta=meta
+        _transform_partition, estimator_node(est), in_meta, out_meta, meta=out_meta
     )
 
 
@@ -200,211 +204,61 @@ def sample_dask(est, ddf, n_draws: int, random_state) -> list:
     or draws share noise. The draws therefore differ from those of the in-memory
     ``sample`` on the same rows (which draws in sequence over all rows).
     """
-    from numbers import Integral
-
-    from ._utils.torch_utils import seed_from
-
     if not isinstance(n_draws, Integral) or n_draws < 1:
         raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}.")
     seed = seed_from(random_state)
     _check_columns(est, ddf)
     in_meta = input_meta(est, ddf)
-    meta = output_meta(est, in_meta)
-    node = _estimator_node(est)
+    out_meta = output_meta(est, in_meta)
+    node = estimator_node(est)
     return [
-        ddf.map_partitions(_sample_partition, node, in_meta, meta, seed, d, meta=meta)
+        ddf.map_partitions(
+            _sample_partition, node, in_meta, out_meta, seed, d, meta=out_meta
+        )
         for d in range(n_draws)
     ]
 
 
-# ---------------------------------------------------------------------------- fit
-
-#: rows of the random sample on which a method that needs every training row in
-#: memory is fitted from a Dask DataFrame (see ``fit_dask``)
-SAMPLE_ROWS = 100_000
-
-#: partitions whose rows are shuffled together before they are cut into batches
-SHUFFLE_PARTITIONS = 4
-
-
-def _streamed_classes() -> tuple:
-    """Imputers trained on batches streamed from the partitions: every deep method
-    whose parameters are shared across rows and whose fit needs nothing but the
-    encoder's statistics and mini-batches."""
-    from .imputers import (
-        FactVAEImputer,
-        HIVAEImputer,
-        MIWAEImputer,
-        VAEImputer,
-        VSAEImputer,
-    )
-
-    return (VAEImputer, MIWAEImputer, HIVAEImputer, VSAEImputer, FactVAEImputer)
-
-
-def fit_dask(est, ddf):
-    """``est.fit`` of a Dask DataFrame; returns ``est``.
-
-    Streamed methods (:func:`_streamed_classes`) get the encoder's statistics from
-    one pass over the partitions and train on mini-batches streamed from the
-    partitions (:class:`DaskStream`); memory is bounded by a few partitions. Every
-    other method (MissForest, MICE, GAIN and MisGAN, whose fit needs the range of
-    every column in model space, RVI / VAD with one posterior per training row, the
-    mean / mode and scikit-learn adapters) is fitted on a random sample of at most
-    :data:`SAMPLE_ROWS` rows, with a warning when the sample is not the whole table.
-    """
+# ------------------------------------------------------------------------ fit
+def sample_rows(ddf, max_rows: int, seed: int, name: str) -> pd.DataFrame:
+    """The rows of ``ddf`` in memory, or a random sample of about ``max_rows`` of
+    them (with a warning naming ``name``, the imputer that needs it)."""
     _import_dask()
-    if not isinstance(est, _streamed_classes()):
-        return _fit_on_sample(est, ddf)
-    n_rows = prepare_streamed_fit(est, ddf)
-    return train_streamed(est, ddf, n_rows)
-
-
-def prepare_streamed_fit(est, ddf) -> int:
-    """Everything of a streamed fit but the training: the column checks, the
-    encoder's statistics (one pass over the partitions) and the base contract's
-    fitted state. Returns the number of rows of ``ddf``.
-
-    Split from :func:`train_streamed` so that a launcher can run the reductions
-    once on a cluster and send the prepared imputer to every rank
-    (:func:`deepimpute.distributed.fit_on_dask`).
-    """
-    from ._utils.torch_utils import seed_from
-    from .schema import ColumnSpec
-
-    names = np.asarray(list(ddf.columns), dtype=object)
-    if len(names) == 0:
-        raise ValueError("X has 0 columns; there is nothing to impute.")
-    est.feature_names_in_ = names
-    est.n_features_in_ = len(names)
-    # what a fit on a pandas frame records (transform then takes frames as frames)
-    est._frame_columns_ = list(ddf.columns)
-    est._frame_dtypes_ = list(ddf._meta.dtypes)
-    spec = (
-        est.column_spec if est.column_spec is not None else ColumnSpec.infer(ddf._meta)
-    )
-    est.spec_ = spec
-    est.encoder_, n_rows, values = fit_encoder(spec, est.handle_unknown, ddf)
-    if n_rows < 2:
-        raise ValueError(f"Found {n_rows} sample(s) while a minimum of 2 is required.")
-    _fit_contract(est, ddf, values)
-    est.seed_ = seed_from(est.random_state)
-    return n_rows
-
-
-def train_streamed(est, ddf, n_rows: int, scheduler=None):
-    """Train a prepared imputer (:func:`prepare_streamed_fit`) on mini-batches
-    streamed from the partitions of ``ddf``; returns ``est``.
-
-    ``scheduler`` is the Dask scheduler that reads each partition (None: Dask's
-    default); under a process group each rank reads only its own partitions.
-    """
-    from ._utils.torch_utils import resolve_device
-
-    stream = DaskStream(
-        ddf,
-        est.encoder_,
-        n_rows,
-        validation_fraction=est.validation_fraction,
-        seed=est.seed_,
-        device=resolve_device(est.device),
-        scheduler=scheduler,
-    )
-    est._fit(None, stream, est.seed_)
-    return est
-
-
-def _fit_contract(est, ddf, values: dict) -> None:
-    """The fitted state of the base contract that a streamed fit does not get from
-    ``BaseImputer._fit_input``: no empty column (the encoder refused them by name),
-    the missing indicator and the numerical bounds, from the reductions of
-    :func:`fit_encoder` (which columns have holes; each numerical column's
-    extremes)."""
-    from sklearn.impute import MissingIndicator
-
-    from .imputers._base import _as_nan, _is_na_marker
-
-    if not _is_na_marker(est.missing_values):
-        raise ValueError(
-            f"missing_values={est.missing_values!r} is not supported when fitting "
-            "from a Dask DataFrame; mark the holes as missing first (e.g. "
-            "ddf.mask(ddf == marker)) and keep the default missing_values."
-        )
-    enc = est.encoder_
-    names = list(ddf.columns)
-    p = len(names)
-    est._empty_ = np.zeros(p, dtype=bool)
-    numerical = [
-        int(pos[0])
-        for lay, pos in zip(enc.layout.attributes, enc.positions, strict=True)
-        if lay.kind == "numerical"
-    ]
-    est.indicator_ = None
-    if est.add_indicator:
-        mask = np.zeros((2, p), dtype=bool)
-        mask[0] = np.asarray(values["has_missing"], dtype=bool)
-        est.indicator_ = MissingIndicator(error_on_new=False).fit(_as_nan(mask))
-    # the observed extremes of each numerical column, as column codes
-    C = np.full((2, p), np.nan)
-    for j in numerical:
-        lo, hi = values[("min", names[j])], values[("max", names[j])]
-        C[:, j] = (np.array([lo, hi]) - enc.loc[j]) / enc.scale[j]
-    est._fit_bounds(C)
-
-
-def _fit_on_sample(est, ddf):
-    from ._utils.torch_utils import seed_from
-
     n = int(ddf.shape[0].compute())
-    frac = min(1.0, SAMPLE_ROWS / max(n, 1))
-    if frac < 1.0:
-        warnings.warn(
-            f"{type(est).__name__} needs every training row in memory: it is fitted "
-            f"on a random sample of about {SAMPLE_ROWS} of the {n} rows of the Dask "
-            "DataFrame (deepimpute._dask.SAMPLE_ROWS).",
-            UserWarning,
-            stacklevel=3,
-        )
-        sample = ddf.sample(frac=frac, random_state=seed_from(est.random_state))
-        X = sample.compute()
-    else:
-        X = ddf.compute()
-    return est.fit(X)
+    frac = min(1.0, max_rows / max(n, 1))
+    if frac >= 1.0:
+        return ddf.compute()
+    warnings.warn(
+        f"{name} needs every training row in memory: it is fitted on a random "
+        f"sample of about {max_rows} of the {n} rows of the Dask DataFrame "
+        "(deepimpute._dask.SAMPLE_ROWS).",
+        UserWarning,
+        stacklevel=4,
+    )
+    return ddf.sample(frac=frac, random_state=seed).compute()
 
 
-def fit_encoder(spec, handle_unknown: str, ddf):
-    """A fitted :class:`~deepimpute._data.TableEncoder` from one pass over the
-    partitions of ``ddf`` (:func:`_partition_stats`, :func:`_combine_stats`);
-    returns ``(encoder, n_rows, values)``, ``values`` the reduced statistics
-    (``("min", col)``, ``("max", col)`` of numerical columns and ``"has_missing"``
-    per column, read again by :func:`_fit_contract`).
-
-    The entry point into the encoder is its own ``fit``, run on a small frame
-    built from the reductions: it holds every category of each categorical column
-    and, for numerical columns, two values with the observed mean and spread
-    (images: the observed minimum and maximum). The numerical mean and standard
-    deviation are then set to the reduced values exactly (the two-row frame
-    reproduces them only up to rounding).
-    """
+def summarize(ddf, spec: ColumnSpec) -> TableSummary:
+    """The :class:`~deepimpute._data.TableSummary` of ``ddf`` under ``spec``, from
+    one pass over its partitions (:func:`_partition_stats`,
+    :func:`_combine_stats`)."""
     dask, _ = _import_dask()
-    from ._data import TableEncoder
-    from .schema import Categorical, Image, Numerical
-
     names = list(ddf.columns)
+    types = meta(ddf)
     positions = spec.positions(names, len(names))
     # what to reduce: ("cat", col, unique?), ("num", col), ("img", label, cols)
     plan: list = []
     for attr, pos in zip(spec, positions, strict=True):
         cols = [names[j] for j in pos]
         if isinstance(attr, Categorical):
-            dtype = ddf._meta[cols[0]].dtype
+            dtype = types[cols[0]].dtype
             unique = attr.categories is None and not (
                 isinstance(dtype, pd.CategoricalDtype) and _known(dtype)
             )
             plan.append(("cat", cols[0], unique))
         elif isinstance(attr, Numerical):
             for col in cols:
-                dtype = ddf._meta[col].dtype
+                dtype = types[col].dtype
                 if not (
                     pd.api.types.is_numeric_dtype(dtype)
                     or pd.api.types.is_bool_dtype(dtype)
@@ -426,30 +280,46 @@ def fit_encoder(spec, handle_unknown: str, ddf):
         warnings.simplefilter("ignore", RuntimeWarning)
         (per,) = dask.compute(dask.delayed(list)(parts))
     values = _combine_stats(per, plan, names)
-
-    for key, v in values.items():
-        if key[0] == "count" and v == 0:
-            raise ValueError(
-                f"Column {key[1]!r} is entirely missing at fit time; an imputer "
-                "cannot learn anything about it. Drop it or provide values."
-            )
-    frame = _summary_frame(spec, positions, names, ddf._meta, values)
-    enc = TableEncoder(spec, handle_unknown).fit(frame, names)
+    categories, dtypes = {}, {}
     for attr, pos in zip(spec, positions, strict=True):
-        if isinstance(attr, Numerical):
-            for j in pos:
-                col = names[j]
-                mean, std = values[("mean", col)], values[("std", col)]
-                lo, hi = values[("min", col)], values[("max", col)]
-                # the encoder's unit-space statistics (codes are (x / mag - mu) /
-                # sd), set to the reduced values exactly
-                mag = max(abs(lo), abs(hi)) or 1.0
-                enc.mag[j], enc.mu[j] = mag, mean / mag
-                enc.sd[j] = std / mag if std > 0 else 1.0
-                if enc._is_integer_column(ddf._meta, j):  # as the pandas path does
-                    enc.low[j], enc.high[j] = lo, hi
-    enc.dtypes = list(ddf._meta.dtypes)
-    return enc, int(values["n"]), values
+        if not isinstance(attr, Categorical):
+            continue
+        col = names[pos[0]]
+        dtype = types[col].dtype
+        known = isinstance(dtype, pd.CategoricalDtype) and _known(dtype)
+        if known:
+            dtypes[col] = dtype
+        if attr.categories is not None:
+            categories[col] = list(attr.categories)
+        elif ("unique", col) in values:
+            categories[col] = list(pd.Series(values[("unique", col)]).dropna())
+        else:
+            categories[col] = list(dtype.categories)
+    moments = {
+        item[1]: tuple(values[(k, item[1])] for k in ("mean", "std", "min", "max"))
+        for item in plan
+        if item[0] == "num"
+    }
+    extremes = {
+        item[1]: (values[("min", item[1])], values[("max", item[1])])
+        for item in plan
+        if item[0] == "img"
+    }
+    return TableSummary(
+        names=names,
+        dtypes=list(types.dtypes),
+        n_rows=int(values["n"]),
+        has_missing=np.asarray(values["has_missing"], dtype=bool),
+        counts={
+            k[1]: v
+            for k, v in values.items()
+            if isinstance(k, tuple) and k[0] == "count"
+        },
+        categories=categories,
+        moments=moments,
+        extremes=extremes,
+        categorical_dtypes=dtypes,
+    )
 
 
 def _partition_stats(part: pd.DataFrame, plan: list) -> dict:
@@ -490,7 +360,7 @@ def _partition_stats(part: pd.DataFrame, plan: list) -> dict:
 
 def _combine_stats(per: list, plan: list, names: list) -> dict:
     """The table's statistics from those of its partitions (means and spreads
-    merged pairwise, Chan et al.'s update), keyed as :func:`fit_encoder` reads
+    merged pairwise, Chan et al.'s update), keyed as :func:`summarize` reads
     them."""
     values: dict = {
         "n": sum(p["n"] for p in per),
@@ -532,45 +402,6 @@ def _combine_stats(per: list, plan: list, names: list) -> dict:
             values[("min", key)] = min((f[1] for f in found), default=np.nan)
             values[("max", key)] = max((f[2] for f in found), default=np.nan)
     return values
-
-
-def _summary_frame(spec, positions, names, meta, values) -> pd.DataFrame:
-    """The smallest frame whose encoder statistics are the reduced ones."""
-    from .schema import Categorical, Image
-
-    cats: dict = {}
-    for attr, pos in zip(spec, positions, strict=True):
-        if isinstance(attr, Categorical):
-            col = names[pos[0]]
-            dtype = meta[col].dtype
-            if attr.categories is not None:
-                cats[col] = list(attr.categories)
-            elif ("unique", col) in values:
-                cats[col] = list(pd.Series(values[("unique", col)]).dropna())
-            else:
-                cats[col] = list(dtype.categories)
-    n = max([2, *(len(c) for c in cats.values())])
-    data: dict = {}
-    for attr, pos in zip(spec, positions, strict=True):
-        for j in pos:
-            col = names[j]
-            out = np.full(n, np.nan, dtype=object)
-            if isinstance(attr, Categorical):
-                out[: len(cats[col])] = cats[col]
-                dtype = meta[col].dtype
-                series = pd.Series(out, dtype=object)
-                if isinstance(dtype, pd.CategoricalDtype) and _known(dtype):
-                    series = series.astype(dtype)
-                data[col] = series
-                continue
-            if isinstance(attr, Image):
-                lo, hi = values[("min", attr.label)], values[("max", attr.label)]
-            else:
-                m, s = values[("mean", col)], values[("std", col)]
-                lo, hi = m - s, m + s
-            out[:2] = [lo, hi]
-            data[col] = pd.Series(out, dtype="float64")
-    return pd.DataFrame(data, columns=names)
 
 
 class DaskStream(BatchStream):

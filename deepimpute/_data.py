@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ from .schema import (
     Numerical,
 )
 
-__all__ = ["EncodedTable", "TableEncoder"]
+__all__ = ["EncodedTable", "TableEncoder", "TableSummary"]
 
 _FMAX = float(np.finfo(np.float64).max)
 
@@ -66,6 +67,46 @@ class EncodedTable:
     @property
     def n_rows(self) -> int:
         return self.values.shape[0]
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    """What an encoder learns from a table, reduced without holding its rows (the
+    partitions of a Dask DataFrame, :mod:`deepimpute._dask`).
+
+    Attributes
+    ----------
+    names : list
+        Column labels.
+    dtypes : list
+        Column dtypes.
+    n_rows : int
+        Number of rows.
+    has_missing : ndarray of bool
+        Per column: does it hold a missing cell?
+    counts : dict
+        Observed cells per column (numerical, categorical) or image label.
+    categories : dict
+        Per categorical column: its categories, in order of appearance or as
+        declared.
+    moments : dict
+        Per numerical column: ``(mean, std, min, max)`` of its observed values.
+    extremes : dict
+        Per image label: ``(min, max)`` of its observed values.
+    categorical_dtypes : dict
+        Per categorical column whose pandas dtype declares its category set: that
+        dtype (kept by the encoder, as a fit on the rows keeps it).
+    """
+
+    names: list
+    dtypes: list
+    n_rows: int
+    has_missing: np.ndarray
+    counts: dict
+    categories: dict
+    moments: dict
+    extremes: dict
+    categorical_dtypes: dict
 
 
 def _column_label(feature_names, j: int):
@@ -197,12 +238,157 @@ class TableEncoder:
             start += width
         return ModelLayout(tuple(attrs))
 
-    def bound(self, low: np.ndarray, high: np.ndarray) -> None:
-        """Also clip decoded numerical imputations to ``[low, high]`` (caller's
-        units, one value per column, ``-inf``/``inf`` for none): applied after
-        decoding, so a bound is met exactly, without code-space rounding."""
+    @classmethod
+    def from_summary(
+        cls, spec: ColumnSpec, handle_unknown: str, summary: TableSummary
+    ) -> TableEncoder:
+        """An encoder fitted on a table known only by its :class:`TableSummary`.
+
+        The encoder's own :meth:`fit` runs on the smallest frame with the
+        summary's statistics: every category of each categorical column and, for
+        numerical columns, two values with the observed mean and spread (images:
+        the observed minimum and maximum). The numerical mean and standard
+        deviation are then set to the summary's exactly (two rows reproduce them
+        only up to rounding).
+        """
+        names = summary.names
+        positions = spec.positions(names, len(names))
+        for attr, pos in zip(spec, positions, strict=True):
+            labels = [attr.label] if isinstance(attr, Image) else [names[pos[0]]]
+            for label in labels:
+                if summary.counts[label] == 0:
+                    raise ValueError(
+                        f"Column {label!r} is entirely missing at fit time; an "
+                        "imputer cannot learn anything about it. Drop it or "
+                        "provide values."
+                    )
+        frame = _summary_frame(spec, positions, summary)
+        enc = cls(spec, handle_unknown).fit(frame, names)
+        for attr, pos in zip(spec, positions, strict=True):
+            if not isinstance(attr, Numerical):
+                continue
+            for j in pos:
+                mean, std, lo, hi = summary.moments[names[j]]
+                # unit-space statistics (codes are (x / mag - mu) / sd)
+                mag = max(abs(lo), abs(hi)) or 1.0
+                enc.mag[j], enc.mu[j] = mag, mean / mag
+                enc.sd[j] = std / mag if std > 0 else 1.0
+                dtype = summary.dtypes[j]
+                if pd.api.types.is_integer_dtype(dtype) and not (
+                    pd.api.types.is_bool_dtype(dtype)
+                ):  # as fit on the rows does
+                    enc.low[j], enc.high[j] = lo, hi
+        enc.dtypes = list(summary.dtypes)
+        return enc
+
+    def fit_bounds(self, low: np.ndarray, high: np.ndarray, C: np.ndarray) -> None:
+        """Bounds of the imputations: ``[low, high]`` in the caller's units (one
+        value per column, ``-inf``/``inf`` for none; met exactly after decoding,
+        without code-space rounding) and, in column codes, the same bounds and the
+        range of every numerical column's observed codes in ``C`` (the training
+        rows, or two rows of their extremes)."""
         self.low = np.maximum(self.low, np.asarray(low, dtype=float))
         self.high = np.minimum(self.high, np.asarray(high, dtype=float))
+        q = C.shape[1]
+        self.code_low, self.code_high = np.full(q, -np.inf), np.full(q, np.inf)
+        self.observed_low = np.full(q, -np.inf)
+        self.observed_high = np.full(q, np.inf)
+        for lay, pos in zip(self.layout.attributes, self.positions, strict=True):
+            if lay.kind != "numerical":
+                continue
+            j = int(pos[0])
+            loc, scale = self.loc[j], self.scale[j]
+            self.code_low[j] = _code_bound(low[j], loc, scale, upper=False)
+            self.code_high[j] = _code_bound(high[j], loc, scale, upper=True)
+            obs = C[~np.isnan(C[:, j]), j]
+            self.observed_low[j], self.observed_high[j] = obs.min(), obs.max()
+
+    def clip_codes(self, C_imp: np.ndarray) -> np.ndarray:
+        """Imputed codes clipped to the bounds of :meth:`fit_bounds`."""
+        return np.clip(C_imp, self.code_low, self.code_high)
+
+    def farthest_outside(self, C: np.ndarray, C_imp: np.ndarray) -> tuple:
+        """The imputed cell (missing in ``C``) farthest outside its numerical
+        column's observed range, in units of that range (at least one standard
+        deviation): ``(row, column, distance, value, observed low, observed
+        high)``, the last three in the caller's units; distance 0 if none is
+        outside."""
+        lo, hi = self.observed_low, self.observed_high
+        span = np.maximum(hi - lo, 1.0)  # codes: one unit is one standard deviation
+        with np.errstate(invalid="ignore"):  # inf - inf of non-numerical columns
+            away = np.where(np.isnan(C), np.maximum(lo - C_imp, C_imp - hi), 0) / span
+        away = np.nan_to_num(away, nan=0.0, posinf=0.0, neginf=0.0)
+        if away.max(initial=0.0) <= 0.0:
+            return 0, 0, 0.0, np.nan, np.nan, np.nan
+        i, j = np.unravel_index(np.argmax(away), away.shape)
+        value, lo_v, hi_v = (
+            c * self.scale[j] + self.loc[j] for c in (C_imp[i, j], lo[j], hi[j])
+        )
+        return int(i), int(j), float(away[i, j]), value, lo_v, hi_v
+
+    def category_sets(self) -> dict:
+        """``{column label: categories observed at fit}`` of the categorical
+        columns (labels are positions after a fit on an array)."""
+        out = {}
+        for attr_i, pos in enumerate(self.positions):
+            cats = self.categories[attr_i]
+            if cats is not None:
+                out[_column_label(self.feature_names, int(pos[0]))] = cats
+        return out
+
+    def attribute_groups(self, groups) -> list[list[int]]:
+        """Attribute indices of every group of columns in ``groups`` (labels or
+        positions; None: one group per attribute), then one group for each
+        attribute no group names. Groups must not overlap."""
+        n_attr = len(self.positions)
+        if groups is None:
+            return [[a] for a in range(n_attr)]
+        n_columns = self.n_features
+        attr_of = self._attr_of_column
+        lookup: dict = {}
+        if self.feature_names is not None:
+            lookup = {c: i for i, c in enumerate(self.feature_names)}
+            lookup.update({str(c): i for i, c in enumerate(self.feature_names)})
+        owner: dict[int, int] = {}
+        out: list[list[int]] = []
+        for g, cols in enumerate(groups):
+            if isinstance(cols, str) or not hasattr(cols, "__iter__"):
+                raise ValueError(
+                    f"groups[{g}] must be a list of columns, got {cols!r}."
+                )
+            attrs: list[int] = []
+            for col in cols:
+                if col in lookup:
+                    j = lookup[col]
+                elif isinstance(col, Integral) and 0 <= col < n_columns:
+                    j = int(col)
+                else:
+                    raise ValueError(f"groups[{g}] names an unknown column {col!r}.")
+                a = int(attr_of[j])
+                if owner.get(a, g) != g:
+                    attr = self.spec.names[a]
+                    raise ValueError(
+                        f"Column {col!r} (attribute {attr!r}) is in "
+                        f"groups {owner[a]} and {g}; groups must not overlap."
+                    )
+                owner[a] = g
+                if a not in attrs:
+                    attrs.append(a)
+            if not attrs:
+                raise ValueError(f"groups[{g}] is empty.")
+            out.append(sorted(attrs))
+        out += [[a] for a in range(n_attr) if a not in owner]
+        return out
+
+    def attribute_columns(self, attrs) -> list:
+        """The column labels (positions after a fit on an array) of attributes
+        ``attrs``."""
+        names = self.feature_names
+        return [
+            names[j] if names is not None else int(j)
+            for a in attrs
+            for j in self.positions[a]
+        ]
 
     @property
     def loc(self) -> np.ndarray:
@@ -573,3 +759,48 @@ def _fill_series(s: pd.Series, rows: np.ndarray, new: np.ndarray, label) -> pd.S
         raise ValueError(
             f"Could not write imputed values into column {label!r}: {exc}"
         ) from None
+
+
+def _code_bound(bound: float, loc: float, scale: float, upper: bool) -> float:
+    """``bound`` in column codes, nudged so that decoding stays on its side of it."""
+    if not np.isfinite(bound):
+        return bound
+    code = (bound - loc) / scale
+    toward = -np.inf if upper else np.inf
+    for _ in range(4):  # a few ulps at most
+        value = code * scale + loc
+        if (value <= bound) if upper else (value >= bound):
+            break
+        code = np.nextafter(code, toward)
+    return code
+
+
+def _summary_frame(spec, positions, summary: TableSummary) -> pd.DataFrame:
+    """The smallest frame whose encoder statistics are the summary's."""
+    names = summary.names
+    cats = {
+        names[pos[0]]: summary.categories[names[pos[0]]]
+        for attr, pos in zip(spec, positions, strict=True)
+        if isinstance(attr, Categorical)
+    }
+    n = max([2, *(len(c) for c in cats.values())])
+    data: dict = {}
+    for attr, pos in zip(spec, positions, strict=True):
+        for j in pos:
+            col = names[j]
+            out = np.full(n, np.nan, dtype=object)
+            if isinstance(attr, Categorical):
+                out[: len(cats[col])] = cats[col]
+                series = pd.Series(out, dtype=object)
+                if col in summary.categorical_dtypes:
+                    series = series.astype(summary.categorical_dtypes[col])
+                data[col] = series
+                continue
+            if isinstance(attr, Image):
+                lo, hi = summary.extremes[attr.label]
+            else:
+                m, sd = summary.moments[col][:2]
+                lo, hi = m - sd, m + sd
+            out[:2] = [lo, hi]
+            data[col] = pd.Series(out, dtype="float64")
+    return pd.DataFrame(data, columns=names)

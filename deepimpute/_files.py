@@ -257,6 +257,11 @@ class CsvReader:
         if chunk.fields:
             yield chunk
 
+    @property
+    def offset(self) -> int:
+        """Bytes of the file read so far (a progress measure)."""
+        return self._offset
+
     def header_text(self) -> str:
         return self.sep.join(self.header_fields) + self.header_end
 

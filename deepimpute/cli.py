@@ -1,19 +1,23 @@
 """Command line: ``deepimpute impute | fit | transform | sample`` clean files,
 ``deepimpute demo`` compares the imputers, ``deepimpute list`` names them.
 
-This module is the argument layer; reading and writing files faithfully (every
-observed field's text kept, imputed cells in their column's format) lives in
-:mod:`deepimpute._files`. A user error raises :class:`~deepimpute._files.UserError`
-and ends as one line on stderr with exit code 2.
+This module parses the arguments and dispatches: reading and writing files
+faithfully (every observed field's text kept, imputed cells in their column's
+format) is :mod:`deepimpute._files`; the loop from an input's pieces through the
+imputer to the outputs, and the outputs that appear only whole, are
+:mod:`deepimpute._pipeline`; the model file is :class:`deepimpute._model_file.ModelFile`
+(it loads without running code). No command writes over its own input or model.
+A user error raises :class:`~deepimpute._files.UserError` and ends as one line on
+stderr with exit code 2.
 
 Examples
 --------
 deepimpute impute data.csv -o clean.csv --method vsae
-deepimpute fit train.csv -o model.joblib --method vsae --param max_iter=50
-deepimpute transform new.csv --model model.joblib -o clean.csv
-deepimpute sample new.csv --model model.joblib --n-draws 5 -o draw.csv
-deepimpute fit train/ -o model.joblib           # a Parquet dataset (needs dask)
-deepimpute transform new/ --model model.joblib -o clean/   # one file per partition
+deepimpute fit train.csv -o model.dimp --method vsae --param max_iter=50
+deepimpute transform new.csv --model model.dimp -o clean.csv
+deepimpute sample new.csv --model model.dimp --n-draws 5 -o draw.csv
+deepimpute fit train/ -o model.dimp           # a Parquet dataset (needs dask)
+deepimpute transform new/ --model model.dimp -o clean/   # one file per partition
 deepimpute impute pairs.csv -o clean.csv --image a_=28x28 --image b_=28x28
 deepimpute demo            # embedded yeast table, 50 % MCAR, every imputer
 """
@@ -29,12 +33,23 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 
 from . import _files
+from ._model_file import ModelFile
+from ._pipeline import (
+    CsvSink,
+    DatasetOutput,
+    FileOutput,
+    ParquetFileSink,
+    PartitionSink,
+    Piece,
+    Summary,
+    impute_pieces,
+    published,
+)
 
 __all__ = ["main"]
 
@@ -52,8 +67,6 @@ DEMO_PARAMS: dict[str, dict] = {
     "missforest": dict(),
     "mice": dict(),
 }
-#: the layout of the dict a model file holds (estimator, column types and formats)
-BUNDLE_VERSION = 1
 
 
 def _build(name: str, *, quick: bool, seed: int, device: str, verbose: int = 0):
@@ -149,80 +162,6 @@ def _reader(args, path, markers) -> _files.CsvReader:
     )
 
 
-def _estimator_error(path, exc: Exception) -> _files.UserError:
-    return _files.UserError(f"{path}: {exc}")
-
-
-class _Summary:
-    """Per attribute of the spec (a column, or an image): cells imputed, and for
-    numerical columns the observed range beside the imputed range."""
-
-    def __init__(self, method: str, names: Sequence, spec) -> None:
-        self.method, self.names, self.spec = method, list(names), spec
-        kinds = {c: a.kind for a in spec for c in a.columns}
-        self.numerical = [kinds[n] != "categorical" for n in self.names]
-        self.counts = np.zeros(len(self.names), dtype=np.int64)
-        self.ranges: dict = {}
-        self.rows = 0
-        self.markers = None
-
-    def add(self, frame: pd.DataFrame, missing: np.ndarray, imputed) -> None:
-        self.rows += len(frame)
-        self.counts += missing.sum(axis=0)
-        for j, (name, num) in enumerate(zip(self.names, self.numerical, strict=True)):
-            if not num:
-                continue
-            if not pd.api.types.is_numeric_dtype(frame[name].dtype):
-                continue  # e.g. datetimes: no range shown
-            obs = pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
-            new = pd.to_numeric(imputed[name], errors="coerce").to_numpy(float)
-            for key, vals in (("observed", obs[~missing[:, j]]),
-                              ("imputed", new[missing[:, j]])):
-                vals = vals[~np.isnan(vals)]
-                if len(vals):
-                    self._widen((name, key), vals.min(), vals.max())
-
-    def merge(self, other: _Summary) -> None:
-        """Add the counts and ranges of another part of the same table."""
-        self.rows += other.rows
-        self.counts += other.counts
-        for key, (lo, hi) in other.ranges.items():
-            self._widen(key, lo, hi)
-
-    def _widen(self, key, lo, hi) -> None:
-        old = self.ranges.get(key, (np.inf, -np.inf))
-        self.ranges[key] = (min(old[0], lo), max(old[1], hi))
-
-    def print(self, out_path, seconds: float) -> None:
-        print(
-            f"{self.method}: imputed {int(self.counts.sum())} cells of {self.rows} "
-            f"rows x {len(self.names)} columns in {seconds:.1f} s -> {out_path}"
-        )
-        if self.markers is not None:
-            shown = ", ".join(repr(m) for m in sorted(self.markers))
-            print(f"  missing markers: {shown} (unquoted fields)")
-        print(f"  {'attribute':<24} {'kind':<12} {'imputed':>8}  "
-              f"{'observed range':<22} imputed range")
-        position = {n: j for j, n in enumerate(self.names)}
-        for attr in self.spec:
-            cols = [c for c in attr.columns if c in position]
-            n = int(sum(self.counts[position[c]] for c in cols))
-            line = f"  {str(attr.name):<24} {attr.kind:<12} {n:>8}"
-            if attr.kind != "categorical":
-                spans = []
-                for key in ("observed", "imputed"):
-                    parts = [self.ranges[c, key] for c in cols
-                             if (c, key) in self.ranges]
-                    spans.append(None if not parts else
-                                 (min(p[0] for p in parts), max(p[1] for p in parts)))
-                line += "  " + " ".join(f"{_span(sp):<22}" for sp in spans)
-            print(line.rstrip())
-
-
-def _span(span) -> str:
-    return "-" if span is None else f"[{span[0]:.4g}, {span[1]:.4g}]"
-
-
 def _progress(args, **kwargs):
     from tqdm.auto import tqdm
 
@@ -271,8 +210,8 @@ def _read_training(args, path, fmt):
     return frame, info, (reader, chunk)
 
 
-def _fit_bundle(args, frame: pd.DataFrame, info: dict) -> dict:
-    """Fit the estimator on ``frame``; the bundle a model file holds."""
+def _fit_model(args, frame: pd.DataFrame, info: dict) -> ModelFile:
+    """Fit the estimator on ``frame``; the model file's contents."""
     from . import ColumnSpec
     from ._dask import is_dask_frame
 
@@ -285,10 +224,9 @@ def _fit_bundle(args, frame: pd.DataFrame, info: dict) -> dict:
         raise _files.UserError(str(exc)) from None
     in_images = {c for a in images for c in a.columns}
     rest = [c for c in frame.columns if c not in in_images]
-    max_levels = args.max_levels
     # a Dask DataFrame's types come from its (empty) meta: dtypes decide
     typed = frame._meta if lazy else frame
-    tables = ColumnSpec.infer(typed[rest], max_levels=max_levels) if rest else []
+    tables = ColumnSpec.infer(typed[rest], max_levels=args.max_levels) if rest else []
     spec = ColumnSpec([*tables, *images])
     imputer = _build(args.method, quick=False, seed=args.seed, device=args.device,
                      verbose=0 if args.quiet else 1)
@@ -301,33 +239,8 @@ def _fit_bundle(args, frame: pd.DataFrame, info: dict) -> dict:
     try:
         imputer.fit(frame)
     except (ValueError, TypeError) as exc:
-        raise _estimator_error(args.input, exc) from None
-    return dict(info, version=BUNDLE_VERSION, method=args.method, estimator=imputer,
-                spec=spec)
-
-
-def _load_bundle(path, quiet: bool = False) -> dict:
-    import joblib
-
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            # e.g. "fitted on cuda:0, which is not available here; loaded on the CPU"
-            warnings.simplefilter("always", UserWarning)
-            bundle = joblib.load(path)
-        for w in caught if not quiet else []:
-            print(f"deepimpute: note: --model {path}: {w.message}", file=sys.stderr)
-    except FileNotFoundError:
-        raise _files.UserError(f"--model {path}: no such file") from None
-    except Exception as exc:  # any unpickling failure is a bad model file
-        raise _files.UserError(
-            f"--model {path}: not a model file written by deepimpute fit "
-            f"({type(exc).__name__}: {exc})"
-        ) from None
-    if not isinstance(bundle, dict) or bundle.get("version") != BUNDLE_VERSION:
-        raise _files.UserError(
-            f"--model {path}: not a model file written by deepimpute fit"
-        )
-    return bundle
+        raise _files.UserError(f"{args.input}: {exc}") from None
+    return ModelFile(method=args.method, estimator=imputer, spec=spec, **info)
 
 
 def _check_columns(path, names, model_names) -> None:
@@ -344,29 +257,30 @@ def _check_columns(path, names, model_names) -> None:
         )
 
 
-class _Output:
-    """Write to ``path + '.part'`` and rename at the end: a failure leaves nothing."""
-
-    def __init__(self, path):
-        _files.check_output(path)
-        self.path = str(path)
-        self.part = self.path + ".part"
-
-    def commit(self) -> None:
-        os.replace(self.part, self.path)
-
-    def discard(self) -> None:
-        if os.path.exists(self.part):
-            os.remove(self.part)
+def _refuse_overwrite(output, *protected: tuple[str, object]) -> None:
+    """No command writes over its own input or model file."""
+    for option, path in protected:
+        if path is not None and _same_file(output, path):
+            raise _files.UserError(
+                f"-o {output}: is the {option} of this command; write to another "
+                "file (the input and the model are never overwritten)"
+            )
 
 
-def _apply(args, bundle, path, outputs, *, draws=0, source=None) -> _Summary:
-    """Impute ``path`` chunk by chunk with the bundle's estimator into ``outputs``
-    (one path; or ``draws`` paths of completed copies); return the summary."""
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.abspath(str(a)) == os.path.abspath(str(b))
+
+
+def _apply(args, model: ModelFile, path, outputs, *, draws=0, source=None) -> Summary:
+    """Impute ``path`` piece by piece with the model into ``outputs`` (one path;
+    or ``draws`` paths of completed copies); return the summary."""
     fmt = _files.file_format(path, args.format)
-    if bundle["format"] != "parquet-dataset" and fmt != bundle["format"]:
+    if model.format != "parquet-dataset" and fmt != model.format:
         raise _files.UserError(
-            f"{path}: a {fmt} file, but the model was fitted on a {bundle['format']} "
+            f"{path}: a {fmt} file, but the model was fitted on a {model.format} "
             "file (the column types come from it)"
         )
     for o in outputs:  # no conversion between formats: the output is the input's
@@ -378,90 +292,63 @@ def _apply(args, bundle, path, outputs, *, draws=0, source=None) -> _Summary:
                 f"-o {o}: a {other} file name, but {path} is a {fmt} file (the "
                 "output keeps the input's format)"
             )
-    with _published() as sinks:
-        sinks.extend(_Output(o) for o in outputs)
+    with published() as files:
+        files.extend(FileOutput(o) for o in outputs)
         if fmt == "csv":
-            return _apply_csv(args, bundle, path, sinks, draws, source)
-        return _apply_parquet(args, bundle, path, sinks, draws)
+            return _apply_csv(args, model, path, files, draws, source)
+        return _apply_parquet(args, model, path, files, draws)
 
 
-def _impute_frame(est, path, frame, names, draws, seed):
-    try:
-        if draws:
-            outs = est.sample(frame[names], n_draws=draws, random_state=seed)
-        else:
-            outs = [est.transform(frame[names])]
-    except (ValueError, TypeError) as exc:
-        raise _estimator_error(path, exc) from None
-    for out in outs:  # a dtype the estimator cannot impute must not pass silently
-        left = out[names].isna().any()
-        if left.any():
-            col = left.index[left.to_numpy()][0]
-            raise _files.UserError(
-                f"{path}: column {col!r} ({frame[col].dtype}): the {type(est).__name__}"
-                " cannot impute this column's type; its missing cells stay missing"
-            )
-    return outs
-
-
-def _apply_csv(args, bundle, path, sinks, draws, source) -> _Summary:
-    model_names = bundle["names"]
+def _apply_csv(args, model: ModelFile, path, files, draws, source) -> Summary:
     if source is None:
-        markers = _markers(args, default=bundle.get("markers"))
+        markers = _markers(args, default=model.markers)
         reader = _reader(args, path, markers)
         chunks = None
-        if "formats" not in bundle:  # fitted on a Parquet dataset: no CSV formats
-            _check_columns(path, reader.names, model_names)
+        if model.formats is None:  # fitted on a Parquet dataset: no CSV formats
+            _check_columns(path, reader.names, model.names)
             chunks = reader.chunks(args.chunk_rows)
             first = next(chunks, None)
             chunks = [] if first is None else itertools.chain([first], chunks)
-            bundle = dict(bundle, formats=_csv_formats(reader, first, bundle))
+            formats = _csv_formats(reader, first, model)
+        else:
+            formats = model.formats
     else:
         reader, chunk = source
         chunks = [chunk]
         markers = reader.na_values
+        formats = model.formats
     with reader:
-        _check_columns(path, reader.names, model_names)
-        by_name = dict(zip(model_names, bundle["formats"], strict=True))
+        _check_columns(path, reader.names, model.names)
+        by_name = dict(zip(model.names, formats, strict=True))
         formats = [by_name[n] for n in reader.names]  # in the file's order
-        summary = _Summary(bundle["method"], reader.names, bundle["spec"])
-        files = [open(s.part, "w", encoding=reader.encoding, newline="")  # noqa: SIM115
-                 for s in sinks]
+        sinks = [CsvSink(f.part, reader, formats) for f in files]
+        bar = _progress(args, total=os.path.getsize(path), unit="B",
+                        unit_scale=True, desc="transform")
+        pieces = (
+            Piece(k, _files.chunk_frame(reader, chunk, formats), chunk)
+            for k, chunk in enumerate(chunks or reader.chunks(args.chunk_rows))
+        )
         try:
-            for f in files:
-                f.write(reader.header_text())
-            size = os.path.getsize(path)
-            bar = _progress(args, total=size, unit="B", unit_scale=True,
-                            desc="transform")
-            done = 0
-            for k, chunk in enumerate(chunks or reader.chunks(args.chunk_rows)):
-                frame = _files.chunk_frame(reader, chunk, formats)
-                missing = frame.isna().to_numpy()
-                if missing.any():
-                    outs = _impute_frame(bundle["estimator"], path, frame,
-                                         model_names, draws, args.seed + k)
-                else:
-                    outs = [frame] * max(1, draws)
-                summary.add(frame, missing, outs[0])
-                for f, out in zip(files, outs, strict=True):
-                    _files.write_chunk(f, reader, chunk, formats, missing, out)
-                bar.update(reader._offset - done)
-                done = reader._offset
-            bar.close()
+            summary = impute_pieces(
+                model.estimator, pieces, sinks, path=path, names=reader.names,
+                model_names=model.names, method=model.method, spec=model.spec,
+                draws=draws, seed=args.seed,
+                progress=lambda piece: bar.update(reader.offset - bar.n),
+            )
         finally:
-            for f in files:
-                f.close()
+            for sink in sinks:
+                sink.close()
+        bar.close()
     summary.markers = markers
     return summary
 
 
-def _csv_formats(reader, chunk, bundle) -> list:
+def _csv_formats(reader, chunk, model: ModelFile) -> list:
     """The CSV formats of a model fitted without them (on a Parquet dataset): each
     column's kind from the fitted column types, its format from the first chunk."""
-    spec = bundle["spec"]
-    numeric = [c for a in spec.attributes if a.kind == "numerical"
+    numeric = [c for a in model.spec.attributes if a.kind == "numerical"
                for c in a.columns]
-    categorical = [c for a in spec.attributes if a.kind == "categorical"
+    categorical = [c for a in model.spec.attributes if a.kind == "categorical"
                    for c in a.columns]
     if chunk is None:
         chunk = _files.Chunk([], [], [])
@@ -471,96 +358,51 @@ def _csv_formats(reader, chunk, bundle) -> list:
     formats = _files.infer_formats(reader.names, texts, fraction,
                                    numeric=numeric, categorical=categorical)
     by_name = {f.name: f for f in formats}
-    return [by_name[n] for n in bundle["names"]]
+    return [by_name[n] for n in model.names]
 
 
-def _apply_parquet(args, bundle, path, sinks, draws) -> _Summary:
-    model_names = bundle["names"]
+def _apply_parquet(args, model: ModelFile, path, files, draws) -> Summary:
     schema, total, frames = _files.parquet_batches(path, args.chunk_rows)
-    names = [n for n in schema.names if n in model_names
+    names = [n for n in schema.names if n in model.names
              or not n.startswith("__index_level_")]
-    _check_columns(path, names, model_names)
-    summary = _Summary(bundle["method"], names, bundle["spec"])
-    writers = [_files.ParquetSink(s.part, schema) for s in sinks]
+    _check_columns(path, names, model.names)
+    sinks = [ParquetFileSink(f.part, schema) for f in files]
+    bar = _progress(args, total=total, unit="rows", desc="transform")
     try:
-        bar = _progress(args, total=total, unit="rows", desc="transform")
-        for k, frame in enumerate(frames):
-            missing = frame[names].isna().to_numpy()
-            if missing.any():
-                outs = _impute_frame(bundle["estimator"], path, frame, model_names,
-                                     draws, args.seed + k)
-            else:
-                outs = [frame] * max(1, draws)
-            summary.add(frame[names], missing, outs[0])
-            for w, out in zip(writers, outs, strict=True):
-                w.write(out[frame.columns])
-            bar.update(len(frame))
-        bar.close()
-    finally:
-        for w in writers:
-            w.close()
-    return summary
-
-
-class _DatasetOutput:
-    """A Parquet dataset written into ``path + '.part'`` and renamed at the end: a
-    failure leaves nothing, and an existing output is never overwritten."""
-
-    def __init__(self, path):
-        _files.check_output(path)
-        self.path = str(path).rstrip("/\\") or str(path)
-        if os.path.lexists(self.path):
-            raise _files.UserError(
-                f"-o {path}: already exists; a Parquet dataset is written to a new "
-                "folder"
-            )
-        self.part = self.path + ".part"
-        if os.path.lexists(self.part):
-            raise _files.UserError(
-                f"-o {path}: {self.part} exists (left by an interrupted run?); "
-                "remove it first"
-            )
-        os.mkdir(self.part)
-
-    def commit(self) -> None:
-        os.replace(self.part, self.path)
-
-    def discard(self) -> None:
-        import shutil
-
-        if os.path.isdir(self.part):
-            shutil.rmtree(self.part)
-
-
-def _impute_partition(part, est, k, path, about, folders, draws, seed) -> _Summary:
-    """Impute one partition of a Parquet dataset and write it as file ``k`` of
-    every output folder (one per draw); return the partition's summary.
-    ``about`` is the bundle without its estimator (which arrives once, as ``est``)."""
-    from ._dask import _TORCH_LOCK
-
-    names = about["names"]
-    missing = part[names].isna().to_numpy()
-    if missing.any():
-        # one partition at a time in torch (seeded noise from the global generator);
-        # reading and writing the files overlap across threads
-        with _TORCH_LOCK:
-            outs = _impute_frame(est, path, part, names, draws, seed + k)
-    else:
-        outs = [part] * max(1, draws)
-    summary = _Summary(about["method"], names, about["spec"])
-    summary.add(part[names], missing, outs[0])
-    for folder, out in zip(folders, outs, strict=True):
-        out[part.columns].to_parquet(
-            os.path.join(folder, f"part.{k}.parquet"), index=False
+        summary = impute_pieces(
+            model.estimator, (Piece(k, f) for k, f in enumerate(frames)), sinks,
+            path=path, names=names, model_names=model.names, method=model.method,
+            spec=model.spec, draws=draws, seed=args.seed,
+            progress=lambda piece: bar.update(len(piece.frame)),
         )
+    finally:
+        for sink in sinks:
+            sink.close()
+    bar.close()
     return summary
 
 
-def _apply_dataset(args, bundle, path, outputs, draws) -> _Summary:
+def _impute_partition(part, est, k, path, about, folders, draws, seed) -> Summary:
+    """Impute one partition of a Parquet dataset into file ``k`` of every output
+    folder (one per draw); return its summary. ``about`` holds the model file's
+    fields but the estimator (which arrives once, as ``est``)."""
+    from ._utils.torch_utils import TORCH_LOCK
+
+    # one partition at a time in torch (seeded noise from the global generator);
+    # reading and writing the files overlap across threads
+    with TORCH_LOCK:
+        return impute_pieces(
+            est, [Piece(k, part)], [PartitionSink(f) for f in folders], path=path,
+            names=about["names"], model_names=about["names"],
+            method=about["method"], spec=about["spec"], draws=draws, seed=seed,
+        )
+
+
+def _apply_dataset(args, model: ModelFile, path, outputs, draws) -> Summary:
     """Impute a Parquet dataset partition by partition (read through Dask, never
     collected) into one Parquet dataset per output: one file per partition, the
     input's columns and dtypes."""
-    if bundle["format"] == "csv":
+    if model.format == "csv":
         raise _files.UserError(
             f"{path}: a Parquet dataset, but the model was fitted on a csv file (the "
             "column types come from it)"
@@ -573,40 +415,25 @@ def _apply_dataset(args, bundle, path, outputs, draws) -> _Summary:
                 "output is a folder of Parquet files)"
             )
     ddf = _files.read_parquet_dataset(path)  # a one-line error without dask
-    _check_columns(path, list(ddf.columns), bundle["names"])
+    _check_columns(path, list(ddf.columns), model.names)
     import dask
 
-    from ._dask import _estimator_node
+    from ._dask import estimator_node
 
-    with _published() as sinks:
-        sinks.extend(_DatasetOutput(o) for o in outputs)
-        folders = [s.part for s in sinks]
-        node = _estimator_node(bundle["estimator"])
-        about = {key: bundle[key] for key in ("names", "method", "spec")}
+    with published() as folders:
+        folders.extend(DatasetOutput(o) for o in outputs)
+        node = estimator_node(model.estimator)
+        about = dict(names=model.names, method=model.method, spec=model.spec)
         task = dask.delayed(_impute_partition, pure=False)
         parts = [
-            task(p, node, k, path, about, folders, draws, args.seed)
+            task(p, node, k, path, about, [f.part for f in folders], draws,
+                 args.seed)
             for k, p in enumerate(ddf.to_delayed())
         ]
-        summaries = dask.compute(*parts)
-        summary = _Summary(bundle["method"], bundle["names"], bundle["spec"])
-        for part in summaries:
+        summary = Summary(model.method, model.names, model.spec)
+        for part in dask.compute(*parts):
             summary.merge(part)
         return summary
-
-
-@contextmanager
-def _published():
-    """A list of output sinks: each is committed when the block ends without an
-    error (its file appears whole), and whatever was not committed is discarded."""
-    sinks: list = []
-    try:
-        yield sinks
-        for sink in sinks:
-            sink.commit()
-    finally:
-        for sink in sinks:
-            sink.discard()
 
 
 def _draw_paths(output: str, n: int) -> list[str]:
@@ -619,7 +446,7 @@ def _draw_paths(output: str, n: int) -> list[str]:
 
 
 def _read_dataset(args, path):
-    """A Parquet dataset as a lazy Dask DataFrame, with the bundle's fields."""
+    """A Parquet dataset as a lazy Dask DataFrame, with the model file's fields."""
     _refuse_csv_options(args, f"{path} is a Parquet dataset")
     ddf = _files.read_parquet_dataset(path)
     return ddf, dict(format="parquet-dataset", names=list(ddf.columns))
@@ -628,51 +455,46 @@ def _read_dataset(args, path):
 def _cmd_fit(args: argparse.Namespace) -> int:
     """Fit and save a model; under ``torchrun`` (``WORLD_SIZE`` > 1) every rank
     fits data-parallel in one process group and only rank 0 writes and prints."""
-    from .distributed import init_from_env, is_main_process, local_device
+    from .distributed import is_main_process, joined_group, local_device
 
     dataset = _files.is_dataset(args.input)
     if not dataset:
         fmt = _files.file_format(args.input, args.format)
     _files.check_output(args.output)
-    grouped = init_from_env()
-    if grouped and args.device == "auto":  # one GPU per rank, not all on cuda:0
-        args.device = local_device()
-    try:
+    _refuse_overwrite(args.output, ("input", args.input))
+    with joined_group() as grouped:
+        if grouped and args.device == "auto":  # one GPU per rank, not all on cuda:0
+            args.device = local_device()
         start = time.perf_counter()
         if dataset:
             frame, info = _read_dataset(args, args.input)
         else:
             frame, info, _ = _read_training(args, args.input, fmt)
-        bundle = _fit_bundle(args, frame, info)
+        model = _fit_model(args, frame, info)
         if is_main_process():
-            import joblib
-
-            joblib.dump(bundle, args.output)
+            model.save(args.output)
             if not args.quiet:
                 rows = (f"{frame.npartitions} partitions" if dataset
                         else f"{len(frame)} rows")
                 print(f"{args.method}: fitted on {rows} x {len(frame.columns)} "
                       f"columns of {args.input} in "
                       f"{time.perf_counter() - start:.1f} s -> {args.output}")
-        if grouped:  # no rank tears the group down while rank 0 still writes
-            import torch.distributed as dist
-
-            dist.barrier()
-    finally:
-        if grouped:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
     return 0
 
 
+def _load_model(args) -> ModelFile:
+    return ModelFile.load(args.model, trust_pickle=args.trust_pickle,
+                          quiet=args.quiet)
+
+
 def _cmd_transform(args: argparse.Namespace) -> int:
-    bundle = _load_bundle(args.model, args.quiet)
+    _refuse_overwrite(args.output, ("input", args.input), ("--model", args.model))
+    model = _load_model(args)
     start = time.perf_counter()
     if _files.is_dataset(args.input):
-        summary = _apply_dataset(args, bundle, args.input, [args.output], 0)
+        summary = _apply_dataset(args, model, args.input, [args.output], 0)
     else:
-        summary = _apply(args, bundle, args.input, [args.output])
+        summary = _apply(args, model, args.input, [args.output])
     if not args.quiet:
         summary.print(args.output, time.perf_counter() - start)
     return 0
@@ -681,13 +503,15 @@ def _cmd_transform(args: argparse.Namespace) -> int:
 def _cmd_sample(args: argparse.Namespace) -> int:
     if args.n_draws < 1:
         raise _files.UserError(f"--n-draws must be at least 1, got {args.n_draws}")
-    bundle = _load_bundle(args.model, args.quiet)
-    start = time.perf_counter()
     paths = _draw_paths(args.output, args.n_draws)
+    for path in paths:
+        _refuse_overwrite(path, ("input", args.input), ("--model", args.model))
+    model = _load_model(args)
+    start = time.perf_counter()
     if _files.is_dataset(args.input):
-        summary = _apply_dataset(args, bundle, args.input, paths, args.n_draws)
+        summary = _apply_dataset(args, model, args.input, paths, args.n_draws)
     else:
-        summary = _apply(args, bundle, args.input, paths, draws=args.n_draws)
+        summary = _apply(args, model, args.input, paths, draws=args.n_draws)
     if not args.quiet:
         summary.print(", ".join(paths), time.perf_counter() - start)
     return 0
@@ -697,17 +521,22 @@ def _cmd_impute(args: argparse.Namespace) -> int:
     """Fit on the file and transform it (the file is read once)."""
     fmt = _files.file_format(args.input, args.format)
     _files.check_output(args.output)
+    _refuse_overwrite(args.output, ("input", args.input))
     start = time.perf_counter()
     frame, info, source = _read_training(args, args.input, fmt)
     if len(frame) == 0:  # only a header: nothing to impute, the file as it is
-        with open(args.input, "rb") as src, open(args.output, "wb") as dst:
-            dst.write(src.read())
+        with open(args.input, "rb") as src:
+            content = src.read()
+        with published() as files:
+            files.append(FileOutput(args.output))
+            with open(files[0].part, "wb") as dst:
+                dst.write(content)
         if not args.quiet:
             print(f"{args.input}: no rows, nothing to impute -> {args.output}")
         return 0
-    bundle = _fit_bundle(args, frame, info)
+    model = _fit_model(args, frame, info)
     del frame
-    summary = _apply(args, bundle, args.input, [args.output], source=source)
+    summary = _apply(args, model, args.input, [args.output], source=source)
     if not args.quiet:
         summary.print(args.output, time.perf_counter() - start)
     return 0
@@ -764,6 +593,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
         doc = (IMPUTERS[name].__doc__ or "").strip().splitlines()[0]
         print(f"{name:<12} {IMPUTERS[name].__name__:<22} {doc}")
     return 0
+
+
+TRUST_HELP = (
+    "also load a --model that is a pickle (joblib), e.g. one written by "
+    "deepimpute 0.1: a pickle can run any code while it loads, so use this only "
+    "for a file you made yourself")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -828,18 +663,21 @@ def _parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser("fit", parents=[reading, model],
                          help="fit an imputer on a file and save it")
-    fit.add_argument("-o", "--output", required=True, help="model file (joblib)")
+    fit.add_argument("-o", "--output", required=True,
+                     help="model file (loads without running code)")
     fit.set_defaults(func=_cmd_fit)
 
     tr = sub.add_parser("transform", parents=[reading],
                         help="impute a file with a saved model, chunk by chunk")
     tr.add_argument("--model", required=True, help="file written by deepimpute fit")
+    tr.add_argument("--trust-pickle", action="store_true", help=TRUST_HELP)
     tr.add_argument("-o", "--output", required=True, help="file to write")
     tr.set_defaults(func=_cmd_transform)
 
     sa = sub.add_parser("sample", parents=[reading],
                         help="write K completed copies (multiple imputation)")
     sa.add_argument("--model", required=True, help="file written by deepimpute fit")
+    sa.add_argument("--trust-pickle", action="store_true", help=TRUST_HELP)
     sa.add_argument("--n-draws", type=int, default=5)
     sa.add_argument("-o", "--output", required=True,
                     help="OUT.csv gives OUT_1.csv ... OUT_K.csv; a {} in the name "

@@ -32,11 +32,18 @@ from __future__ import annotations
 import datetime
 import os
 import socket
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import torch
 
-__all__ = ["fit_on_dask", "init_from_env", "is_main_process", "local_device"]
+__all__ = [
+    "fit_on_dask",
+    "init_from_env",
+    "is_main_process",
+    "joined_group",
+    "local_device",
+]
 
 
 def init_from_env(backend: str | None = None) -> bool:
@@ -62,6 +69,25 @@ def init_from_env(backend: str | None = None) -> bool:
             backend = "nccl" if torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend)
     return dist.get_world_size() > 1
+
+
+@contextmanager
+def joined_group():
+    """Join ``torchrun``'s process group (:func:`init_from_env`) for a block and
+    leave it after: the ranks wait for each other at the end of a block that
+    succeeded (no rank tears the group down while rank 0 still writes), and the
+    group is destroyed whatever happened. Yields whether a group of two or more
+    ranks was joined."""
+    import torch.distributed as dist
+
+    grouped = init_from_env()
+    try:
+        yield grouped
+        if grouped:
+            dist.barrier()
+    finally:
+        if grouped:
+            dist.destroy_process_group()
 
 
 def is_main_process() -> bool:
@@ -103,8 +129,6 @@ def _fit_rank(est, lazy, n_rows, rank, world, addr, port, backend, timeout):
     training), leave the group; return the fitted imputer."""
     import torch.distributed as dist
 
-    from ._dask import train_streamed
-
     if world > 1:
         dist.init_process_group(
             backend,
@@ -114,7 +138,7 @@ def _fit_rank(est, lazy, n_rows, rank, world, addr, port, backend, timeout):
             timeout=datetime.timedelta(seconds=timeout),
         )
     try:
-        return train_streamed(est, lazy.ddf, n_rows, scheduler="sync")
+        return est._train_dask(lazy.ddf, n_rows, scheduler="sync")
     finally:
         if world > 1:
             dist.destroy_process_group()
@@ -125,14 +149,17 @@ def _launch(client, imputer, ddf, *, workers=None, backend=None, timeout=600.0):
     import dask
     from sklearn.base import clone
 
-    from ._dask import _streamed_classes, is_dask_frame, prepare_streamed_fit
+    from ._dask import is_dask_frame
+    from .imputers import IMPUTERS
 
     if not is_dask_frame(ddf):
         raise TypeError(
             f"fit_on_dask expects a dask.dataframe.DataFrame, got {type(ddf).__name__}."
         )
-    if not isinstance(imputer, _streamed_classes()):
-        names = ", ".join(c.__name__ for c in _streamed_classes())
+    if not getattr(imputer, "_streamed_fit", False):
+        names = ", ".join(
+            sorted(c.__name__ for c in IMPUTERS.values() if c._streamed_fit)
+        )
         raise ValueError(
             f"{type(imputer).__name__} cannot train data-parallel on Dask workers: "
             f"its fit needs every row in one process. Streamed imputers: {names}."
@@ -151,7 +178,7 @@ def _launch(client, imputer, ddf, *, workers=None, backend=None, timeout=600.0):
     est = clone(imputer)
     # the encoder's statistics: one pass of reductions, run by the cluster
     with dask.config.set(scheduler=client):
-        n_rows = prepare_streamed_fit(est, ddf)
+        n_rows = est._prepare_dask_fit(ddf)
     port, cuda = client.submit(_probe, workers=workers[:1], pure=False).result()
     if backend is None:
         backend = "nccl" if cuda else "gloo"

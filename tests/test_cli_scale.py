@@ -94,7 +94,7 @@ def _mixed(n=120, seed=2) -> pd.DataFrame:
 
 def test_transform_and_sample_a_parquet_dataset(tmp_path, capsys):
     pytest.importorskip("dask.dataframe")
-    import joblib
+    from deepimpute import persistence
 
     X = _mixed()
     folder = _dataset(tmp_path, X, parts=3)
@@ -113,7 +113,7 @@ def test_transform_and_sample_a_parquet_dataset(tmp_path, capsys):
         ignore_index=True,
     )
     # the in-memory transform of the same rows: same names, dtypes and values
-    ref = joblib.load(model)["estimator"].transform(X)
+    ref = persistence.load(model).estimator.transform(X)
     assert list(got.columns) == list(X.columns)
     assert got.dtypes.equals(ref.dtypes), (got.dtypes, ref.dtypes)
     num = ["a", "b", "c", "count"]

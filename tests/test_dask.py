@@ -139,13 +139,15 @@ def test_bad_dask_input(fitted, table):
 
 
 def test_encoder_statistics_from_dask_match_pandas(fitted, table):
-    from deepimpute._dask import fit_encoder
+    from deepimpute._dask import summarize
+    from deepimpute._data import TableEncoder
 
     est = fitted["vsae"]
     ddf = dd.from_pandas(table, npartitions=4)
     ddf = ddf.assign(cat1=ddf["cat1"].cat.as_unknown())  # found by one pass
-    enc, n, _ = fit_encoder(est.spec_, "error", ddf)
-    assert n == len(table)
+    summary = summarize(ddf, est.spec_)
+    enc = TableEncoder.from_summary(est.spec_, "error", summary)
+    assert summary.n_rows == len(table)
     np.testing.assert_allclose(enc.loc, est.encoder_.loc, rtol=1e-12)
     np.testing.assert_allclose(enc.scale, est.encoder_.scale, rtol=1e-12)
     for a, b in zip(enc.categories, est.encoder_.categories, strict=True):
@@ -154,11 +156,14 @@ def test_encoder_statistics_from_dask_match_pandas(fitted, table):
 
 
 def test_stream_epochs_cover_training_partitions_in_new_orders(table):
-    from deepimpute._dask import DaskStream, fit_encoder
+    from deepimpute._dask import DaskStream, summarize
+    from deepimpute._data import TableEncoder
     from deepimpute.schema import ColumnSpec
 
     ddf = dd.from_pandas(table, npartitions=10)
-    enc, n, _ = fit_encoder(ColumnSpec.infer(table), "error", ddf)
+    spec = ColumnSpec.infer(table)
+    summary = summarize(ddf, spec)
+    enc, n = TableEncoder.from_summary(spec, "error", summary), summary.n_rows
     stream = DaskStream(
         ddf, enc, n, validation_fraction=0.2, seed=0, device=torch.device("cpu")
     )
@@ -278,8 +283,10 @@ def test_streamed_fit_keeps_the_sklearn_imputer_parameters(truth):
     np.testing.assert_array_equal(
         streamed.indicator_.features_, memory.indicator_.features_
     )
-    np.testing.assert_allclose(streamed._observed_low_, memory._observed_low_)
-    np.testing.assert_allclose(streamed._observed_high_, memory._observed_high_)
+    for bound in ("observed_low", "observed_high", "code_low", "code_high"):
+        np.testing.assert_allclose(
+            getattr(streamed.encoder_, bound), getattr(memory.encoder_, bound)
+        )
     out = streamed.transform(X)
     assert list(out.columns) == list(streamed.get_feature_names_out())
     hidden = X[num].isna().to_numpy()

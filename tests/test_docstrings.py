@@ -130,7 +130,8 @@ def test_api_reference_lists_every_public_class_and_function():
     listed = {line.strip() for line in api.read_text().splitlines()}
     modules = ["deepimpute", "deepimpute.imputers", "deepimpute.schema",
                "deepimpute.missingness", "deepimpute.metrics", "deepimpute.datasets",
-               "deepimpute.plotting"]
+               "deepimpute.plotting", "deepimpute.persistence",
+               "deepimpute.distributed"]
     absent = []
     for name in modules:
         module = importlib.import_module(name)

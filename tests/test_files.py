@@ -249,8 +249,9 @@ def test_sample_writes_k_completed_copies(tmp_path, train_and_new):
 
 
 def test_a_model_fitted_on_a_gpu_loads_on_the_cpu(tmp_path, train_and_new, capsys):
-    import joblib
     import torch
+
+    from deepimpute import persistence
 
     if torch.cuda.is_available():
         pytest.skip("checks the machine without a GPU")
@@ -258,9 +259,9 @@ def test_a_model_fitted_on_a_gpu_loads_on_the_cpu(tmp_path, train_and_new, capsy
     model = tmp_path / "m.joblib"
     assert main(["fit", str(train), "-o", str(model), "--method", "vsae", *QUICK,
                  "-q"]) == 0
-    bundle = joblib.load(model)
-    bundle["estimator"].device_ = "cuda:0"  # as if fitted on a GPU
-    joblib.dump(bundle, tmp_path / "gpu.joblib")
+    saved = persistence.load(model)
+    saved.estimator.device_ = "cuda:0"  # as if fitted on a GPU
+    persistence.save(saved, tmp_path / "gpu.joblib")
     outs = []
     for name in ("m.joblib", "gpu.joblib"):
         out = tmp_path / f"{name}.csv"

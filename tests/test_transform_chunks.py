@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from deepimpute.imputers._base import BaseDeepImputer, BaseImputer
+from deepimpute.imputers import BaseDeepImputer, BaseImputer
 from instances import correlated_table, tiny
 
 N_ROWS = 40  # 5 full chunks of 7 and a ragged one of 5

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 import numpy as np
 import torch
 
-__all__ = ["resolve_device", "seed_from", "seeded"]
+__all__ = ["TORCH_LOCK", "resolve_device", "seed_from", "seeded"]
+
+#: The models draw their noise from torch's global generator inside ``seeded``;
+#: two imputations run at once by threads of one process would interleave their
+#: draws. Partitions of one process are therefore imputed one at a time under this
+#: lock (torch still uses its intra-op threads); use processes for parallelism.
+TORCH_LOCK = threading.Lock()
 
 
 def resolve_device(device: str) -> torch.device:

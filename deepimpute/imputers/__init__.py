@@ -3,7 +3,8 @@
 import inspect
 
 from ._adapter import SklearnImputerAdapter
-from ._base import RANGE_FACTOR, BaseDeepImputer, BaseImputer
+from ._base import RANGE_FACTOR, BaseImputer
+from ._deep import BaseDeepImputer
 from ._factvae import FactVAEImputer
 from ._gain import GAINImputer
 from ._hivae import HIVAEImputer
@@ -88,14 +89,26 @@ def make_imputer(name: str, settings: dict | None = None, *, quick: bool = False
     Returns
     -------
     BaseImputer
-        Unfitted; the parameters the estimator does not have are left out, so one
-        call can serve every imputer.
+        Unfitted; the parameters the estimator does not have but another imputer
+        has are left out, so one call can serve every imputer.
+
+    Raises
+    ------
+    ValueError
+        A parameter no imputer has (a misspelt name), listing the valid ones.
     """
     if name not in IMPUTERS:
         raise KeyError(f"unknown imputer {name!r}; choose from {sorted(IMPUTERS)}")
     cls = IMPUTERS[name]
     kwargs = {**(settings or {}), **(budget_params(cls, QUICK) if quick else {}),
               **params}
+    known = {k for c in IMPUTERS.values() for k in c._get_param_names()}
+    unknown = sorted(k for k in kwargs if k not in known)
+    if unknown:  # a name no imputer has is a typo, not a setting for another one
+        raise ValueError(
+            f"unknown parameter(s) {', '.join(map(repr, unknown))} for {name!r}; "
+            f"its parameters are: {', '.join(cls._get_param_names())}."
+        )
     return cls(**{k: v for k, v in kwargs.items() if k in cls._get_param_names()})
 
 

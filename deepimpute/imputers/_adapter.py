@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from .._utils.params import store_params
 from ._base import BaseImputer
 
 __all__ = ["SklearnImputerAdapter"]
@@ -24,10 +25,6 @@ class SklearnImputerAdapter(BaseImputer):
     imputer : estimator, default=None
         A scikit-learn imputer (``fit``/``transform`` on float arrays with NaN).
         ``None`` means ``sklearn.impute.SimpleImputer()``.
-    column_spec : ColumnSpec, default=None
-        Attribute description; inferred from dtypes when None.
-    handle_unknown : {"error", "missing"}, default="error"
-        Unseen categories at transform time: raise, or impute them (warning).
     random_state : int, RandomState instance or None, default=None
         Seeds every ``random_state`` parameter of the wrapped imputer, nested
         estimators included.
@@ -36,12 +33,6 @@ class SklearnImputerAdapter(BaseImputer):
     ----------
     imputer_ : estimator
         The fitted clone of ``imputer``.
-    spec_ : ColumnSpec
-        The resolved attribute description.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit (DataFrame input only).
 
     See Also
     --------
@@ -81,15 +72,7 @@ class SklearnImputerAdapter(BaseImputer):
         min_value=-np.inf,
         max_value=np.inf,
     ):
-        self.imputer = imputer
-        self.column_spec = column_spec
-        self.handle_unknown = handle_unknown
-        self.random_state = random_state
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
-        self.min_value = min_value
-        self.max_value = max_value
+        store_params(self, locals())
 
     def _fit(self, C, data, seed):
         from sklearn.impute import SimpleImputer

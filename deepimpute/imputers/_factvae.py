@@ -8,11 +8,12 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._utils.params import renamed_constraints, store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.factvae import FUSIONS, PRIOR_SCALINGS, FactVAE
 from ..nn import LIKELIHOODS
 from ..training import Batch
-from ._base import BaseDeepImputer, renamed_constraints
+from ._deep import BaseDeepImputer
 
 __all__ = ["FactVAEImputer"]
 
@@ -98,36 +99,14 @@ class FactVAEImputer(BaseDeepImputer):
         tighter :meth:`score_samples` bound after short training).
     n_draws : int, default=100
         Importance samples per row in :meth:`score_samples`.
-    n_importance : int, default="deprecated"
-        Deprecated: renamed ``n_draws`` in 0.2, removed in 0.3.
-    column_spec : ColumnSpec, default=None
-        Attribute description; inferred from dtypes when None.
-    handle_unknown : {"error", "missing"}, default="error"
-        Unseen categories at transform time: raise, or impute them (warning).
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
     max_iter : int or "auto", default="auto"
         Training epochs. ``"auto"`` (resolved into ``max_iter_``) allows about
         20,000 optimiser steps, between 10 and 1000 epochs; early stopping
         usually ends training sooner.
-    batch_size : int, default=64
-        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
-        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size of every parameter except ``W`` and ``V``.
-    validation_fraction : float, default=0.1
-        Share of training rows used for early stopping on the validation loss.
-    n_iter_no_change : int or None, default=20
-        Patience of early stopping in epochs (None: train ``max_iter`` epochs).
-    tol : float, default=1e-4
-        Minimum improvement of the monitored loss.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, group dropout and sampling.
-    verbose : int, default=0
-        1 shows a progress bar over epochs with the current loss.
-    callback : callable, default=None
-        ``callback(imputer, record)`` after each epoch; a returned dict is merged
-        into the record.
 
     Attributes
     ----------
@@ -136,22 +115,6 @@ class FactVAEImputer(BaseDeepImputer):
     sparsity_map_ : ndarray of shape (n_groups, latent_dim)
         ``S[g, j] = sqrt(sum_k W_g[k, j]^2 + sum_h V_g[j, h]^2)``: the strength of
         the link between group g and latent dimension j.
-    spec_ : ColumnSpec
-        The resolved attribute description.
-    module_ : torch.nn.Module
-        The trained torch core.
-    history_ : list of dict
-        Per-epoch training records.
-    n_iter_ : int
-        Number of epochs run.
-    max_iter_ : int
-        Epochs allowed: ``max_iter``, or the number ``"auto"`` chose.
-    device_ : str
-        Device the model lives on.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit (DataFrame input only).
 
     See Also
     --------
@@ -173,7 +136,7 @@ class FactVAEImputer(BaseDeepImputer):
     Examples
     --------
     >>> import numpy as np
-    >>> from deepimpute.imputers._factvae import FactVAEImputer
+    >>> from deepimpute import FactVAEImputer
     >>> X = np.array([[1.0, 2.0, 0.5], [np.nan, 3.0, 1.0], [7.0, np.nan, 2.0],
     ...               [4.0, 5.0, np.nan]])
     >>> imp = FactVAEImputer(groups=[[0, 1], [2]], max_iter=2, random_state=0)
@@ -183,10 +146,7 @@ class FactVAEImputer(BaseDeepImputer):
     (2, 16)
     """
 
-    _range_note = (
-        "The decoder's means are unbounded: imputations may fall outside the "
-        "observed range (a diverged fit raises FloatingPointError)."
-    )
+    _core = FactVAE
 
     _parameter_constraints: dict = {
         **BaseDeepImputer._parameter_constraints,
@@ -250,125 +210,20 @@ class FactVAEImputer(BaseDeepImputer):
         min_value=-np.inf,
         max_value=np.inf,
     ):
-        self.groups = groups
-        self.latent_dim = latent_dim
-        self.encoder_dim = encoder_dim
-        self.generator_dim = generator_dim
-        self.encoder_hidden = encoder_hidden
-        self.generator_hidden = generator_hidden
-        self.sparsity = sparsity
-        self.prox_learning_rate = prox_learning_rate
-        self.group_available_prob = group_available_prob
-        self.fusion = fusion
-        self.numerical = numerical
-        self.numerical_scale = numerical_scale
-        self.prior_scaling = prior_scaling
-        self.weight_prior_std = weight_prior_std
-        self.precision_baseline = precision_baseline
-        self.n_draws = n_draws
-        self.n_importance = n_importance
-        self.column_spec = column_spec
-        self.handle_unknown = handle_unknown
-        self.device = device
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callback = callback
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
-        self.min_value = min_value
-        self.max_value = max_value
+        store_params(self, locals())
 
-    # ----------------------------------------------------------------- groups
-    def _resolve_groups(self) -> list[list[int]]:
-        """Attribute indices of every group, from ``groups`` and the fitted spec."""
-        positions = self.encoder_.positions
-        n_attr = len(positions)
-        if self.groups is None:
-            return [[a] for a in range(n_attr)]
-        # the encoder's columns: those entirely missing at fit are not among them
-        n_columns = self.encoder_.n_features
-        attr_of = np.empty(n_columns, dtype=np.intp)
-        for a, pos in enumerate(positions):
-            attr_of[pos] = a
-        names = self.encoder_.feature_names
-        lookup: dict = {}
-        if names is not None:
-            lookup = {c: i for i, c in enumerate(names)}
-            lookup.update({str(c): i for i, c in enumerate(names)})
-        owner: dict[int, int] = {}
-        out: list[list[int]] = []
-        for g, cols in enumerate(self.groups):
-            if isinstance(cols, str) or not hasattr(cols, "__iter__"):
-                raise ValueError(
-                    f"groups[{g}] must be a list of columns, got {cols!r}."
-                )
-            attrs: list[int] = []
-            for col in cols:
-                if col in lookup:
-                    j = lookup[col]
-                elif isinstance(col, Integral) and 0 <= col < n_columns:
-                    j = int(col)
-                else:
-                    raise ValueError(f"groups[{g}] names an unknown column {col!r}.")
-                a = int(attr_of[j])
-                if owner.get(a, g) != g:
-                    attr = self.encoder_.spec.names[a]
-                    raise ValueError(
-                        f"Column {col!r} (attribute {attr!r}) is in "
-                        f"groups {owner[a]} and {g}; groups must not overlap."
-                    )
-                owner[a] = g
-                if a not in attrs:
-                    attrs.append(a)
-            if not attrs:
-                raise ValueError(f"groups[{g}] is empty.")
-            out.append(sorted(attrs))
-        out += [[a] for a in range(n_attr) if a not in owner]
-        return out
-
-    def _build_module(self, layout, n_rows):
-        self._attr_groups = self._resolve_groups()
-        return FactVAE(
-            layout,
-            self._attr_groups,
-            latent_dim=self.latent_dim,
-            encoder_dim=self.encoder_dim,
-            generator_dim=self.generator_dim,
-            encoder_hidden=self.encoder_hidden,
-            generator_hidden=self.generator_hidden,
-            numerical=self.numerical,
-            numerical_scale=self.numerical_scale,
-            sparsity=self.sparsity,
-            prox_learning_rate=self.prox_learning_rate,
-            group_available_prob=self.group_available_prob,
-            fusion=self.fusion,
-            prior_scaling=self.prior_scaling,
-            weight_prior_std=self.weight_prior_std,
-            precision_baseline=self.precision_baseline,
+    def _core_arguments(self, layout, n_rows):
+        return dict(
+            layout=layout,
+            groups=self.encoder_.attribute_groups(self.groups),
             n_rows=n_rows,
-            n_draws=self._param("n_draws"),
         )
 
     def _fit(self, C, data, seed):
         super()._fit(C, data, seed)
-        names = self.encoder_.feature_names
-        positions = self.encoder_.positions
         self.groups_ = [
-            [
-                names[j] if names is not None else int(j)
-                for a in attrs
-                for j in positions[a]
-            ]
-            for attrs in self._attr_groups
+            self.encoder_.attribute_columns(attrs) for attrs in self.module_.groups
         ]
-        del self._attr_groups
         self.sparsity_map_ = self.module_.sparsity_map().detach().cpu().numpy()
 
     # ---------------------------------------------------------------- scoring
@@ -388,8 +243,8 @@ class FactVAEImputer(BaseDeepImputer):
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        _, data = self.encoder_.encode(X)
+        _, _, _, Xk = self._encode_input(X)
+        _, data = self.encoder_.encode(Xk)
         # in float64: a float32 sum of tens of nats moves by an ulp (~4e-6) with
         # the batch's size, and a row's score must not depend on its batch-mates
         module = copy.deepcopy(self.module_).double().eval()

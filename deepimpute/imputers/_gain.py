@@ -7,10 +7,11 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
+from .._utils.params import store_params
 from .._utils.scaling import unit_range
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.gain import GAIN, HINT_MODES
-from ._base import BaseDeepImputer
+from ._deep import BaseDeepImputer
 
 __all__ = ["GAINImputer"]
 
@@ -45,58 +46,23 @@ class GAINImputer(BaseDeepImputer):
         ``"code"``: hint ``H = M * Bernoulli(hint_rate)`` and losses over every
         entry (the public code); ``"paper"``: one hidden coordinate per row, set to
         0.5, and adversarial losses on that coordinate only (``hint_rate`` unused).
-    column_spec : ColumnSpec, default=None
-        Attribute description; inferred from dtypes when None.
-    handle_unknown : {"error", "missing"}, default="error"
-        Unseen categories at transform time: raise, or impute them (warning).
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-    max_iter : int or "auto", default=100
-        Training epochs; ``"auto"`` chooses them from the row
-        count (about 20,000 optimiser steps, 10 to 1000 epochs) into ``max_iter_``.
-    batch_size : int, default=128
-        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
-        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-3
         Adam step size of both nets.
     validation_fraction : float, default=0.0
         Share of training rows held out to monitor the generator loss.
-    n_iter_no_change : int or None, default=None
-        Patience of early stopping in epochs (None: train ``max_iter`` epochs).
-    tol : float, default=1e-4
-        Minimum improvement of the monitored loss.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, hints and noise.
-    verbose : int, default=0
-        1 shows a progress bar over epochs with the current loss.
-    callback : callable, default=None
-        ``callback(imputer, record)`` after each epoch; a returned dict is merged
-        into the record.
 
     Attributes
     ----------
-    spec_ : ColumnSpec
-        The resolved attribute description.
     unit_low_ : ndarray of shape (n_model_columns,)
         Model-space value mapped to 0 (observed training minimum of numerical
         slots, 0 elsewhere).
     unit_span_ : ndarray of shape (n_model_columns,)
         Model-space range mapped to [0, 1] (``max - min + 1e-6``; 1 elsewhere).
-    module_ : torch.nn.Module
-        The trained torch core.
     history_ : list of dict
         Per-epoch means of ``loss`` (generator objective), ``d_loss``, ``g_adv``
         and ``rec``.
-    n_iter_ : int
-        Number of epochs run.
-    max_iter_ : int
-        Epochs allowed: ``max_iter``, or the number ``"auto"`` chose.
-    device_ : str
-        Device the model lives on.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit (DataFrame input only).
 
     See Also
     --------
@@ -118,7 +84,7 @@ class GAINImputer(BaseDeepImputer):
     Examples
     --------
     >>> import numpy as np
-    >>> from deepimpute.imputers._gain import GAINImputer
+    >>> from deepimpute import GAINImputer
     >>> X = np.array([[1.0, 2.0], [np.nan, 3.0], [7.0, np.nan], [4.0, 5.0]])
     >>> GAINImputer(max_iter=2, random_state=0).fit_transform(X).shape
     (4, 2)
@@ -128,6 +94,10 @@ class GAINImputer(BaseDeepImputer):
         'The generator ends in a sigmoid on the min-max scaled table: '
         'imputations stay within the observed range.'
     )
+
+    _core = GAIN
+    #: its fit needs every column's range in model space: a Dask fit samples
+    _streamed_fit = False
 
     _parameter_constraints: dict = {
         **BaseDeepImputer._parameter_constraints,
@@ -162,39 +132,15 @@ class GAINImputer(BaseDeepImputer):
         min_value=-np.inf,
         max_value=np.inf,
     ):
-        self.hidden = hidden
-        self.hint_rate = hint_rate
-        self.alpha = alpha
-        self.hint_mode = hint_mode
-        self.column_spec = column_spec
-        self.handle_unknown = handle_unknown
-        self.device = device
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callback = callback
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
-        self.min_value = min_value
-        self.max_value = max_value
+        store_params(self, locals())
 
     def _fit(self, C, data, seed):
         self.unit_low_, self.unit_span_ = unit_range(self.encoder_.layout, data)
         super()._fit(C, data, seed)
 
-    def _build_module(self, layout, n_rows):
-        return GAIN(
-            layout,
-            torch.from_numpy(self.unit_low_),
-            torch.from_numpy(self.unit_span_),
-            hidden=self.hidden,
-            hint_rate=self.hint_rate,
-            alpha=self.alpha,
-            hint_mode=self.hint_mode,
+    def _core_arguments(self, layout, n_rows):
+        return dict(
+            layout=layout,
+            low=torch.from_numpy(self.unit_low_),
+            span=torch.from_numpy(self.unit_span_),
         )

@@ -6,10 +6,11 @@ from numbers import Integral
 
 import numpy as np
 
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.hivae import HIVAE
 from ..nn import ACTIVATIONS, LIKELIHOODS
-from ._base import BaseDeepImputer
+from ._deep import BaseDeepImputer
 
 __all__ = ["HIVAEImputer"]
 
@@ -40,52 +41,9 @@ class HIVAEImputer(BaseDeepImputer):
         ``deepimpute.nn.LIKELIHOODS["numerical"]``.
     activation : {"relu", "tanh", "leaky_relu", "elu"}, default="relu"
         Hidden activation.
-    column_spec : ColumnSpec, default=None
-        Attribute description; inferred from dtypes when None.
-    handle_unknown : {"error", "missing"}, default="error"
-        Unseen categories at transform time: raise, or impute them (warning).
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-    max_iter : int or "auto", default=200
-        Training epochs; ``"auto"`` chooses them from the row
-        count (about 20,000 optimiser steps, 10 to 1000 epochs) into ``max_iter_``.
-    batch_size : int, default=128
-        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
-        notably on a GPU; smaller ones make more updates per epoch on small tables.
-    learning_rate : float, default=1e-3
-        Adam step size.
-    validation_fraction : float, default=0.1
-        Share of training rows used for early stopping on the validation loss.
-    n_iter_no_change : int or None, default=20
-        Patience of early stopping in epochs (None: train ``max_iter`` epochs).
-    tol : float, default=1e-4
-        Minimum improvement of the monitored loss.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and sampling.
-    verbose : int, default=0
-        1 shows a progress bar over epochs with the current loss.
-    callback : callable, default=None
-        ``callback(imputer, record)`` after each epoch (``record`` is the epoch's
-        history entry); a returned dict is merged into the record.
 
     Attributes
     ----------
-    spec_ : ColumnSpec
-        The resolved attribute description.
-    module_ : torch.nn.Module
-        The trained torch core.
-    history_ : list of dict
-        Per-epoch training records.
-    n_iter_ : int
-        Number of epochs run.
-    max_iter_ : int
-        Epochs allowed: ``max_iter``, or the number ``"auto"`` chose.
-    device_ : str
-        Device the model lives on.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit (DataFrame input only).
 
     See Also
     --------
@@ -100,17 +58,14 @@ class HIVAEImputer(BaseDeepImputer):
     Examples
     --------
     >>> import numpy as np
-    >>> from deepimpute.imputers._hivae import HIVAEImputer
+    >>> from deepimpute import HIVAEImputer
     >>> X = np.array([[1.0, 2.0], [np.nan, 3.0], [7.0, np.nan], [4.0, 5.0]])
     >>> imp = HIVAEImputer(max_iter=2, random_state=0)
     >>> imp.fit_transform(X).shape
     (4, 2)
     """
 
-    _range_note = (
-        "The decoder's means are unbounded: imputations may fall outside the "
-        "observed range (a diverged fit raises FloatingPointError)."
-    )
+    _core = HIVAE
 
     _parameter_constraints: dict = {
         **BaseDeepImputer._parameter_constraints,
@@ -149,37 +104,4 @@ class HIVAEImputer(BaseDeepImputer):
         min_value=-np.inf,
         max_value=np.inf,
     ):
-        self.n_components = n_components
-        self.latent_dim = latent_dim
-        self.y_dim = y_dim
-        self.hidden = hidden
-        self.numerical = numerical
-        self.activation = activation
-        self.column_spec = column_spec
-        self.handle_unknown = handle_unknown
-        self.device = device
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callback = callback
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
-        self.min_value = min_value
-        self.max_value = max_value
-
-    def _build_module(self, layout, n_rows):
-        return HIVAE(
-            layout,
-            n_components=self.n_components,
-            latent_dim=self.latent_dim,
-            y_dim=self.y_dim,
-            hidden=self.hidden,
-            numerical=self.numerical,
-            activation=self.activation,
-        )
+        store_params(self, locals())

@@ -7,6 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.linear_model import BayesianRidge, LogisticRegression
 
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval
 from ._base import BaseImputer
 from ._missforest import (
@@ -41,7 +42,7 @@ class _Design:
         widths = np.where(is_cat, n_cat, 1)
         self.start = np.concatenate([[0], np.cumsum(widths)[:-1]])
         self.width = widths
-        self.is_cat = is_cat
+        store_params(self, locals())
         self.total = int(widths.sum())
 
     def expand(self, X: np.ndarray) -> np.ndarray:
@@ -111,17 +112,11 @@ class MICEImputer(BaseImputer):
         Gamma hyperpriors of :class:`~sklearn.linear_model.BayesianRidge`.
     C : float, default=1.0
         Inverse L2 strength of the multinomial logistic regressions.
-    column_spec : ColumnSpec, default=None
-        Attribute description; inferred from dtypes when None.
-    handle_unknown : {"error", "missing"}, default="error"
-        Unseen categories at transform time: raise, or impute them (warning).
     random_state : int, RandomState instance or None, default=None
         Seeds the chains' draws during fit.
 
     Attributes
     ----------
-    spec_ : ColumnSpec
-        The resolved attribute description.
     chains_ : list of list of (int, estimator)
         Per chain, the last round's ``(column, model)`` pairs in visiting order.
     order_ : ndarray of int
@@ -133,10 +128,6 @@ class MICEImputer(BaseImputer):
         absolute change of an imputed code).
     n_iter_ : int
         Rounds run per chain.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit (DataFrame input only).
 
     See Also
     --------
@@ -159,7 +150,7 @@ class MICEImputer(BaseImputer):
     Examples
     --------
     >>> import numpy as np
-    >>> from deepimpute.imputers._mice import MICEImputer
+    >>> from deepimpute import MICEImputer
     >>> X = np.array([[1.0, 2.0], [np.nan, 3.0], [7.0, np.nan], [4.0, 5.0]])
     >>> imp = MICEImputer(n_imputations=2, max_iter=3, random_state=0)
     >>> imp.fit_transform(X).shape
@@ -205,23 +196,7 @@ class MICEImputer(BaseImputer):
         min_value=-np.inf,
         max_value=np.inf,
     ):
-        self.n_imputations = n_imputations
-        self.max_iter = max_iter
-        self.sample_posterior = sample_posterior
-        self.tol = tol
-        self.alpha_1 = alpha_1
-        self.alpha_2 = alpha_2
-        self.lambda_1 = lambda_1
-        self.lambda_2 = lambda_2
-        self.C = C
-        self.column_spec = column_spec
-        self.handle_unknown = handle_unknown
-        self.random_state = random_state
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
-        self.min_value = min_value
-        self.max_value = max_value
+        store_params(self, locals())
 
     def _fit_model(self, Z, X, j, rows):
         if self._is_cat[j]:

@@ -7,10 +7,11 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
+from .._utils.params import renamed_constraints, store_params
 from .._utils.scaling import unit_range
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.misgan import MASK_TRANSFORMS, MisGAN
-from ._base import BaseDeepImputer, renamed_constraints
+from ._deep import BaseDeepImputer
 
 __all__ = ["MisGANImputer"]
 
@@ -67,62 +68,28 @@ class MisGANImputer(BaseDeepImputer):
         Imputer draws averaged by :meth:`transform`. 1 (one draw with a noise
         vector shared by all rows) is what the reference evaluates; averaging
         more draws usually lowers the RMSE.
-    n_draws_impute : int, default="deprecated"
-        Deprecated: renamed ``n_draws`` in 0.2, removed in 0.3.
-    column_spec : ColumnSpec, default=None
-        Attribute description; inferred from dtypes when None.
-    handle_unknown : {"error", "missing"}, default="error"
-        Unseen categories at transform time: raise, or impute them (warning).
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
     max_iter : int or "auto", default=200
         Training epochs (the reference trains 1000 epochs on MNIST); ``"auto"``
         chooses them from the row count (about 20,000 optimiser steps, 10 to
         1000 epochs) into ``max_iter_``.
-    batch_size : int, default=64
-        Rows per mini-batch (at least 1). Larger batches run an epoch faster,
-        notably on a GPU; smaller ones make more updates per epoch on small tables.
     learning_rate : float, default=1e-4
         Adam step size (betas 0.5, 0.9) of the generators and their critics; the
         imputer and its critic use twice this value, as the reference.
     validation_fraction : float, default=0.0
         Share of training rows held out to monitor the imputer's loss.
-    n_iter_no_change : int or None, default=None
-        Patience of early stopping in epochs (None: train ``max_iter`` epochs).
-    tol : float, default=1e-4
-        Minimum improvement of the monitored loss.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and every noise draw.
-    verbose : int, default=0
-        1 shows a progress bar over epochs with the current loss.
-    callback : callable, default=None
-        ``callback(imputer, record)`` after each epoch; a returned dict is merged
-        into the record.
 
     Attributes
     ----------
-    spec_ : ColumnSpec
-        The resolved attribute description.
     unit_low_ : ndarray of shape (n_model_columns,)
         Model-space value mapped to 0 (observed training minimum of numerical
         slots, 0 elsewhere).
     unit_span_ : ndarray of shape (n_model_columns,)
         Model-space range mapped to [0, 1] (``max - min + 1e-6``; 1 elsewhere).
-    module_ : torch.nn.Module
-        The trained torch core.
     history_ : list of dict
         Per-epoch means of the critic losses ``d_x``, ``d_m``, ``d_i`` and of
         ``loss`` (the imputer's adversarial loss).
-    n_iter_ : int
-        Number of epochs run.
-    max_iter_ : int
-        Epochs allowed: ``max_iter``, or the number ``"auto"`` chose.
-    device_ : str
-        Device the model lives on.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit (DataFrame input only).
 
     See Also
     --------
@@ -142,7 +109,7 @@ class MisGANImputer(BaseDeepImputer):
     Examples
     --------
     >>> import numpy as np
-    >>> from deepimpute.imputers._misgan import MisGANImputer
+    >>> from deepimpute import MisGANImputer
     >>> X = np.array([[1.0, 2.0], [np.nan, 3.0], [7.0, np.nan], [4.0, 5.0]])
     >>> MisGANImputer(max_iter=2, latent_dim=4, random_state=0).fit_transform(X).shape
     (4, 2)
@@ -152,6 +119,10 @@ class MisGANImputer(BaseDeepImputer):
         'The imputer network ends in a sigmoid on the min-max scaled table: '
         'imputations stay within the observed range.'
     )
+
+    _core = MisGAN
+    #: its fit needs every column's range in model space: a Dask fit samples
+    _streamed_fit = False
 
     _parameter_constraints: dict = {
         **BaseDeepImputer._parameter_constraints,
@@ -209,58 +180,15 @@ class MisGANImputer(BaseDeepImputer):
         min_value=-np.inf,
         max_value=np.inf,
     ):
-        self.latent_dim = latent_dim
-        self.generator_hidden = generator_hidden
-        self.critic_hidden = critic_hidden
-        self.imputer_hidden = imputer_hidden
-        self.n_critic = n_critic
-        self.gp_weight = gp_weight
-        self.alpha = alpha
-        self.beta = beta
-        self.gamma = gamma
-        self.tau = tau
-        self.mask_transform = mask_transform
-        self.paper_beta_term = paper_beta_term
-        self.n_draws = n_draws
-        self.n_draws_impute = n_draws_impute
-        self.column_spec = column_spec
-        self.handle_unknown = handle_unknown
-        self.device = device
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callback = callback
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
-        self.min_value = min_value
-        self.max_value = max_value
+        store_params(self, locals())
 
     def _fit(self, C, data, seed):
         self.unit_low_, self.unit_span_ = unit_range(self.encoder_.layout, data)
         super()._fit(C, data, seed)
 
-    def _build_module(self, layout, n_rows):
-        return MisGAN(
-            layout,
-            torch.from_numpy(self.unit_low_),
-            torch.from_numpy(self.unit_span_),
-            latent_dim=self.latent_dim,
-            generator_hidden=self.generator_hidden,
-            critic_hidden=self.critic_hidden,
-            imputer_hidden=self.imputer_hidden,
-            n_critic=self.n_critic,
-            gp_weight=self.gp_weight,
-            alpha=self.alpha,
-            beta=self.beta,
-            gamma=self.gamma,
-            tau=self.tau,
-            mask_transform=self.mask_transform,
-            paper_beta_term=self.paper_beta_term,
-            n_draws=self._param("n_draws"),
+    def _core_arguments(self, layout, n_rows):
+        return dict(
+            layout=layout,
+            low=torch.from_numpy(self.unit_low_),
+            span=torch.from_numpy(self.unit_span_),
         )

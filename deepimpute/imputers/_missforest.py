@@ -10,6 +10,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ._base import BaseImputer
 
@@ -166,10 +167,6 @@ class MissForestImputer(BaseImputer):
         Whether trees are grown on bootstrap samples.
     n_jobs : int or None, default=None
         Parallel jobs of each forest's fit and predict (scikit-learn semantics).
-    column_spec : ColumnSpec, default=None
-        Attribute description; inferred from dtypes when None.
-    handle_unknown : {"error", "missing"}, default="error"
-        Unseen categories at transform time: raise, or impute them (warning).
     random_state : int, RandomState instance or None, default=None
         Seeds every forest (and the draws of :meth:`sample`).
     verbose : int, default=0
@@ -178,8 +175,6 @@ class MissForestImputer(BaseImputer):
 
     Attributes
     ----------
-    spec_ : ColumnSpec
-        The resolved attribute description.
     estimators_ : list of (int, estimator)
         The stored forest of every column, as ``(column, forest)`` in visiting order.
     order_ : ndarray of int
@@ -195,10 +190,6 @@ class MissForestImputer(BaseImputer):
     final_round_ : int
         The round whose imputation was returned (``n_iter_ - 1`` when the stopping
         rule fired, ``n_iter_`` when ``max_iter`` was reached).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit (DataFrame input only).
 
     See Also
     --------
@@ -230,7 +221,7 @@ class MissForestImputer(BaseImputer):
     Examples
     --------
     >>> import numpy as np
-    >>> from deepimpute.imputers._missforest import MissForestImputer
+    >>> from deepimpute import MissForestImputer
     >>> X = np.array([[1.0, 2.0], [np.nan, 3.0], [7.0, np.nan], [4.0, 5.0]])
     >>> imp = MissForestImputer(n_estimators=5, random_state=0)
     >>> imp.fit_transform(X).shape
@@ -285,23 +276,7 @@ class MissForestImputer(BaseImputer):
         min_value=-np.inf,
         max_value=np.inf,
     ):
-        self.n_estimators = n_estimators
-        self.max_iter = max_iter
-        self.max_features = max_features
-        self.min_samples_leaf = min_samples_leaf
-        self.max_depth = max_depth
-        self.max_samples = max_samples
-        self.bootstrap = bootstrap
-        self.n_jobs = n_jobs
-        self.column_spec = column_spec
-        self.handle_unknown = handle_unknown
-        self.random_state = random_state
-        self.verbose = verbose
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
-        self.min_value = min_value
-        self.max_value = max_value
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ hooks
     def _make_forest(self, categorical: bool, seed: int):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._utils.params import store_params
 from ._base import BaseImputer
 
 __all__ = ["MeanModeImputer"]
@@ -18,10 +19,6 @@ class MeanModeImputer(BaseImputer):
 
     Parameters
     ----------
-    column_spec : ColumnSpec, default=None
-        Attribute description; inferred from dtypes when None.
-    handle_unknown : {"error", "missing"}, default="error"
-        Unseen categories at transform time: raise, or impute them (warning).
     random_state : None
         Unused; present so every imputer shares the same parameters.
 
@@ -30,12 +27,6 @@ class MeanModeImputer(BaseImputer):
     statistics_ : ndarray of shape (n_features,)
         Fill value of each column in column codes (0 for standardised numerical
         columns, the modal code for categorical ones).
-    spec_ : ColumnSpec
-        The resolved attribute description.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit (DataFrame input only).
 
     See Also
     --------
@@ -66,14 +57,7 @@ class MeanModeImputer(BaseImputer):
         min_value=-np.inf,
         max_value=np.inf,
     ):
-        self.column_spec = column_spec
-        self.handle_unknown = handle_unknown
-        self.random_state = random_state
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
-        self.min_value = min_value
-        self.max_value = max_value
+        store_params(self, locals())
 
     def _fit(self, C, data, seed):
         stats = np.zeros(C.shape[1])

@@ -18,6 +18,7 @@ same row-wise Adam with the decoder and relay vectors frozen.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from contextlib import contextmanager
 
@@ -27,9 +28,16 @@ from torch import Tensor, nn
 from ..nn import TableLikelihood, gaussian_kl, mlp
 from ..nn.functional import reparameterize
 from ..schema import ModelLayout
-from ..training import Batch, ImputationModule, adam, check_inference
+from ..training import (
+    Batch,
+    ImputationModule,
+    adam,
+    check_inference,
+    iterate_batches,
+    train,
+)
 
-__all__ = ["RVI", "GuideFit", "relay_mask"]
+__all__ = ["PRIOR_STEPS", "RVI", "GuideFit", "fit_guide", "relay_mask"]
 
 _LOGVAR_MIN, _LOGVAR_MAX = -14.0, 8.0
 _BETAS = (0.9, 0.999)
@@ -42,6 +50,10 @@ POSTERIOR_VARS = ("learned", "fixed")
 _GUIDE_WIDTH = 4
 #: the options of ``inference_init``: where a new row's optimisation starts
 INFERENCE_INITS = ("guide", "prior")
+#: inference steps of ``inference_steps="auto"``: from the prior, and the
+#: candidates from the guide's guess, fewest first (:func:`fit_guide`)
+PRIOR_STEPS = 80
+GUIDE_STEPS = (20, 40)
 
 
 def relay_mask(coef: Tensor, n_keep: int) -> Tensor:
@@ -545,6 +557,77 @@ class GuideFit(ImputationModule):
     def on_train_end(self) -> None:
         self.guide.requires_grad_(False)
         self._rvi.use_guide.fill_(True)
+
+
+def fit_guide(
+    rvi: RVI,
+    tensors: Sequence[Tensor],
+    device: torch.device,
+    *,
+    learning_rate: float,
+    auto_steps: bool,
+    batch_size: int,
+    inference_batch_size: int,
+    max_rows: int,
+    check_rows: int,
+    steps: int,
+    max_epochs: int,
+    name: str,
+) -> tuple[list[dict], list[dict] | None]:
+    """The stage after training: fit ``rvi``'s guide (:class:`GuideFit`) and, with
+    ``auto_steps``, choose its inference steps; returns the guide's training
+    history and the check (None without ``auto_steps``).
+
+    The guide learns the posterior means that inference from the prior finds for
+    up to ``max_rows`` training rows (decoder settled), by the shared loop,
+    ``steps`` optimiser steps of ``batch_size`` rows and at most ``max_epochs``
+    passes; a fifth of those rows (at most ``check_rows``) are kept out to check
+    it: the fewest steps of :data:`GUIDE_STEPS` from the guide's guess whose
+    imputation of held-out cells is within 1 % of :data:`PRIOR_STEPS` from the
+    prior is kept in ``rvi.inference_steps``; if none is, new rows start at the
+    prior (method note, "Inference of new rows").
+    """
+    # (RVI always trains on tensors in memory: its rows own parameters, so a Dask
+    # fit samples the table instead of streaming it)
+    rows = torch.randperm(len(tensors[0]), device="cpu")[:max_rows]
+    x, obs, attr = (t[rows] for t in tensors)
+    n_check = min(check_rows, len(x) // 5)
+    fit_rows = (x[n_check:], obs[n_check:], attr[n_check:])
+    order = torch.arange(len(fit_rows[0]), device="cpu")
+    targets = torch.cat([
+        rvi.guide_targets(batch)
+        for batch in iterate_batches(fit_rows, order, inference_batch_size,
+                                     shuffle=False, device=device, min_batch=1)
+    ])
+    history = train(
+        GuideFit(rvi, targets),
+        fit_rows,
+        max_iter=min(max_epochs, math.ceil(steps * batch_size / len(fit_rows[0]))),
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        device=device,
+        validation_fraction=0.0,
+        n_iter_no_change=None,
+        name=name,
+    )
+    if not (auto_steps and n_check):
+        return history, None
+    batch = Batch(x[:n_check].to(device), obs[:n_check].to(device),
+                  attr[:n_check].to(device), torch.arange(n_check, device="cpu"))
+    # a fifth of each row's observed attributes, hidden from inference
+    draw = torch.rand(batch.attr_observed.shape, device=batch.x.device)
+    hidden = (draw < 0.2).to(batch.x.dtype) * batch.attr_observed
+    reference = rvi.held_out_nll(batch, hidden, PRIOR_STEPS, from_guide=False)
+    check = [dict(start="prior", steps=PRIOR_STEPS, nll=reference)]
+    for n_steps in GUIDE_STEPS:
+        score = rvi.held_out_nll(batch, hidden, n_steps, from_guide=True)
+        check.append(dict(start="guide", steps=n_steps, nll=score))
+        if score <= reference + 0.01 * abs(reference):
+            rvi.inference_steps = n_steps
+            return history, check
+    rvi.use_guide.fill_(False)
+    rvi.inference_steps = PRIOR_STEPS
+    return history, check
 
 
 class _TopSelection:

@@ -300,3 +300,19 @@ def test_plot_sparsity_map():
     ax = plot_sparsity_map(imp)
     assert ax.images[0].get_array().shape == (4, 3)
     plt.close(ax.figure)
+
+
+def test_score_samples_reads_its_input_as_transform_does():
+    """``missing_values`` marks holes and columns empty at fit are set aside in
+    ``score_samples`` too (they went straight to the encoder before)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    X[rng.random(X.shape) < 0.2] = -1.0
+    marked = FactVAEImputer(max_iter=2, random_state=0, missing_values=-1.0).fit(X)
+    holes = np.where(X == -1, np.nan, X)
+    as_nan = FactVAEImputer(max_iter=2, random_state=0).fit(holes)
+    np.testing.assert_allclose(marked.score_samples(X), as_nan.score_samples(holes))
+    with_empty = np.column_stack([holes, np.full(60, np.nan)])
+    est = FactVAEImputer(max_iter=2, random_state=0).fit(with_empty)
+    assert est.transform(with_empty).shape == (60, 2)
+    assert est.score_samples(with_empty).shape == (60,)

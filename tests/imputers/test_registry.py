@@ -30,3 +30,13 @@ def test_budget_params_and_unknown_name():
     with pytest.raises(KeyError, match="unknown imputer 'x'"):
         make_imputer("x")
     assert all(type(make_imputer(n)) is cls for n, cls in IMPUTERS.items())
+
+
+def test_a_misspelt_parameter_is_an_error_naming_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) 'kl_wieght'") as e:
+        make_imputer("vsae", kl_wieght=0.5)
+    assert "kl_weight" in str(e.value)  # the valid names are listed
+    with pytest.raises(ValueError, match="'n_drawz'"):
+        make_imputer("vae", {"n_drawz": 3})
+    # a name that another imputer has is left out, so one call serves every one
+    assert "kl_weight" not in make_imputer("mean", kl_weight=0.5).get_params()
