@@ -256,9 +256,24 @@ def check_imputers(parser: argparse.ArgumentParser, names: Iterable[str],
     return names
 
 
-def checked_overrides(parser: argparse.ArgumentParser, pairs) -> dict:
-    """:func:`parse_overrides` of ``--set``, a malformed pair a usage error."""
+def checked_overrides(parser: argparse.ArgumentParser, pairs,
+                      imputers: Iterable[str] | None = None) -> dict:
+    """:func:`parse_overrides` of ``--set``; a malformed pair, or (given the run's
+    ``imputers``) a name that none of them has, is a usage error listing theirs.
+
+    A name some of the imputers lack is set where present (``--set max_iter=300``
+    beside ``mean``), so a misspelled name is caught only when no imputer has it.
+    """
     try:
-        return parse_overrides(pairs)
+        overrides = parse_overrides(pairs)
     except ValueError as exc:
         parser.error(str(exc))
+    if overrides and imputers is not None:
+        from benchmarks.profiles import parameter_names
+
+        valid = set().union(*(parameter_names(n) for n in imputers))
+        unknown = sorted(set(overrides) - valid)
+        if unknown:
+            parser.error(f"--set: no imputer of this run ({' '.join(imputers)}) "
+                         f"has the parameter(s) {unknown}; theirs: {sorted(valid)}")
+    return overrides

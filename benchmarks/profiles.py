@@ -181,6 +181,16 @@ def available() -> list[str]:
     return sorted(IMPUTERS) + sorted(VARIANTS) + sorted(DEFAULTS) + sorted(SKLEARN)
 
 
+def parameter_names(name: str) -> set[str]:
+    """The parameters ``--set`` may give the imputer ``name`` (its estimator's)."""
+    if name in SKLEARN:
+        return set(SklearnImputerAdapter(SKLEARN[name](True)).get_params(deep=True))
+    base = DEFAULTS.get(name) or VARIANTS.get(name, (name, {}))[0]
+    if base not in IMPUTERS:
+        raise KeyError(f"unknown imputer {name!r}; choose from {available()}")
+    return set(IMPUTERS[base]._get_param_names())
+
+
 def make_imputer(
     name: str,
     *,

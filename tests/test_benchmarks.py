@@ -198,6 +198,21 @@ def test_runner_suites_fill_their_grid_and_reject_unknown_names(capsys):
     assert "unknown ['no-such']" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         run.parse_args(["--suite", "oracle", "--set", "max_iter"])
+    # --set: a parameter some imputers lack is set where present; a name none has
+    # (a misspelling) is an error naming the valid ones
+    args = run.parse_args(["--suite", "dlvm", "--imputers", "mean", "ae-dlvm",
+                           "--set", "max_iter=3"])
+    assert args.overrides == {"max_iter": 3}
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        run.parse_args(["--suite", "uci-mcar", "--imputers", "mean", "vsae",
+                        "--set", "kl_wieght=0.5"])
+    err = capsys.readouterr().err
+    assert "['kl_wieght']" in err and "'kl_weight'" in err
+    with pytest.raises(SystemExit):
+        from benchmarks.perf import parse_args as perf_args
+
+        perf_args(["--suite", "scale", "--imputers", "mean", "--set", "max_iter=2"])
 
 
 def test_runner_help_lists_every_suite(capsys):

@@ -305,7 +305,8 @@ def parse_args(argv=None) -> tuple[type[Benchmark], argparse.Namespace]:
         if getattr(args, name) is None:
             default = cls.quick.get(name, values) if args.quick else values
             setattr(args, name, list(default))
-    args.overrides = checked_overrides(parser, getattr(args, "set", None))
+    args.overrides = checked_overrides(parser, getattr(args, "set", None),
+                                       getattr(args, "imputer", None))
     cls.resolve(args, parser)
     if args.out is None:
         stem, suffix = cls.out.rsplit(".", 1)

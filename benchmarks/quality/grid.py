@@ -587,7 +587,7 @@ def resolve(args, parser: argparse.ArgumentParser) -> None:
     args.rates = args.rates or suite["rates"]
     args.imputers = args.imputers or suite.get("imputers", DEFAULT_IMPUTERS)
     check_imputers(parser, args.imputers)
-    args.overrides = checked_overrides(parser, args.set)
+    args.overrides = checked_overrides(parser, args.set, args.imputers)
     if args.by_column and args.out is not None:
         parser.error("--by-column prints its table and writes no CSV: drop --out")
     name = (args.suite or "custom") + ("-quick" if args.quick else "")

@@ -206,7 +206,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def resolve(args, parser: argparse.ArgumentParser) -> None:
     args.imputers = args.imputers or ["mean", "vae", "sk-iterative-br", "sk-knn"]
     check_imputers(parser, args.imputers)
-    args.overrides = checked_overrides(parser, args.set)
+    args.overrides = checked_overrides(parser, args.set, args.imputers)
     if args.quick:
         args.n_samples = min(args.n_samples, 500)
     args.out = args.out or RESULTS / (

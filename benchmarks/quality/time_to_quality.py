@@ -501,7 +501,7 @@ def resolve(args, parser: argparse.ArgumentParser) -> None:
                        else QUICK_LADDER if args.quick else LADDER)
     except ValueError:
         parser.error(f"--ladder: give rungs as ITERSxTREES, got {args.ladder}")
-    args.overrides = checked_overrides(parser, args.set)
+    args.overrides = checked_overrides(parser, args.set, args.imputers)
     suffix = "-quick" if args.quick else ""
     args.out = args.out or RESULTS / f"time_to_quality{suffix}.csv"
     args.outputs = [args.out]
