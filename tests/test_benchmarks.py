@@ -565,3 +565,32 @@ def test_benchmarks_use_the_public_api_and_package_imports():
         bare = re.findall(r"^from (rvi_\w+|profiles|run|report|grid) import", text,
                           re.M)
         assert not bare, (path, bare)
+
+
+def test_benchmark_commands_in_the_readmes_and_docs_parse():
+    from benchmarks._cli import ROOT
+    from benchmarks.report import parse_command
+
+    docs = [ROOT / "README.md", ROOT / "benchmarks" / "README.md",
+            *(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.rst"),
+            *(ROOT / "benchmarks").rglob("*.py")]
+    found, bad = 0, []
+    for path in docs:
+        if "_build" in path.parts:
+            continue
+        text = path.read_text().replace("\\\n", " ")
+        for m in re.finditer(r"python -m benchmarks\.(run|perf|studies\.\w+)"
+                             r"(?: [^`\n#]*)?", text):
+            command = m.group(0).strip().rstrip(".,;:)'\"")
+            words = command.split()
+            if ({"--help", "..."} & set(words) or "NAME" in command or "<" in command
+                    or words[-1] == "--suite" or words[2] == "benchmarks.perf"
+                    and len(words) == 3):
+                continue  # a mention, not a command (or a template of one)
+            found += 1
+            try:
+                parse_command(command)
+            except SystemExit:  # an outdated command: argparse's usage error
+                bad.append(f"{path.relative_to(ROOT)}: {command}")
+    assert not bad, bad
+    assert found > 100
