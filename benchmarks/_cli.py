@@ -114,7 +114,8 @@ def save_figure(fig, path: Path | None, dpi: int = 120) -> Path | None:
     except argparse.ArgumentTypeError as exc:
         plt.close(fig)
         raise ValueError(str(exc)) from None
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a figure may bring its own layout
+        fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     plt.close(fig)

@@ -174,12 +174,13 @@ def _drop_constant_columns(markdown: str) -> str:
     header, body = rows[0], rows[2:]
     keep = [j for j in range(len(header))
             if len({r[j] for r in body}) > 1 or header[j] in ("mean",)]
-    constant = [f"{header[j]} {body[0][j]}" for j in range(len(header))
+    constant = [f"{header[j]} = {body[0][j]}" for j in range(len(header))
                 if j not in keep and body]
     out = ["| " + " | ".join(header[j] for j in keep) + " |",
            "|" + "---|" * len(keep)]
     out += ["| " + " | ".join(r[j] for j in keep) + " |" for r in body]
-    return (("All rows: " + ", ".join(constant) + ".\n\n") if constant else "") + \
+    return (("Same in every row: " + ", ".join(constant) + ".\n\n")
+            if constant else "") + \
         "\n".join(out)
 
 
@@ -529,18 +530,18 @@ def relative_errors(paths: Sequence[Path], out: Path) -> None:
                 ratio = (m[metric] / m.loc["mean", metric]).drop("mean").dropna()
                 panels.append((f"{ds}, {mech} {rate:g}\n{metric}",
                                ratio.sort_values(ascending=False)))
-    cols = min(3, len(panels))
+    cols = min(2, len(panels))  # two panels a row: legible at the page's width
     rows = -(-len(panels) // cols)
     height = max(len(r) for _, r in panels) * 0.22 + 1.0
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, height * rows),
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, height * rows),
                              squeeze=False)
     for ax, (title, ratio) in zip(axes.flat, panels, strict=False):
         colors = ["C2" if v < 1 else "C3" for v in ratio.values]
         ax.barh(ratio.index, ratio.values - 1, left=1, color=colors)
         ax.axvline(1, color="k", lw=0.8)
-        ax.set_title(title, fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel("error / column mean's error", fontsize=7)
+        ax.set_title(title, fontsize=10)
+        ax.tick_params(labelsize=8)
+        ax.set_xlabel("error / column mean's error", fontsize=8)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     save_figure(fig, out, dpi=100)
@@ -571,8 +572,9 @@ def rate_curves(paths: Sequence[Path], out: Path) -> None:
 
 
 def floor_heatmap(paths: Sequence[Path], out: Path) -> None:
-    """Each imputer's mean error over the column mean/mode's, per table, rate
-    and metric (green below 1, red above)."""
+    """Each imputer's mean error over the column mean/mode's: one panel per
+    imputer, a row per table, a column per rate and metric (green below 1, red
+    above)."""
     from matplotlib.colors import TwoSlopeNorm
 
     from benchmarks._cli import save_figure
@@ -580,27 +582,39 @@ def floor_heatmap(paths: Sequence[Path], out: Path) -> None:
     plt = _plt()
     df = _ok(paths[0], full_only=True)
     names = [n for n in dict.fromkeys(df["imputer"]) if n != "mean"]
-    labels, values = [], []
+    ratios: dict[tuple, dict] = {}  # (table, column label) -> {imputer: ratio}
     for (ds, _mech, rate), g in _cells(df):
         m = g.groupby("imputer")[list(COMPARED)].mean()
         for metric in COMPARED:
             if "mean" in m.index and np.isfinite(m.loc["mean", metric]):
-                labels.append(f"{ds} {rate:g} {metric.replace('nrmse_', '')}")
-                values.append([m.loc[n, metric] / m.loc["mean", metric]
-                               if n in m.index else np.nan for n in names])
-    v = np.array(values)
-    fig, ax = plt.subplots(figsize=(1.6 * len(names) + 3, 0.24 * len(labels) + 1))
-    lim = np.nanmax(np.abs(np.log(v)))
-    im = ax.imshow(np.log(v), cmap="RdYlGn_r", aspect="auto",
-                   norm=TwoSlopeNorm(0, -lim, lim))
-    for i in range(v.shape[0]):
-        for j in range(v.shape[1]):
-            if np.isfinite(v[i, j]):
-                ax.text(j, i, f"{v[i, j]:.3f}", ha="center", va="center", fontsize=6)
-    ax.set_xticks(range(len(names)), names, fontsize=8)
-    ax.set_yticks(range(len(labels)), labels, fontsize=6)
-    ax.set_title("mean error / column mean's (below 1: better)", fontsize=9)
-    fig.colorbar(im, ax=ax, label="log ratio", shrink=0.5)
+                ratios[(ds, (rate, metric))] = {
+                    n: m.loc[n, metric] / m.loc["mean", metric]
+                    for n in names if n in m.index}
+    tables = list(dict.fromkeys(ds for ds, _ in ratios))
+    columns = sorted(dict.fromkeys(c for _, c in ratios),
+                     key=lambda c: (c[0], COMPARED.index(c[1])))
+    labels = [f"{rate:g}\n{metric.replace('nrmse_', '')}" for rate, metric in columns]
+    grids = {n: np.array([[ratios.get((t, c), {}).get(n, np.nan) for c in columns]
+                          for t in tables]) for n in names}
+    lim = max(np.nanmax(np.abs(np.log(v))) for v in grids.values())
+    norm = TwoSlopeNorm(0, -lim, lim)
+    # panels one above the other: the figure keeps the page's width, so its
+    # numbers stay legible there
+    fig, axes = plt.subplots(len(names), 1, squeeze=False, sharex=True,
+                             layout="constrained",
+                             figsize=(0.75 * len(labels) + 3.2,
+                                      (0.3 * len(tables) + 0.5) * len(names) + 0.8))
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        v = grids[name]
+        im = ax.imshow(np.log(v), cmap="RdYlGn_r", aspect="auto", norm=norm)
+        for i, j in zip(*np.nonzero(np.isfinite(v)), strict=True):
+            ax.text(j, i, f"{v[i, j]:.2f}", ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(labels)), labels, fontsize=8)
+        ax.set_yticks(range(len(tables)), tables, fontsize=8)
+        ax.set_title(name, fontsize=10)
+    fig.suptitle("mean error / column mean's (below 1: better)\ncolumns: MCAR "
+                 "rate, metric", fontsize=9)
+    fig.colorbar(im, ax=list(axes[:, 0]), label="log ratio", shrink=0.5)
     save_figure(fig, out, dpi=100)
 
 
