@@ -594,3 +594,10 @@ def test_benchmark_commands_in_the_readmes_and_docs_parse():
                 bad.append(f"{path.relative_to(ROOT)}: {command}")
     assert not bad, bad
     assert found > 100
+
+
+def test_committed_report_pages_are_the_rendered_ones(pages):
+    # after a change to a CSV, a page's prose or the manifest:
+    # python -m benchmarks.report (and commit docs/benchmarks*)
+    for path, text in pages.items():
+        assert path.read_text() == text, f"{path.name} is stale"
