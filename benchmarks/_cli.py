@@ -1,10 +1,15 @@
-"""What every benchmark script shares: its common flags and its CSV output.
+"""What every benchmark command shares: its common flags and its CSV output.
 
-``--seeds`` (a list of seeds), ``--quick`` (the script's reduced settings), ``--out``
-(where the CSV goes) and ``--set KEY=VALUE`` (estimator parameters) are defined
-here once; :func:`write_rows` writes a finished result CSV and :class:`RowWriter`
-streams one row by row as cells finish (one row per imputer and cell, the estimator
-in the column ``imputer``, stamped with the library versions and the host).
+``--seeds`` (a list of seeds), ``--quick`` (the command's reduced settings),
+``--out`` (where the CSV goes), ``--set KEY=VALUE`` (estimator parameters) and
+``--figure PATH`` are defined here once. ``--figure`` means one thing everywhere:
+``--figure PATH`` draws the figure into PATH; without the flag, or with
+``--figure ''``, no figure is drawn (no command has a default figure path, so none
+overwrites a committed figure by accident), and :func:`save_figure` refuses a path
+without a file name. :func:`write_rows` writes a finished result CSV and
+:class:`RowWriter` streams one row by row as cells finish (one row per imputer and
+cell, the estimator in the column ``imputer``, stamped with the library versions
+and the host).
 """
 
 from __future__ import annotations
@@ -17,15 +22,19 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+#: the repository root, and the folder of the committed result CSVs
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
 
 def add_common(
     parser: argparse.ArgumentParser,
     *,
-    seeds: Sequence[int] = (0, 1, 2),
+    seeds: Sequence[int] | None = (0, 1, 2),
     out: Path | None = None,
     quick: str = "reduced settings (smoke run)",
     overrides: bool = False,
-    figure: Path | None | bool = False,
+    figure: bool = False,
 ) -> argparse.ArgumentParser:
     """Add ``--seeds``, ``--quick``, ``--out`` (``--set``, ``--figure``) to ``parser``.
 
@@ -33,24 +42,27 @@ def add_common(
     ----------
     parser : ArgumentParser
         The script's parser.
-    seeds : sequence of int, default=(0, 1, 2)
-        The default of ``--seeds`` (each seed is one split and mask).
+    seeds : sequence of int or None, default=(0, 1, 2)
+        The default of ``--seeds`` (each seed is one split and mask); None: no
+        such flag (a performance grid declares its own ``--seeds``).
     out : Path, optional
         The default of ``--out``; None leaves the choice to the script.
     quick : str
         What ``--quick`` reduces, for the help text.
     overrides : bool, default=False
         Also add ``--set KEY=VALUE`` (read with :func:`parse_overrides`).
-    figure : Path or None or False, default=False
-        Also add ``--figure PATH`` with this default (False: no such flag).
+    figure : bool, default=False
+        Also add ``--figure PATH`` (read with :func:`figure_path`: absent or ``''``
+        is None, no figure).
 
     Returns
     -------
     ArgumentParser
         ``parser``, for chaining.
     """
-    parser.add_argument("--seeds", nargs="+", type=int, default=list(seeds),
-                        help=f"seeds (default {' '.join(map(str, seeds))})")
+    if seeds is not None:
+        parser.add_argument("--seeds", nargs="+", type=int, default=list(seeds),
+                            help=f"seeds (default {' '.join(map(str, seeds))})")
     parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--out", type=Path, default=out,
                         help="output CSV" + (f" (default {out})" if out else ""))
@@ -59,19 +71,51 @@ def add_common(
             "--set", nargs="+", default=[], metavar="KEY=VALUE",
             help="estimator parameters, applied where accepted (e.g. max_iter=300)",
         )
-    if figure is not False:
-        parser.add_argument("--figure", type=Path, default=figure,
-                            help="figure path" + (f" (default {figure})" if figure
-                                                  else ""))
+    if figure:
+        parser.add_argument("--figure", type=figure_path, default=None,
+                            metavar="PATH",
+                            help="draw the figure into PATH (default: no figure)")
     return parser
 
 
-def save_figure(fig, path: Path, dpi: int = 120) -> Path:
-    """Lay out, save (creating the folder) and close a matplotlib figure."""
+def figure_path(value: str | Path | None) -> Path | None:
+    """``--figure``'s value: a path to draw into, or None (absent or ``''``).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For a path without a file name and suffix (``.``, ``dir/``, ``.png``).
+    """
+    if value is None or str(value).strip() == "":
+        return None
+    path = Path(value)
+    if not path.stem or path.stem.startswith(".") or not path.suffix:
+        raise argparse.ArgumentTypeError(
+            f"--figure {str(value)!r}: give a file name with a suffix, e.g. "
+            "docs/figures/name.png, or '' for no figure"
+        )
+    return path
+
+
+def save_figure(fig, path: Path | None, dpi: int = 120) -> Path | None:
+    """Lay out, save (creating the folder) and close a matplotlib figure.
+
+    The one place a benchmark writes a figure: ``path`` None (``--figure`` absent
+    or ``''``) closes the figure unsaved; a path without a file name is an error,
+    never a file named ``.png``.
+    """
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    fig.tight_layout()
+    if path is None:
+        plt.close(fig)
+        return None
+    try:
+        path = figure_path(path)
+    except argparse.ArgumentTypeError as exc:
+        plt.close(fig)
+        raise ValueError(str(exc)) from None
+    if fig.get_layout_engine() is None:  # a figure may bring its own layout
+        fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
@@ -198,3 +242,39 @@ class RowWriter:
 
     def __exit__(self, *exc) -> None:
         self._fh.close()
+
+
+def check_imputers(parser: argparse.ArgumentParser, names: Iterable[str],
+                   flag: str = "--imputers") -> list[str]:
+    """``names`` when each is an imputer of :mod:`benchmarks.profiles`; else a usage
+    error listing the valid names."""
+    from benchmarks.profiles import available
+
+    names = list(names)
+    unknown = sorted(set(names) - set(available()))
+    if unknown:
+        parser.error(f"{flag}: unknown {unknown}; choose from {available()}")
+    return names
+
+
+def checked_overrides(parser: argparse.ArgumentParser, pairs,
+                      imputers: Iterable[str] | None = None) -> dict:
+    """:func:`parse_overrides` of ``--set``; a malformed pair, or (given the run's
+    ``imputers``) a name that none of them has, is a usage error listing theirs.
+
+    A name some of the imputers lack is set where present (``--set max_iter=300``
+    beside ``mean``), so a misspelled name is caught only when no imputer has it.
+    """
+    try:
+        overrides = parse_overrides(pairs)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if overrides and imputers is not None:
+        from benchmarks.profiles import parameter_names
+
+        valid = set().union(*(parameter_names(n) for n in imputers))
+        unknown = sorted(set(overrides) - valid)
+        if unknown:
+            parser.error(f"--set: no imputer of this run ({' '.join(imputers)}) "
+                         f"has the parameter(s) {unknown}; theirs: {sorted(valid)}")
+    return overrides

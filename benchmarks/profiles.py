@@ -9,7 +9,8 @@ named variant (:data:`VARIANTS`: ablations and the per-paper configurations), or
 scikit-learn reference (:data:`SKLEARN`, through
 :class:`deepimpute.imputers.SklearnImputerAdapter`, so it takes the same mixed
 tables as every deepimpute imputer). A variant's parameter may
-be a function of the dataset (e.g. a latent size per attribute).
+be a function of the dataset (e.g. a latent size per attribute). The ``vsae~<name>``
+variants are the settings of the ``vsae-sweep`` suite (:data:`SWEEP`).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     )),
     # the deep baselines of the VSAE paper's appendix (its App. D settings): one
     # backbone of three 64-unit layers, a latent size of 2 per attribute, batches
-    # of 64, patience 50 within 1000 epochs (`dlvm` suite of benchmarks.run)
+    # of 64, patience 50 within 1000 epochs (`dlvm` suite of the runner)
     **{
         f"{variant}-dlvm": ("vae", dict(variant=variant, **_DLVM))
         for variant in ("ae", "vae", "cvae")
@@ -102,6 +103,59 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         batch_size=64, max_iter=1000, n_iter_no_change=50, n_draws=1000
     )),
 }
+#: VSAE settings of the ``vsae-sweep`` suite (imputers ``vsae~<setting>``): how much
+#: do the defaults matter? Every setting is relative to the defaults with the
+#: Gaussian numerical likelihood (``SWEEP_BASE``), the defaults until the Huber
+#: likelihood replaced them; so ``vsae~base`` is that earlier default,
+#: ``vsae~huber`` today's, and the stored rows stay reproducible.
+SWEEP_BASE: dict = dict(numerical="gaussian")
+#: name -> VSAEImputer parameters overriding SWEEP_BASE (``base``: none). The first
+#: sweep's ``collective128`` / ``proposal_mean`` settings are the defaults now (its
+#: rows live in the git history).
+SWEEP: dict[str, dict] = {
+    "base": {},
+    # the defaults before commit 'VSAE: proposal means bounded' (the bound stays)
+    "v1": dict(collective_hidden=(64, 64, 64), impute="importance"),
+    "importance": dict(impute="importance"),
+    "collective64": dict(collective_hidden=(64, 64, 64)),
+    "scale0.2": dict(numerical_scale=0.2),
+    "scale0.5": dict(numerical_scale=0.5),
+    "learned_scale": dict(numerical="gaussian_learned"),
+    "student_t": dict(numerical="student_t"),
+    # today's default: Gaussian core, exponential tails (bounded pull of far values)
+    "huber": dict(numerical="huber"),
+    "huber+nomask": dict(numerical="huber", mask_decoder=False),
+    # decoupled weight decay (AdamW) on today's default
+    "huber+wd0.3": dict(numerical="huber", weight_decay=0.3),
+    "huber+wd1": dict(numerical="huber", weight_decay=1.0),
+    "hetero": dict(numerical="gaussian_hetero"),
+    "kl0.03": dict(kl_weight=0.03),
+    "kl0.3": dict(kl_weight=0.3),
+    "kl1": dict(kl_weight=1.0),
+    "drop0.3": dict(extra_drop_rate=0.3),
+    "drop0.7": dict(extra_drop_rate=0.7),
+    # no encoder-side dropout (it hides observed attributes behind the missing
+    # flag); under MNAR this imputed much worse (the first sweep)
+    "drop0": dict(extra_drop_rate=0.0),
+    "drop0+nomask": dict(extra_drop_rate=0.0, mask_decoder=False),
+    "nomask": dict(mask_decoder=False),
+    # the data decoder conditioned on a Bernoulli draw of p(m | z) in training
+    "sampled": dict(decoder_mask_condition="sampled"),
+    "latent4": dict(latent_dim=4),
+    "patience40": dict(n_iter_no_change=40),
+    "batch64": dict(batch_size=64),
+    "lr3e-3": dict(learning_rate=3e-3),
+    "collective256": dict(collective_hidden=(256, 256, 256)),
+    "decoder128": dict(decoder_hidden=(128, 128, 128)),
+    "iw5": dict(n_train_draws=5),
+    "iw20": dict(n_train_draws=20),
+    "iw5+kl1": dict(n_train_draws=5, kl_weight=1.0),
+}
+SWEEP_PREFIX = "vsae~"
+VARIANTS.update({
+    SWEEP_PREFIX + name: ("vsae", {**SWEEP_BASE, **settings})
+    for name, settings in SWEEP.items()
+})
 #: the estimators exactly as a user constructs them (``VSAEImputer()``): no
 #: benchmark settings at all, only ``random_state`` and ``device``
 DEFAULTS: dict[str, str] = {
@@ -125,6 +179,16 @@ SKLEARN = {
 
 def available() -> list[str]:
     return sorted(IMPUTERS) + sorted(VARIANTS) + sorted(DEFAULTS) + sorted(SKLEARN)
+
+
+def parameter_names(name: str) -> set[str]:
+    """The parameters ``--set`` may give the imputer ``name`` (its estimator's)."""
+    if name in SKLEARN:
+        return set(SklearnImputerAdapter(SKLEARN[name](True)).get_params(deep=True))
+    base = DEFAULTS.get(name) or VARIANTS.get(name, (name, {}))[0]
+    if base not in IMPUTERS:
+        raise KeyError(f"unknown imputer {name!r}; choose from {available()}")
+    return set(IMPUTERS[base]._get_param_names())
 
 
 def make_imputer(
