@@ -105,7 +105,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 #: the estimators exactly as a user constructs them (``VSAEImputer()``): no
 #: benchmark settings at all, only ``random_state`` and ``device``
 DEFAULTS: dict[str, str] = {
-    f"{name}-default": name for name in ("vsae", "rvi", "factvae", "miwae")
+    f"{name}-default": name
+    for name in ("vsae", "rvi", "factvae", "miwae", "remasker", "diffputer")
 }
 SKLEARN = {
     "sk-iterative-rf": lambda q: IterativeImputer(

@@ -4,6 +4,7 @@ import inspect
 
 from ._adapter import SklearnImputerAdapter
 from ._base import RANGE_FACTOR, BaseDeepImputer, BaseImputer
+from ._diffputer import DiffPuterImputer
 from ._factvae import FactVAEImputer
 from ._gain import GAINImputer
 from ._hivae import HIVAEImputer
@@ -11,6 +12,7 @@ from ._mice import MICEImputer
 from ._misgan import MisGANImputer
 from ._missforest import MissForestImputer
 from ._miwae import MIWAEImputer
+from ._remasker import ReMaskerImputer
 from ._rvi import RVIImputer, VADImputer
 from ._simple import MeanModeImputer
 from ._vae import VAEImputer
@@ -18,6 +20,7 @@ from ._vsae import VSAEImputer
 
 #: name -> estimator class, used by the command line and the benchmarks
 IMPUTERS: dict[str, type] = {
+    "diffputer": DiffPuterImputer,
     "factvae": FactVAEImputer,
     "gain": GAINImputer,
     "hivae": HIVAEImputer,
@@ -26,6 +29,7 @@ IMPUTERS: dict[str, type] = {
     "misgan": MisGANImputer,
     "missforest": MissForestImputer,
     "miwae": MIWAEImputer,
+    "remasker": ReMaskerImputer,
     "rvi": RVIImputer,
     "vad": VADImputer,
     "vsae": VSAEImputer,
@@ -106,6 +110,7 @@ __all__ = [
     "RANGE_FACTOR",
     "BaseDeepImputer",
     "BaseImputer",
+    "DiffPuterImputer",
     "FactVAEImputer",
     "GAINImputer",
     "HIVAEImputer",
@@ -114,6 +119,7 @@ __all__ = [
     "MissForestImputer",
     "MisGANImputer",
     "MeanModeImputer",
+    "ReMaskerImputer",
     "RVIImputer",
     "SklearnImputerAdapter",
     "VADImputer",
