@@ -109,14 +109,14 @@ class ReMasker(ImputationModule):
         self.attr_embed = nn.Parameter(torch.zeros(n_attr, d))
         self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
         self.encoder = nn.ModuleList(
-            [_block(d, n_heads, mlp_ratio) for _ in range(depth)]
+            [_Block(d, n_heads, mlp_ratio) for _ in range(depth)]
         )
         self.encoder_norm = nn.LayerNorm(d)
         self.decoder_embed = nn.Linear(d, d)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, d))
         self.decoder_attr_embed = nn.Parameter(torch.zeros(n_attr + 1, d))
         self.decoder = nn.ModuleList(
-            [_block(d, n_heads, mlp_ratio) for _ in range(decoder_depth)]
+            [_Block(d, n_heads, mlp_ratio) for _ in range(decoder_depth)]
         )
         self.decoder_norm = nn.LayerNorm(d)
         # one linear head per attribute: output j of the likelihood reads the
@@ -162,7 +162,7 @@ class ReMasker(ImputationModule):
         # to nothing
         ignore = torch.cat([keep.new_zeros((n, 1)), ~keep], 1)
         for blk in self.encoder:
-            h = blk(h, src_key_padding_mask=ignore)
+            h = blk(h, ignore)
         h = self.decoder_embed(self.encoder_norm(h))
         h = torch.where(ignore.unsqueeze(-1), self.mask_token.to(h.dtype), h)
         h = h + self.decoder_attr_embed
@@ -251,18 +251,36 @@ class ReMasker(ImputationModule):
         return super().training_step(batch, optimizers)
 
 
-def _block(d: int, n_heads: int, mlp_ratio: float) -> nn.TransformerEncoderLayer:
-    """A pre-norm transformer block with a GELU feed-forward layer, no dropout
-    (the ViT block of the authors' code)."""
-    return nn.TransformerEncoderLayer(
-        d,
-        n_heads,
-        dim_feedforward=max(1, int(round(mlp_ratio * d))),
-        dropout=0.0,
-        activation="gelu",
-        batch_first=True,
-        norm_first=True,
-    )
+class _Block(nn.Module):
+    """A pre-norm transformer block (multi-head self-attention, then a GELU
+    feed-forward layer, each with a residual; no dropout): the ViT block of the
+    authors' code. Written out rather than ``nn.TransformerEncoderLayer``, whose
+    inference fast path gives other float roundings than its training path (a
+    second ``transform`` then differed from the first in the last digits)."""
+
+    def __init__(self, d: int, n_heads: int, mlp_ratio: float) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.norm1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.norm2 = nn.LayerNorm(d)
+        hidden = max(1, int(round(mlp_ratio * d)))
+        self.mlp = nn.Sequential(nn.Linear(d, hidden), nn.GELU(), nn.Linear(hidden, d))
+
+    def forward(self, h: Tensor, ignore: Tensor | None = None) -> Tensor:
+        n, length, d = h.shape
+        q, k, v = (
+            self.qkv(self.norm1(h))
+            .reshape(n, length, 3, self.n_heads, d // self.n_heads)
+            .permute(2, 0, 3, 1, 4)
+        )
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d // self.n_heads)
+        if ignore is not None:  # (n, length) True = not a key
+            scores = scores.masked_fill(ignore[:, None, None, :], -math.inf)
+        att = scores.softmax(-1) @ v
+        h = h + self.proj(att.transpose(1, 2).reshape(n, length, d))
+        return h + self.mlp(self.norm2(h))
 
 
 def _param_attributes(layout: ModelLayout, likelihood: TableLikelihood) -> Tensor:
