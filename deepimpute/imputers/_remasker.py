@@ -106,10 +106,10 @@ class ReMaskerImputer(BaseDeepImputer):
 
     Notes
     -----
-    The authors' large network (64 wide, 8 + 6 blocks) costs about 7 s an
-    epoch on a 4,000-row table on one CPU core (600 epochs: over an hour); the
-    small one (32 wide, 4 + 2 blocks) with 100 epochs and early stopping is the
-    default (docs/methods/remasker.md). Categorical attributes get their own
+    The authors' large network (64 wide, 8 + 6 blocks, 600 epochs) does about
+    9 times the arithmetic per epoch of their small one (32 wide, 4 + 2
+    blocks), which with 100 epochs and early stopping is the default, for a
+    2-core CPU (docs/methods/remasker.md). Categorical attributes get their own
     embedding and a softmax head (the paper treats numbers only).
 
     References

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import correlated_table
 
 from deepimpute import ReMaskerImputer
@@ -15,6 +16,7 @@ def _rmse(X, Xm, out):
     return float(np.sqrt(np.mean((out[miss] - X[miss]) ** 2)))
 
 
+@pytest.mark.slow  # about 5 s; the fit path is covered fast by the next test
 def test_beats_the_mean_on_a_low_rank_table():
     X, Xm = correlated_table(n=400, p=5, missing_rate=0.2, seed=0)
     out = ReMaskerImputer(max_iter=30, batch_size=32, learning_rate=3e-3,
