@@ -22,8 +22,9 @@ rows in the runner's CSV format (resumable: finished cells are skipped).
 The peers fit on the training rows and impute the test rows, as every runner cell
 does. ``hyperimpute``: the package's ``hyperimpute`` plugin (AutoML over the
 column learners), defaults. ``utrees``: ``UnmaskingTrees`` defaults, categories
-marked "categorical", numbers "continuous"; its imputations are draws, the point imputation is the
-mean (categories: the most frequent) of ``--utrees-draws`` draws. The script
+marked "categorical", numbers "continuous"; its imputations are draws, the point
+imputation is the mean (categories: the most frequent) of ``--utrees-draws``
+draws. The script
 asserts that HyperImpute's test imputations are not the training column means.
 
     python -m benchmarks.external_peers --datasets heart yeast --seeds 0 1 2
