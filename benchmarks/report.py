@@ -220,6 +220,15 @@ class Section:
 
 
 TTQ = "python -m benchmarks.time_to_quality"
+#: the runs that wrote results/modern_peers.csv
+MODERN_PEERS = "\n".join(
+    "python -m benchmarks.run --suite defaults --datasets "
+    f"{datasets} --imputers {imp} --seeds 0 1 2 --device cpu "
+    "--out benchmarks/results/modern_peers.csv"
+    for datasets, imp in (("heart yeast red_wine", "remasker-default"),
+                          ("heart yeast red_wine", "diffputer-default"),
+                          ("white_wine spam", "remasker-default"))
+)
 SCALE = "python -m benchmarks.scale --imputers mean vae sk-iterative-br"
 ORACLE = "python -m benchmarks.oracle --rates 0.3 0.5 --seeds 0 1 2 --n-samples 5000"
 #: (dataset, seed) of the full-size RVI convergence runs merged into one CSV
@@ -461,6 +470,21 @@ SECTIONS = [
         "file imputes both; each row is one child process.",
     ),
     Section(
+        "Modern peers: ReMasker, DiffPuter, HyperImpute, UnmaskingTrees",
+        {"modern_peers.csv": MODERN_PEERS,
+         "external_peers.csv": "python -m benchmarks.external_peers --datasets "
+         "heart yeast red_wine --seeds 0 1 2 --out "
+         "benchmarks/results/external_peers.csv"},
+        summarize,
+        "`ReMaskerImputer()` and `DiffPuterImputer()` as constructed "
+        "(`remasker-default`, `diffputer-default`), and HyperImpute 0.1.17 / "
+        "UnmaskingTrees 0.3.0 from their own packages in an environment of their "
+        "own (`benchmarks/external_peers.py`, same masks and splits), on part of "
+        "the defaults suite; `benchmarks/results/modern_peers.md` has the cells "
+        "run and the comparison with the suite's other imputers "
+        "(`python -m benchmarks.modern_peers_table`).",
+    ),
+    Section(
         "Defaults against the column mean, every table",
         {"defaults.csv": _runner("defaults"),
          "defaults-seeds3-5.csv": _runner(
@@ -566,6 +590,7 @@ SECTIONS = [
          **_oracle("oracle-deep.csv",
                    "mean vae miwae hivae gain sk-iterative-br sk-knn"),
          **_oracle("oracle-defaults.csv", "vsae-default rvi-default factvae-default"),
+         **_oracle("oracle-modern_peers.csv", "remasker-default"),
          **_oracle("oracle-defaults-seeds3-5.csv", "factvae-default", seeds="3 4 5"),
          **_oracle("oracle-factvae-gaussian.csv", "factvae-default",
                    "numerical=gaussian"),
