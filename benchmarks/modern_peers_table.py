@@ -36,8 +36,8 @@ def table() -> str:
              "|---|---|---|---|---|---|---|"]
     for (d, r, imp), row in g.iterrows():
         pfc = "" if pd.isna(row["pfc"]) else f"{row['pfc']:.4f}"
-        lines.append(f"| {d} | {r:g} | {imp} | {int(row['seeds'])} | {row['nrmse']:.4f} | "
-                     f"{pfc} | {row['seconds']:.1f} |")
+        lines.append(f"| {d} | {r:g} | {imp} | {int(row['seeds'])} | "
+                     f"{row['nrmse']:.4f} | {pfc} | {row['seconds']:.1f} |")
     return "\n".join(lines)
 
 
