@@ -229,6 +229,17 @@ MODERN_PEERS = "\n".join(
                           ("heart yeast red_wine", "diffputer-default"),
                           ("white_wine spam", "remasker-default"))
 )
+#: the runs that wrote results/peers_cost.csv, in order (our defaults again in the
+#: second, for the drift of a shared machine)
+PEERS_COST = "\n".join(
+    f"OMP_NUM_THREADS=1 python -m benchmarks.peers_cost --epochs 3 {args}"
+    for args in (
+        "--rows 400 --paper-rows 10 --configs remasker-default remasker-paper "
+        "diffputer-default",
+        "--rows 400 --configs remasker-default diffputer-default",
+        "--paper-rows 2 --configs diffputer-paper",
+    )
+)
 SCALE = "python -m benchmarks.scale --imputers mean vae sk-iterative-br"
 ORACLE = "python -m benchmarks.oracle --rates 0.3 0.5 --seeds 0 1 2 --n-samples 5000"
 #: (dataset, seed) of the full-size RVI convergence runs merged into one CSV
@@ -483,6 +494,16 @@ SECTIONS = [
         "the defaults suite; `benchmarks/results/modern_peers.md` has the cells "
         "run and the comparison with the suite's other imputers "
         "(`python -m benchmarks.modern_peers_table`).",
+    ),
+    Section(
+        "Modern peers: cost of the papers' settings",
+        {"peers_cost.csv": PEERS_COST},
+        _script("peers_cost:markdown"),
+        "ReMasker's and DiffPuter's cost per epoch and per imputed row at the "
+        "papers' settings against our defaults, on the Gaussian oracle table "
+        "(4,000 fitted rows x 10), a few epochs each, and the full fit "
+        "extrapolated from them (`benchmarks/peers_cost.py`; "
+        "`benchmarks/results/modern_peers.md` has the runs).",
     ),
     Section(
         "Defaults against the column mean, every table",

@@ -95,8 +95,11 @@ class DiffPuterImputer(BaseDeepImputer):
     An E-step costs ``n_draws * n_steps * n_resample * 2`` passes of the
     denoiser over the rows. At the paper's settings (1024 wide, 50 draws, 10
     repetitions, 5 rounds) that is 50,000 passes per round, against 500 at
-    the defaults, which were chosen for a 2-core CPU
-    (docs/methods/diffputer.md). Each M-step continues from the previous
+    the defaults, which were chosen for a 2-core CPU: measured on one thread,
+    a row's imputation costs about 900 times the default's there, and the
+    paper's full schedule extrapolates to about 1,400 times the default's
+    longest fit (``benchmarks/peers_cost.py``, docs/methods/diffputer.md).
+    Each M-step continues from the previous
     model's weights (the authors start a new model each round).
 
     References
