@@ -159,7 +159,8 @@ VARIANTS.update({
 #: the estimators exactly as a user constructs them (``VSAEImputer()``): no
 #: benchmark settings at all, only ``random_state`` and ``device``
 DEFAULTS: dict[str, str] = {
-    f"{name}-default": name for name in ("vsae", "rvi", "factvae", "miwae")
+    f"{name}-default": name
+    for name in ("vsae", "rvi", "factvae", "miwae", "remasker", "diffputer")
 }
 SKLEARN = {
     "sk-iterative-rf": lambda q: IterativeImputer(

@@ -7,6 +7,7 @@ The import name is ``deepimpute``; the distribution on the package index is
 from ._version import __version__
 from .imputers import (
     IMPUTERS,
+    DiffPuterImputer,
     FactVAEImputer,
     GAINImputer,
     HIVAEImputer,
@@ -15,6 +16,7 @@ from .imputers import (
     MisGANImputer,
     MissForestImputer,
     MIWAEImputer,
+    ReMaskerImputer,
     RVIImputer,
     SklearnImputerAdapter,
     VADImputer,
@@ -25,6 +27,7 @@ from .schema import Categorical, ColumnSpec, Image, Numerical
 
 __all__ = [
     "IMPUTERS",
+    "DiffPuterImputer",
     "FactVAEImputer",
     "GAINImputer",
     "HIVAEImputer",
@@ -33,6 +36,7 @@ __all__ = [
     "MisGANImputer",
     "MissForestImputer",
     "MIWAEImputer",
+    "ReMaskerImputer",
     "RVIImputer",
     "SklearnImputerAdapter",
     "VADImputer",

@@ -40,6 +40,10 @@ TINY: dict[str, dict] = {
         n_draws=8,
         n_target_draws=2,
     ),
+    "remasker": dict(max_iter=2, embed_dim=8, depth=1, decoder_depth=1, n_heads=2),
+    "diffputer": dict(
+        max_iter=2, hidden=8, n_em_rounds=2, n_steps=3, n_resample=1, n_draws=2
+    ),
     "adapter": dict(imputer=KNNImputer(n_neighbors=3)),
 }
 

@@ -5,6 +5,7 @@ import inspect
 from ._adapter import SklearnImputerAdapter
 from ._base import RANGE_FACTOR, BaseImputer
 from ._deep import BaseDeepImputer
+from ._diffputer import DiffPuterImputer
 from ._factvae import FactVAEImputer
 from ._gain import GAINImputer
 from ._hivae import HIVAEImputer
@@ -12,6 +13,7 @@ from ._mice import MICEImputer
 from ._misgan import MisGANImputer
 from ._missforest import MissForestImputer
 from ._miwae import MIWAEImputer
+from ._remasker import ReMaskerImputer
 from ._rvi import RVIImputer, VADImputer
 from ._simple import MeanModeImputer
 from ._vae import VAEImputer
@@ -19,6 +21,7 @@ from ._vsae import VSAEImputer
 
 #: name -> estimator class, used by the command line and the benchmarks
 IMPUTERS: dict[str, type] = {
+    "diffputer": DiffPuterImputer,
     "factvae": FactVAEImputer,
     "gain": GAINImputer,
     "hivae": HIVAEImputer,
@@ -27,6 +30,7 @@ IMPUTERS: dict[str, type] = {
     "misgan": MisGANImputer,
     "missforest": MissForestImputer,
     "miwae": MIWAEImputer,
+    "remasker": ReMaskerImputer,
     "rvi": RVIImputer,
     "vad": VADImputer,
     "vsae": VSAEImputer,
@@ -119,6 +123,7 @@ __all__ = [
     "RANGE_FACTOR",
     "BaseDeepImputer",
     "BaseImputer",
+    "DiffPuterImputer",
     "FactVAEImputer",
     "GAINImputer",
     "HIVAEImputer",
@@ -127,6 +132,7 @@ __all__ = [
     "MissForestImputer",
     "MisGANImputer",
     "MeanModeImputer",
+    "ReMaskerImputer",
     "RVIImputer",
     "SklearnImputerAdapter",
     "VADImputer",
