@@ -123,26 +123,7 @@ class BaseDeepImputer(BaseImputer):
             # weights on every device); train() moves it to ``device``
             with torch.device("cpu"):
                 self.module_ = self._build_module(self.encoder_.layout, data.n_rows)
-            callback = None
-            if self.callback is not None:
-
-                def callback(epoch, record):
-                    return self.callback(self, record)
-
-            self.history_ = train(
-                self.module_,
-                tensors,
-                max_iter=self.max_iter_,
-                batch_size=self.batch_size,
-                learning_rate=self.learning_rate,
-                device=device,
-                validation_fraction=self.validation_fraction,
-                n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol,
-                verbose=self.verbose,
-                callback=callback,
-                name=type(self).__name__,
-            )
+            self.history_ = self._train_module(tensors, device)
             self._after_training(tensors, device)
         self.n_iter_ = len(self.history_)
 
@@ -154,6 +135,31 @@ class BaseDeepImputer(BaseImputer):
             validation_fraction=self.validation_fraction,
             seed=self.seed_,
             device=resolve_device(self.device),
+        )
+
+    def _train_module(self, tensors, device: torch.device) -> list[dict]:
+        """Train ``module_`` on ``tensors`` (or a stream) with the estimator's loop
+        settings; returns the epochs' history. A second stage (DiffPuter's EM
+        rounds) trains again through here."""
+        callback = None
+        if self.callback is not None:
+
+            def callback(epoch, record):
+                return self.callback(self, record)
+
+        return train(
+            self.module_,
+            tensors,
+            max_iter=self.max_iter_,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            device=device,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=self.verbose,
+            callback=callback,
+            name=type(self).__name__,
         )
 
     def _after_training(self, tensors, device: torch.device) -> None:

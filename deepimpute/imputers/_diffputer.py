@@ -5,12 +5,11 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-import torch
 
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval
-from ..models.diffputer import DiffPuter
-from ..training import iterate_batches, train
-from ._base import BaseDeepImputer, _named_errors
+from ..models.diffputer import DiffPuter, complete_table
+from ._deep import BaseDeepImputer, named_errors
 
 __all__ = ["DiffPuterImputer"]
 
@@ -39,12 +38,6 @@ class DiffPuterImputer(BaseDeepImputer):
         repeats 10 times; 1 turns resampling off).
     n_draws : int, default=5
         Reverse-process draws averaged into an imputation (the paper: 50).
-    column_spec : ColumnSpec, default=None
-        Attribute description; inferred from dtypes when None.
-    handle_unknown : {"error", "missing"}, default="error"
-        Unseen categories at transform time: raise, or impute them (warning).
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
     max_iter : int or "auto", default=200
         Training epochs of each M-step; ``"auto"`` chooses them from the row
         count into ``max_iter_``.
@@ -54,22 +47,13 @@ class DiffPuterImputer(BaseDeepImputer):
         Adam step size (the paper's).
     validation_fraction : float, default=0.1
         Share of training rows held out for early stopping in each M-step.
-    n_iter_no_change : int or None, default=20
-        Patience of early stopping in epochs (None: train ``max_iter`` epochs).
-    tol : float, default=1e-4
-        Minimum improvement of the monitored loss.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, noise levels and sampling.
     verbose : int, default=0
         1 shows a progress bar over the epochs of each M-step.
-    callback : callable, default=None
-        ``callback(imputer, record)`` after each epoch (``record`` is the epoch's
-        history entry); a returned dict is merged into the record.
 
     Attributes
     ----------
-    spec_ : ColumnSpec
-        The resolved attribute description.
     module_ : torch.nn.Module
         The trained torch core (the last M-step's denoiser).
     history_ : list of dict
@@ -78,12 +62,6 @@ class DiffPuterImputer(BaseDeepImputer):
         Epochs run, summed over the M-steps.
     max_iter_ : int
         Epochs allowed per M-step: ``max_iter``, or the number ``"auto"`` chose.
-    device_ : str
-        Device the model lives on.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit (DataFrame input only).
 
     See Also
     --------
@@ -117,6 +95,9 @@ class DiffPuterImputer(BaseDeepImputer):
     (4, 2)
     """
 
+    _core = DiffPuter
+    # the E-step completes the whole training table: it needs it in memory
+    _streamed_fit = False
     _range_note = (
         "Reverse sampling is unbounded: imputations may fall outside the observed "
         "range (a diverged fit raises FloatingPointError)."
@@ -157,37 +138,7 @@ class DiffPuterImputer(BaseDeepImputer):
         min_value=-np.inf,
         max_value=np.inf,
     ):
-        self.hidden = hidden
-        self.n_em_rounds = n_em_rounds
-        self.n_steps = n_steps
-        self.n_resample = n_resample
-        self.n_draws = n_draws
-        self.column_spec = column_spec
-        self.handle_unknown = handle_unknown
-        self.device = device
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callback = callback
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
-        self.min_value = min_value
-        self.max_value = max_value
-
-    def _build_module(self, layout, n_rows):
-        return DiffPuter(
-            layout,
-            hidden=self.hidden,
-            n_steps=self.n_steps,
-            n_resample=self.n_resample,
-            n_draws=self.n_draws,
-        )
+        store_params(self, locals())
 
     def _after_training(self, tensors, device):
         """EM rounds 2..n: E-step on the training rows, then an M-step (the
@@ -195,46 +146,8 @@ class DiffPuterImputer(BaseDeepImputer):
         for record in self.history_:
             record["round"] = 1
         for k in range(2, self.n_em_rounds + 1):
-            with _named_errors(type(self).__name__):
-                completed = self._e_step(tensors, device)
-            callback = None
-            if self.callback is not None:
-
-                def callback(epoch, record):
-                    return self.callback(self, record)
-
-            history = train(
-                self.module_,
-                completed,
-                max_iter=self.max_iter_,
-                batch_size=self.batch_size,
-                learning_rate=self.learning_rate,
-                device=device,
-                validation_fraction=self.validation_fraction,
-                n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol,
-                verbose=self.verbose,
-                callback=callback,
-                name=type(self).__name__,
-            )
+            with named_errors(type(self).__name__):
+                completed = complete_table(self.module_, tensors, device,
+                                           self._inference_batch_size)
+            history = self._train_module(completed, device)
             self.history_.extend({**r, "round": k} for r in history)
-
-    @torch.no_grad()
-    def _e_step(self, tensors, device):
-        """The training table completed by the current model: observed values
-        kept, missing ones imputed (categories one-hot), every cell marked
-        observed for the next M-step."""
-        module = self.module_
-        module.eval()
-        x, obs, attr = tensors
-        rows = torch.arange(len(x), device="cpu")
-        parts = [
-            module._decode(module.to_diffusion(module.impute(batch))).cpu()
-            for batch in iterate_batches(
-                tensors, rows, self._inference_batch_size, shuffle=False,
-                device=device, min_batch=1,
-            )
-        ]
-        imputed = torch.cat(parts).to(x.dtype)
-        values = torch.where(obs > 0, x, imputed)
-        return values, torch.ones_like(obs), torch.ones_like(attr)

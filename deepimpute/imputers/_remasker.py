@@ -7,10 +7,11 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.remasker import ReMasker
 from ..nn import LIKELIHOODS
-from ._base import BaseDeepImputer
+from ._deep import BaseDeepImputer
 
 __all__ = ["ReMaskerImputer"]
 
@@ -53,12 +54,6 @@ class ReMaskerImputer(BaseDeepImputer):
         Learning rate at the end of the cosine decay.
     weight_decay : float, default=0.05
         AdamW weight decay.
-    column_spec : ColumnSpec, default=None
-        Attribute description; inferred from dtypes when None.
-    handle_unknown : {"error", "missing"}, default="error"
-        Unseen categories at transform time: raise, or impute them (warning).
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
     max_iter : int or "auto", default=100
         Training epochs (the paper trains 600, see Notes); ``"auto"`` chooses
         them from the row count into ``max_iter_``.
@@ -66,38 +61,11 @@ class ReMaskerImputer(BaseDeepImputer):
         Rows per mini-batch (the paper's setting).
     learning_rate : float, default=1e-3
         Peak AdamW step size (the paper's, for batches of 64).
-    validation_fraction : float, default=0.1
-        Share of training rows used for early stopping on the validation loss.
-    n_iter_no_change : int or None, default=20
-        Patience of early stopping in epochs (None: train ``max_iter`` epochs).
-    tol : float, default=1e-4
-        Minimum improvement of the monitored loss.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and the re-masking.
-    verbose : int, default=0
-        1 shows a progress bar over epochs with the current loss.
-    callback : callable, default=None
-        ``callback(imputer, record)`` after each epoch (``record`` is the epoch's
-        history entry); a returned dict is merged into the record.
 
     Attributes
     ----------
-    spec_ : ColumnSpec
-        The resolved attribute description.
-    module_ : torch.nn.Module
-        The trained torch core.
-    history_ : list of dict
-        Per-epoch training records.
-    n_iter_ : int
-        Number of epochs run.
-    max_iter_ : int
-        Epochs allowed: ``max_iter``, or the number ``"auto"`` chose.
-    device_ : str
-        Device the model lives on.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit (DataFrame input only).
 
     See Also
     --------
@@ -130,6 +98,7 @@ class ReMaskerImputer(BaseDeepImputer):
     (4, 2)
     """
 
+    _core = ReMasker
     _range_note = (
         "The decoder's predictions are unbounded: imputations may fall outside "
         "the observed range (a diverged fit raises FloatingPointError)."
@@ -181,49 +150,10 @@ class ReMaskerImputer(BaseDeepImputer):
         min_value=-np.inf,
         max_value=np.inf,
     ):
-        self.embed_dim = embed_dim
-        self.depth = depth
-        self.decoder_depth = decoder_depth
-        self.n_heads = n_heads
-        self.mlp_ratio = mlp_ratio
-        self.mask_ratio = mask_ratio
-        self.numerical = numerical
-        self.warmup_epochs = warmup_epochs
-        self.min_learning_rate = min_learning_rate
-        self.weight_decay = weight_decay
-        self.column_spec = column_spec
-        self.handle_unknown = handle_unknown
-        self.device = device
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callback = callback
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
-        self.min_value = min_value
-        self.max_value = max_value
+        store_params(self, locals())
 
-    def _build_module(self, layout, n_rows):
+    def _core_arguments(self, layout, n_rows):
         warmup = self.warmup_epochs
         if warmup == "auto":
             warmup = math.floor(WARMUP_SHARE * self.max_iter_)
-        return ReMasker(
-            layout,
-            embed_dim=self.embed_dim,
-            depth=self.depth,
-            decoder_depth=self.decoder_depth,
-            n_heads=self.n_heads,
-            mlp_ratio=self.mlp_ratio,
-            mask_ratio=self.mask_ratio,
-            numerical=self.numerical,
-            n_epochs=self.max_iter_,
-            warmup_epochs=warmup,
-            min_learning_rate=self.min_learning_rate,
-            weight_decay=self.weight_decay,
-        )
+        return dict(layout=layout, n_epochs=self.max_iter_, warmup_epochs=warmup)

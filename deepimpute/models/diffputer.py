@@ -30,9 +30,9 @@ import torch
 from torch import Tensor, nn
 
 from ..schema import ModelLayout
-from ..training import Batch, ImputationModule
+from ..training import Batch, ImputationModule, iterate_batches
 
-__all__ = ["DiffPuter"]
+__all__ = ["DiffPuter", "complete_table"]
 
 #: EDM's settings (Karras et al.; the authors' code): data scale, training noise
 #: levels log sigma ~ N(P_MEAN, P_STD^2), sampling range and schedule curvature
@@ -225,3 +225,21 @@ class DiffPuter(ImputationModule):
 
     def sample(self, batch: Batch) -> Tensor:
         return self._decode(self.reverse(batch, 1, shared_noise=False))[0]
+
+
+@torch.no_grad()
+def complete_table(module: DiffPuter, tensors, device, batch_size: int):
+    """EM's E-step: the training table completed by ``module`` (observed values
+    kept, missing ones imputed, categories one-hot), every cell marked observed
+    for the next M-step."""
+    module.eval()
+    x, obs, attr = tensors
+    rows = torch.arange(len(x), device="cpu")
+    parts = [
+        module._decode(module.to_diffusion(module.impute(batch))).cpu()
+        for batch in iterate_batches(tensors, rows, batch_size, shuffle=False,
+                                     device=device, min_batch=1)
+    ]
+    imputed = torch.cat(parts).to(x.dtype)
+    values = torch.where(obs > 0, x, imputed)
+    return values, torch.ones_like(obs), torch.ones_like(attr)
