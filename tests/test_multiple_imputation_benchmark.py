@@ -82,3 +82,38 @@ def test_summary_marks_the_goal():
     text = mi.render(pd.DataFrame(rows))
     assert "| mice | 50 | +0.000, 0.94 (0.03) | 0.30 | 1.00 | 1.0 | ok |" in text
     assert "| bad | 50 | -0.200, 0.00 (0.00) | 0.30 | 1.00 | 1.0 |  |" in text
+
+
+def test_em_normal_recovers_the_design_moments():
+    from benchmarks.mi_diagnosis import true_moments
+
+    frame = mi.simulate("linear", 5000, seed=2)
+    X = mi.make_missing(frame, "linear", "mar", seed=2)
+    mean, cov = mi.em_normal(X.to_numpy(float))
+    t_mean, t_cov = true_moments()
+    assert np.abs(mean - t_mean).max() < 0.06 and np.abs(cov - t_cov).max() < 0.08
+    # the available-case moments of a MAR column are biased; EM's are not
+    assert abs(X["x1"].mean() - t_mean[0]) > 0.1
+
+
+def test_diagnosis_of_draws_from_the_true_conditional():
+    from benchmarks import mi_diagnosis as dg
+
+    frame = mi.simulate("linear", 2000, seed=3)
+    X = mi.make_missing(frame, "linear", "mar", seed=3)
+    mean, cov = dg.true_moments()
+    rng = np.random.default_rng(0)
+    V = X.to_numpy(float)
+    proper = [pd.DataFrame(mi.draw_normal(V, mean, cov, rng), columns=X.columns)
+              for _ in range(10)]
+    d = dg.diagnose(proper, X)
+    assert abs(d["slope"] - 1) < 0.05 and abs(d["z_sd"] - 1) < 0.05
+    assert abs(d["spread"] - 1) < 0.05 and d["offset_sd"] < 0.5
+    # draws of the marginal ignore the row: slope near 0
+    noise = [X.fillna({c: pd.Series(rng.normal(size=len(X)), index=X.index)
+                       for c in ("x1", "x2")}) for _ in range(10)]
+    assert dg.diagnose(noise, X)["slope"] < 0.2
+    # the conditional mean without noise: no spread at all
+    c, _ = dg.conditionals(X)
+    means = [X.fillna(pd.DataFrame(c, columns=X.columns, index=X.index))] * 2
+    assert dg.diagnose(means, X)["spread"] == 0
