@@ -123,22 +123,56 @@ def run_one(label: str, mechanism: str, rep: int, n: int, m: int,
     )
 
 
-def render(df: pd.DataFrame) -> str:
+def summary_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Per mechanism x imputer (x ``version`` when present): mean statistics."""
+    keys = [k for k in ("version", "mechanism", "imputer") if k in df]
     cols = ["slope", "offset_sd", "spread", "z_sd", "bias_x1", "bias_x2"]
-    g = df.groupby(["mechanism", "imputer"], sort=False)
+    g = df.groupby(keys, sort=False)
     table = g[cols].mean()
-    table["B/W x1"] = g.apply(lambda p: p.between_x1.mean() / p.within_x1.mean())
+    table["bw_x1"] = g["between_x1"].mean() / g["within_x1"].mean()
     table["reps"] = g["rep"].nunique()
     table["seconds"] = g["seconds"].mean()
-    lines = ["| mechanism | imputer | reps | slope | offset_sd | spread | z_sd | "
-             "bias x1 | bias x2 | B/W x1 | seconds |", "|---" * 11 + "|"]
-    for (mech, imp), r in table.iterrows():
+    return table.reset_index()
+
+
+def render(df: pd.DataFrame) -> str:
+    """Markdown table of :func:`summary_frame`."""
+    table = summary_frame(df)
+    first = [k for k in ("version", "mechanism") if k in table]
+    head = " | ".join(first)
+    lines = [f"| {head} | imputer | reps | slope | offset_sd | spread | z_sd | "
+             "bias x1 | bias x2 | B/W x1 | seconds |",
+             "|---" * (len(first) + 10) + "|"]
+    for r in table.itertuples():
+        lead = " | ".join(str(getattr(r, k)) for k in first)
         lines.append(
-            f"| {mech} | {imp} | {int(r.reps)} | {r.slope:.2f} | {r.offset_sd:.2f} "
-            f"| {r.spread:.2f} | {r.z_sd:.2f} | {r.bias_x1:+.3f} | {r.bias_x2:+.3f} "
-            f"| {r['B/W x1']:.2f} | {r.seconds:.1f} |"
+            f"| {lead} | {r.imputer} | {int(r.reps)} | {r.slope:.2f} | "
+            f"{r.offset_sd:.2f} | {r.spread:.2f} | {r.z_sd:.2f} | "
+            f"{r.bias_x1:+.3f} | {r.bias_x2:+.3f} | {r.bw_x1:.2f} | "
+            f"{r.seconds:.1f} |"
         )
     return "\n".join(lines)
+
+
+def compare(before: Path, after: Path, md: Path, table: Path, command: str) -> str:
+    """The before / after table of two diagnosis CSVs, as markdown (``md``) and a
+    small CSV (``table``, for the user guide)."""
+    df = pd.concat([pd.read_csv(before).assign(version="before"),
+                    pd.read_csv(after).assign(version="after")], ignore_index=True)
+    text = "\n".join([
+        "# Draws against the true conditional (linear design)", "",
+        f"Command: `{command}`", "",
+        "Before: the samplers before the changes of issue 32 (MICE's draws "
+        "sharing chains, RVI / VAD / FactVAE / HI-VAE drawing z from the "
+        "encoder); after: with them. Columns: see benchmarks/mi_diagnosis.py.",
+        "", render(df), ""])
+    md.write_text(text)
+    s = summary_frame(df)
+    s = s.round({c: 3 for c in ("slope", "offset_sd", "spread", "z_sd",
+                                "bias_x1", "bias_x2", "bw_x1")}).round(
+        {"seconds": 1})
+    s.to_csv(table, index=False)
+    return text
 
 
 def main(argv=None) -> int:
@@ -152,7 +186,18 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--m", type=int, default=10)
     parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--compare", type=Path, nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="render the before / after table of two CSVs into "
+                             "--summary (markdown) and --table (CSV), then exit")
+    parser.add_argument("--summary", type=Path, default=mi.RESULTS / "mi_diagnosis.md")
+    parser.add_argument("--table", type=Path,
+                        default=mi.RESULTS / "mi_diagnosis_summary.csv")
     args = parser.parse_args(argv)
+    if args.compare:
+        command = "python -m benchmarks.mi_diagnosis " + " ".join(
+            argv if argv is not None else sys.argv[1:])
+        print(compare(*args.compare, args.summary, args.table, command))
+        return 0
     overrides = parse_overrides(args.set)
     n, m = args.n, args.m
     if args.quick:

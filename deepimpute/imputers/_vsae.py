@@ -239,14 +239,17 @@ class VSAEImputer(BaseDeepImputer):
 
     The defaults aim at point imputation. Their draws in :meth:`sample` spread by
     about ``numerical_scale`` around a mean-seeking posterior, even for an
-    attribute the others do not predict. For multiple imputation use
-    ``numerical="gaussian_learned", extra_drop_rate=0, kl_weight=1``: on a table
+    attribute the others do not predict. With
+    ``numerical="gaussian_learned", extra_drop_rate=0, kl_weight=1``, on a table
     with an exact copy and an independent standard-normal noise column, the draws
-    of the copy then spread about half as much as those of the noise column, and
+    of the copy spread about half as much as those of the noise column, and
     those spread with about 0.8 of its standard deviation
     (``tests/imputers/test_vsae.py``);
     with ``kl_weight=0.1`` the noise column's draws spread with 0.3 to 0.5 and
-    the ratio varied with the seed.
+    the ratio varied with the seed. Its draws are not meant for inference: on a
+    known-truth design they spread about half as much as the true conditional and
+    carried no parameter uncertainty, and that setting followed the observed
+    cells even less (user guide, "Multiple imputation").
 
     References
     ----------
