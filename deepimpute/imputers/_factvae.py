@@ -98,7 +98,8 @@ class FactVAEImputer(BaseDeepImputer):
         away from 0 early on; smaller values give wider initial posteriors and a
         tighter :meth:`score_samples` bound after short training).
     n_draws : int, default=100
-        Importance samples per row in :meth:`score_samples`.
+        Importance samples per row in :meth:`score_samples` and proposals per row
+        of the sampling-importance-resampling draws of :meth:`sample`.
     max_iter : int or "auto", default="auto"
         Training epochs. ``"auto"`` (resolved into ``max_iter_``) allows about
         20,000 optimiser steps, between 10 and 1000 epochs; early stopping
@@ -127,6 +128,11 @@ class FactVAEImputer(BaseDeepImputer):
     conditional mean, and on a 300-row mixed table with 20 % of cells missing
     (heart) its numerical error was not below the column mean's
     (report, sections "Oracle floor" and "Defaults against the column mean").
+
+    Its draws are not meant for inference: with the default fixed-scale
+    likelihood they spread about half as much as the true conditional, and with
+    ``numerical="gaussian_learned"`` their conditional mean was off and varied
+    between fits (user guide, "Multiple imputation").
 
     References
     ----------

@@ -34,6 +34,103 @@ class _SingleClass:
         return np.ones((Z.shape[0], 1))
 
 
+#: largest number of logistic-regression coefficients whose Laplace covariance is
+#: kept for parameter draws (the Hessian is that size squared)
+_MAX_LAPLACE = 2000
+
+
+def _posterior_info(model, Z: np.ndarray) -> dict | None:
+    """What a posterior draw of a fitted column model needs, from its training
+    predictors ``Z``: the number of rows (Bayesian ridge) or the Laplace covariance
+    of ``[coef, intercept]`` (logistic regression); None where none is drawn."""
+    if isinstance(model, BayesianRidge):
+        return {"n": Z.shape[0]}
+    if not isinstance(model, LogisticRegression):
+        return None  # a single observed class: nothing to draw
+    W = np.column_stack([model.coef_, model.intercept_])  # (K', p + 1)
+    if W.size > _MAX_LAPLACE:
+        return None
+    Z1 = np.column_stack([Z, np.ones(Z.shape[0])])
+    proba = model.predict_proba(Z)
+    if W.shape[0] == 1:  # binary: one logit
+        w = proba[:, 1] * proba[:, 0]
+        H = (Z1 * w[:, None]).T @ Z1
+    else:  # multinomial: sum_i (diag p_i - p_i p_i') kron z_i z_i'
+        k, q = W.shape
+        H = np.zeros((k * q, k * q))
+        for a in range(k):
+            for b in range(a, k):
+                w = proba[:, a] * ((a == b) - proba[:, b])
+                block = (Z1 * w[:, None]).T @ Z1
+                H[a * q : (a + 1) * q, b * q : (b + 1) * q] = block
+                H[b * q : (b + 1) * q, a * q : (a + 1) * q] = block.T
+    penalty = np.ones(W.shape)
+    penalty[:, -1] = 0.0  # the intercepts are not penalised
+    H += np.diag(penalty.ravel() / model.C)
+    # pseudo-inverse square root: the softmax is flat along a shift common to all
+    # classes' intercepts (no penalty there), which a draw then leaves alone
+    vals, vecs = np.linalg.eigh(H)
+    keep = vals > 1e-9 * max(vals.max(), 1e-300)
+    root = vecs[:, keep] / np.sqrt(vals[keep])
+    return {"root": root}
+
+
+class _DrawnRidge:
+    """A Bayesian linear regression with parameters drawn from its posterior:
+    predicts its mean and the drawn noise standard deviation."""
+
+    def __init__(self, coef, intercept, sd):
+        self.coef, self.intercept, self.sd = coef, intercept, sd
+
+    def predict(self, Z, return_std=False):
+        mu = Z @ self.coef + self.intercept
+        return (mu, np.full(mu.shape, self.sd)) if return_std else mu
+
+
+class _DrawnLogistic:
+    """A logistic regression with parameters drawn from its Laplace posterior."""
+
+    def __init__(self, W, classes):
+        self.W, self.classes_ = W, classes
+
+    def predict_proba(self, Z):
+        logits = Z @ self.W[:, :-1].T + self.W[:, -1]
+        if self.W.shape[0] == 1:
+            p = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+            return np.column_stack([1.0 - p, p])
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def _draw_model(model, info: dict | None, rng: np.random.Generator):
+    """One posterior draw of a fitted column model (``model`` itself without
+    ``info``).
+
+    Bayesian ridge: the noise variance from its scaled inverse chi-squared
+    posterior (``n - p - 1`` degrees of freedom, scale ``1 / alpha_``), then the
+    coefficients from their normal posterior ``N(coef_, sigma_)`` rescaled to that
+    variance, and the intercept from the mean response's; logistic regression:
+    ``[coef, intercept]`` from the normal (Laplace) approximation of its posterior.
+    """
+    if info is None:
+        return model
+    if isinstance(model, BayesianRidge):
+        p = model.coef_.size
+        df = max(int(info["n"]) - p - 1, 1)
+        var = df / (model.alpha_ * rng.chisquare(df))
+        vals, vecs = np.linalg.eigh(model.sigma_ * (model.alpha_ * var))
+        root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+        coef = model.coef_ + root @ rng.standard_normal(p)
+        offset = model.intercept_ + model.X_offset_ @ model.coef_  # mean response
+        offset += np.sqrt(var / max(int(info["n"]), 1)) * rng.standard_normal()
+        return _DrawnRidge(coef, offset - model.X_offset_ @ coef, np.sqrt(var))
+    W = np.column_stack([model.coef_, model.intercept_])
+    root = info["root"]
+    W = W + (root @ rng.standard_normal(root.shape[1])).reshape(W.shape)
+    return _DrawnLogistic(W, model.classes_)
+
+
 class _Design:
     """Predictor matrix of the chained equations: numerical columns as they are,
     categorical columns one-hot (a linear model cannot use integer codes)."""
@@ -93,7 +190,12 @@ class MICEImputer(BaseImputer):
     for categorical ones (ties: lowest code). Point predictions make ``transform``
     deterministic and independent of the other rows passed along (random draws per
     cell cannot be). :meth:`sample` gives the draws: draw ``d`` runs chain
-    ``d % n_imputations`` with posterior predictive draws.
+    ``d % n_imputations`` with its own draw of every model's parameters from
+    their posterior (the normal-inverse-chi-squared posterior of the Bayesian
+    linear regression, the Laplace approximation of the logistic one), then
+    predictive draws given them, so that draws sharing a chain are still
+    independent and carry the models' parameter uncertainty ("proper"
+    imputations, as ``mice``'s ``norm`` and ``logreg`` methods draw).
 
     Parameters
     ----------
@@ -139,8 +241,9 @@ class MICEImputer(BaseImputer):
     ``fit_transform`` returns the pooled training imputation of the chains' last
     round (the pooled multiple imputation); ``transform`` on the training rows
     re-imputes them from the start values with the stored models and differs from
-    it. The predictive draws are per cell (``IterativeImputer``'s
-    ``sample_posterior``), not a joint draw of the regression coefficients.
+    it. The predictive draws during ``fit`` are per cell (``IterativeImputer``'s
+    ``sample_posterior``); those of :meth:`sample` first draw the regression
+    coefficients jointly, once per draw and model.
 
     References
     ----------
@@ -254,17 +357,22 @@ class MICEImputer(BaseImputer):
         n_chains = self.n_imputations if self.sample_posterior else 1
         seeds = np.random.SeedSequence(seed).spawn(n_chains)
         self.chains_, finals, self.history_ = [], [], []
+        self._posterior_ = []  # per chain: column -> what a parameter draw needs
         for c in range(n_chains):
             rng = np.random.default_rng(seeds[c]) if self.sample_posterior else None
             X = np.where(missing, self.initial_, C)
             Z = self._design.expand(X)
             for it in range(1, self.max_iter + 1):
                 X_prev = X.copy()
-                models = []
+                models, posterior = [], {}
                 for j in self.order_:
                     obs_rows = np.flatnonzero(observed[:, j])
                     model = self._fit_model(Z, X, j, obs_rows)
                     models.append((int(j), model))
+                    if rng is not None and it == self.max_iter:
+                        # the kept models: what :meth:`sample` needs to draw them
+                        Zo = _predictors(Z, obs_rows, self._design.others(j))
+                        posterior[int(j)] = _posterior_info(model, Zo)
                     rows = np.flatnonzero(missing[:, j])
                     if rows.size:
                         Zj = _predictors(Z, rows, self._design.others(j))
@@ -277,6 +385,7 @@ class MICEImputer(BaseImputer):
                     break
             self.n_iter_ = it
             self.chains_.append(models)
+            self._posterior_.append(posterior)
             finals.append(X)
         return self._pool(finals)  # pooled training imputation for fit_transform
 
@@ -293,6 +402,8 @@ class MICEImputer(BaseImputer):
         return out
 
     def _run_chain(self, C, models, rng):
+        """Re-impute ``C`` from the start values with ``models`` (point predictions
+        when ``rng`` is None, predictive draws otherwise)."""
         missing = np.isnan(C)
         X = np.where(missing, self.initial_, C)
         Z = self._design.expand(X)
@@ -314,7 +425,16 @@ class MICEImputer(BaseImputer):
 
     def _sample(self, C, data, n_draws, seed):
         draws = []
+        posteriors = getattr(self, "_posterior_", None)  # absent: older pickles
         for d in range(n_draws):
             rng = np.random.default_rng([seed, d])
-            draws.append(self._run_chain(C, self.chains_[d % len(self.chains_)], rng))
+            c = d % len(self.chains_)
+            models = self.chains_[c]
+            if posteriors is not None and posteriors[c]:
+                # a draw of its own of every model: draws sharing chain c differ
+                # in their parameters, not only in their predictive noise
+                models = [
+                    (j, _draw_model(m, posteriors[c].get(j), rng)) for j, m in models
+                ]
+            draws.append(self._run_chain(C, models, rng))
         return draws

@@ -99,7 +99,9 @@ class MisGANImputer(BaseDeepImputer):
     -----
     :meth:`sample` gives independent imputer draws (fresh noise per row); it
     inherits the spread the adversarial training gives the imputer, which is not a
-    calibrated posterior.
+    calibrated posterior. Its draws are not meant for inference: on a known-truth
+    design they barely differ and do not follow the relation of the missing cells
+    to the observed ones (``docs/user_guide/multiple_imputation.rst``).
 
     References
     ----------

@@ -33,7 +33,10 @@ class RVIImputer(BaseDeepImputer):
     steps with the decoder and relay vectors frozen, then decoding the posterior
     mean (Zadeh et al., arXiv 2110.13422; method note ``docs/methods/rvi.md``).
     ``relay_groups=()`` gives the Variational Auto-Decoder (see
-    :class:`VADImputer`).
+    :class:`VADImputer`). Its draws are not meant for inference: the default
+    unit-variance likelihood makes them noise around a weak conditional mean,
+    which attenuates the coefficients of imputed covariates (user guide,
+    "Multiple imputation").
 
     Parameters
     ----------
@@ -315,7 +318,8 @@ class VADImputer(RVIImputer):
     Every training row owns a free Gaussian posterior (mean and log-variance),
     fitted jointly with the decoder on the ELBO of the observed entries; new rows
     are inferred by gradient steps with the decoder frozen (Zadeh et al., arXiv
-    1903.00840). Identical to ``RVIImputer(relay_groups=())``.
+    1903.00840). Identical to ``RVIImputer(relay_groups=())``. Its draws are not
+    meant for inference, for the reason :class:`RVIImputer` gives.
 
     Parameters
     ----------

@@ -24,7 +24,10 @@ class VAEImputer(BaseDeepImputer):
     The encoder reads the zero-filled row; missing entries are left out of the
     likelihood; imputation is the self-normalised importance-sampling mean over
     ``n_draws`` posterior draws (baselines of the VSAE paper). ``sample`` draws
-    by sampling-importance-resampling.
+    by sampling-importance-resampling. Its draws are not meant for inference: the
+    default unit-variance likelihood makes them noise around a weak conditional
+    mean, which attenuates the coefficients of imputed covariates (user guide,
+    "Multiple imputation").
 
     Parameters
     ----------

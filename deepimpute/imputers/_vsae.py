@@ -162,7 +162,8 @@ class VSAEImputer(BaseDeepImputer):
 
     The defaults aim at point imputation; for draws that spread like the data use
     ``numerical="gaussian_learned", extra_drop_rate=0, kl_weight=1``
-    (:ref:`defaults-vsae`).
+    (:ref:`defaults-vsae`). Its draws are not meant for inference (user guide,
+    "Multiple imputation").
 
     References
     ----------

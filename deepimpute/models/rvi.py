@@ -26,7 +26,8 @@ import torch
 from torch import Tensor, nn
 
 from ..nn import TableLikelihood, gaussian_kl, mlp
-from ..nn.functional import reparameterize
+from ..nn.functional import log_normal, log_normal_std, reparameterize
+from ..nn.importance import importance_resample, row_chunks
 from ..schema import ModelLayout
 from ..training import (
     Batch,
@@ -40,6 +41,8 @@ from ..training import (
 __all__ = ["PRIOR_STEPS", "RVI", "GuideFit", "fit_guide", "relay_mask"]
 
 _LOGVAR_MIN, _LOGVAR_MAX = -14.0, 8.0
+#: proposals per row of the sampling-importance-resampling draws of :meth:`RVI.sample`
+SIR_DRAWS = 100
 _BETAS = (0.9, 0.999)
 _EPS = 1e-8
 #: the options of ``relay_variant`` and ``posterior_var`` (the estimators' parameter
@@ -516,9 +519,24 @@ class RVI(ImputationModule):
         return self.reconstruct(self.infer(batch))
 
     def sample(self, batch: Batch) -> Tensor:
+        """A draw from the model's conditional of the missing given the observed
+        entries: sampling-importance-resampling of ``z`` over :data:`SIR_DRAWS`
+        draws of the inferred posterior ``q(z)`` (weights
+        ``p(x_o | z) p(z) / q(z)``), then a likelihood draw."""
         mu, logvar = self.posterior(self.infer(batch))
-        z = reparameterize(mu, logvar)
-        return self.likelihood.sample(self.decoder(z))
+        picks = []
+        for rows in row_chunks(batch.n_rows, SIR_DRAWS):
+            m, lv = mu[rows], logvar[rows]
+            z = reparameterize(m, lv, SIR_DRAWS)  # (K, n, d)
+            log_w = (
+                self.likelihood.log_prob(
+                    self.decoder(z), batch.x[rows], batch.observed[rows]
+                ).sum(-1)
+                + log_normal_std(z).sum(-1)
+                - log_normal(z, m, lv).sum(-1)
+            )
+            picks.append(importance_resample(log_w, z))
+        return self.likelihood.sample(self.decoder(torch.cat(picks, 0)))
 
 
 class GuideFit(ImputationModule):

@@ -171,3 +171,85 @@ def test_high_cardinality_column_warns_once():
     )
     assert sklearn_repeats == []
     assert len(ours) == 1 and "'code'" in ours[0] and "Numerical" in ours[0]
+
+
+# ----------------------------------------------------- posterior parameter draws
+def test_ridge_parameter_draws_follow_its_posterior():
+    from deepimpute.imputers._mice import _draw_model, _posterior_info
+
+    r = np.random.default_rng(0)
+    n = 80
+    Z = r.normal(size=(n, 2)) + [1.0, -2.0]
+    y = 3.0 + Z @ [0.5, -1.0] + 0.7 * r.normal(size=n)
+    model = BayesianRidge().fit(Z, y)
+    info = _posterior_info(model, Z)
+    rng = np.random.default_rng(1)
+    draws = [_draw_model(model, info, rng) for _ in range(4000)]
+    coefs = np.array([d.coef for d in draws])
+    # centred at the posterior mean, spread as its covariance (sigma_ is the
+    # covariance at the noise precision alpha_; the inverse chi-squared draw of
+    # the noise variance inflates it by E[df / chi2(df)] = df / (df - 2))
+    df = n - 3
+    expected = model.sigma_ * df / (df - 2)
+    se = np.sqrt(np.diag(expected) / len(draws))
+    assert np.all(np.abs(coefs.mean(0) - model.coef_) < 4 * se)
+    np.testing.assert_allclose(np.cov(coefs.T), expected, rtol=0.1, atol=2e-4)
+    sds = np.array([d.sd for d in draws])
+    assert abs(np.median(sds**2) * model.alpha_ - 1.0) < 0.05
+    # the intercept moves with the slopes: predictions at the predictors' mean
+    # spread with the mean response's standard error, sigma / sqrt(n)
+    at_mean = np.array([d.predict(Z.mean(0, keepdims=True))[0] for d in draws])
+    assert abs(at_mean.std() / np.sqrt(1 / model.alpha_ / n) - 1) < 0.1
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_logistic_laplace_covariance_is_the_inverse_hessian(n_classes):
+    torch = pytest.importorskip("torch")
+    from deepimpute.imputers._mice import _posterior_info
+
+    r = np.random.default_rng(2)
+    n, C = 150, 0.5
+    Z = r.normal(size=(n, 2))
+    score = Z @ [1.0, -0.5] + r.normal(size=n)
+    y = np.digitize(score, [-0.5, 0.6][: n_classes - 1])
+    model = LogisticRegression(C=C, max_iter=1000).fit(Z, y)
+    root = _posterior_info(model, Z)["root"]
+    # the Hessian of the penalised negative log-likelihood at the fit, by autograd
+    W0 = torch.tensor(np.column_stack([model.coef_, model.intercept_]))
+    Zt = torch.tensor(np.column_stack([Z, np.ones(n)]))
+    yt = torch.tensor(y)
+
+    def objective(flat):
+        W = flat.reshape(W0.shape)
+        logits = Zt @ W.T
+        if W.shape[0] == 1:  # binary: one logit for class 1
+            logits = torch.cat([torch.zeros_like(logits), logits], 1)
+        nll = -torch.log_softmax(logits, 1)[torch.arange(n), yt].sum()
+        return nll + (W[:, :-1] ** 2).sum() / (2 * C)
+
+    H = torch.autograd.functional.hessian(objective, W0.reshape(-1)).numpy()
+    np.testing.assert_allclose(root @ root.T, np.linalg.pinv(H, rcond=1e-9),
+                               rtol=1e-4, atol=1e-8)
+
+
+def test_draws_sharing_a_chain_carry_parameter_uncertainty():
+    # one chain, many draws: the draws' mean of the imputed cells varies across
+    # draws as much as the regression's posterior says, not only by the
+    # predictive noise averaged over the cells
+    r = np.random.default_rng(3)
+    n = 120
+    x = r.normal(size=n)
+    X = np.column_stack([x, 2.0 * x + r.normal(size=n)])
+    X[r.random(n) < 0.5, 1] = np.nan
+    imp = MICEImputer(n_imputations=1, max_iter=3, random_state=0).fit(X)
+    hole = np.isnan(X[:, 1])
+    means = [d[hole, 1].mean() for d in imp.sample(X, n_draws=60, random_state=0)]
+    # without parameter draws (the chain's fitted models as they are)
+    plain = MICEImputer(n_imputations=1, max_iter=3, random_state=0).fit(X)
+    plain._posterior_ = [{}]
+    fixed = [d[hole, 1].mean() for d in plain.sample(X, n_draws=60, random_state=0)]
+    noise_only = np.std(fixed)
+    # noise of a cell ~1, averaged over ~60 cells: ~0.13; the posterior of the
+    # intercept and slope adds about as much again
+    assert np.std(means) > 1.3 * noise_only
+    assert np.std(means) < 4 * noise_only
