@@ -9,7 +9,14 @@ import numpy as np
 import torch
 
 from .._utils.sklearn_compat import Interval, StrOptions
-from ..models.rvi import INFERENCE_INITS, POSTERIOR_VARS, RELAY_VARIANTS, RVI, GuideFit
+from ..models.rvi import (
+    INFERENCE_INITS,
+    POSTERIOR_VARS,
+    RELAY_VARIANTS,
+    ROW_DTYPES,
+    RVI,
+    GuideFit,
+)
 from ..nn import LIKELIHOODS
 from ..training import Batch, iterate_batches, train
 from ._base import BaseDeepImputer, _named_errors, renamed_constraints
@@ -98,6 +105,11 @@ class RVIImputer(BaseDeepImputer):
         after training (the *guide*) guesses each row's posterior mean from its
         observed entries, and the steps refine that guess (see Notes); ``"prior"``:
         the prior mean, as the paper's inference (and this estimator before 0.2).
+    row_dtype : {"float32", "bfloat16"}, default="float32"
+        Storage of the per-row posterior table and its Adam moments, the fit's
+        memory per training row (3.6 kB a row in float32 with the default
+        sizes). ``"bfloat16"`` halves it; updates stay float32 and are written
+        back with stochastic rounding (unbiased).
     beta : float, default="deprecated"
         Deprecated: renamed ``kl_weight`` in 0.2, removed in 0.3.
     impute_draws : int, default="deprecated"
@@ -277,6 +289,7 @@ class RVIImputer(BaseDeepImputer):
         "inference_tol": [Interval(Real, 0, None, closed="left"), None],
         "inference_patience": [Interval(Integral, 1, None, closed="left")],
         "inference_init": [StrOptions(set(INFERENCE_INITS))],
+        "row_dtype": [StrOptions(set(ROW_DTYPES))],
     }
     _renamed = {"beta": "kl_weight", "impute_draws": "n_draws"}
     _parameter_constraints.update(
@@ -319,6 +332,7 @@ class RVIImputer(BaseDeepImputer):
         inference_tol=None,
         inference_patience=10,
         inference_init="guide",
+        row_dtype="float32",
         beta="deprecated",
         impute_draws="deprecated",
         column_spec=None,
@@ -356,6 +370,7 @@ class RVIImputer(BaseDeepImputer):
         self.inference_tol = inference_tol
         self.inference_patience = inference_patience
         self.inference_init = inference_init
+        self.row_dtype = row_dtype
         self.beta = beta
         self.impute_draws = impute_draws
         self.column_spec = column_spec
@@ -402,6 +417,7 @@ class RVIImputer(BaseDeepImputer):
             inference_tol=self.inference_tol,
             inference_patience=self.inference_patience,
             inference_init=self.inference_init,
+            row_dtype=self.row_dtype,
         )
 
     def _resolve_inference_steps(self) -> int:
@@ -530,6 +546,9 @@ class VADImputer(RVIImputer):
     inference_init : {"guide", "prior"}, default="guide"
         Where a new row's optimisation starts: the guide's guess or the prior mean
         (see :class:`RVIImputer`).
+    row_dtype : {"float32", "bfloat16"}, default="float32"
+        Storage of the per-row table and its Adam moments (see
+        :class:`RVIImputer`).
     beta : float, default="deprecated"
         Deprecated: renamed ``kl_weight`` in 0.2, removed in 0.3.
     impute_draws : int, default="deprecated"
@@ -624,6 +643,7 @@ class VADImputer(RVIImputer):
         inference_tol=None,
         inference_patience=10,
         inference_init="guide",
+        row_dtype="float32",
         beta="deprecated",
         impute_draws="deprecated",
         column_spec=None,
@@ -658,6 +678,7 @@ class VADImputer(RVIImputer):
         self.inference_tol = inference_tol
         self.inference_patience = inference_patience
         self.inference_init = inference_init
+        self.row_dtype = row_dtype
         self.beta = beta
         self.impute_draws = impute_draws
         self.column_spec = column_spec
