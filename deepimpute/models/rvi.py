@@ -229,8 +229,6 @@ class RVI(ImputationModule):
         self.register_buffer("rows_v", torch.zeros_like(self.rows))
         self.register_buffer("rows_step", torch.zeros(n_rows, 1))
         self._lr = posterior_learning_rate
-        #: per-row top-B thresholds while training (:meth:`_training_masks`)
-        self._row_thresholds: Tensor | None = None
 
     # ------------------------------------------------------------ posterior
     def init_rows(
@@ -340,7 +338,7 @@ class RVI(ImputationModule):
         # one leaf per block: the gradient of a slice of one leaf would be a
         # full-width zero tensor per slice
         parts = [p.requires_grad_(True) for p in self.split_rows(theta.clone())]
-        per_row = self.row_loss(parts, batch, masks=self._training_masks(parts, idx))
+        per_row = self.row_loss(parts, batch)
         loss = per_row.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -356,31 +354,6 @@ class RVI(ImputationModule):
         self.rows_v[idx] = stochastic_round(v, store)
         self.rows_step[idx] = step
         return {"loss": float(loss.detach())}
-
-    def _training_masks(self, parts: Sequence[Tensor], idx: Tensor) -> list[Tensor]:
-        """Top-B masks of the batch's rows from thresholds kept per training row.
-
-        A row's coefficients move once an epoch, so its top-B set seldom changes:
-        :class:`_TopSelection` from the row's last threshold costs a comparison
-        where :func:`relay_mask` sorts, and gives the same masks. The thresholds
-        are a cache (dropped at the end of training), not model state.
-        """
-        n_groups = len(self.relay_groups)
-        # (getattr: a model pickled before the cache existed trains on)
-        table = getattr(self, "_row_thresholds", None)
-        if table is None or table.device != idx.device:
-            table = torch.full((self.rows.shape[0], max(n_groups, 1)), torch.nan,
-                               dtype=self.rows_step.dtype, device=idx.device)
-            self._row_thresholds = table
-        select = _TopSelection(self.n_keep)
-        select.thresholds = [table[idx, g : g + 1] for g in range(n_groups)]
-        masks = select(parts[:n_groups])
-        for g, thr in enumerate(select.thresholds):
-            table[idx, g] = thr.squeeze(1)
-        return masks
-
-    def on_train_end(self) -> None:
-        self._row_thresholds = None
 
     def validation_loss(self, batch: Batch) -> Tensor:
         """Held-out rows own no trained parameters: infer them (at most 25 steps,

@@ -367,26 +367,3 @@ def test_bfloat16_tables_halve_memory_and_train_like_float32():
 def test_row_dtype_is_checked():
     with pytest.raises(ValueError, match="row_dtype"):
         _model(row_dtype="float16")
-
-
-def test_training_masks_from_kept_thresholds_equal_a_sort_each_step(monkeypatch):
-    # the same fit with the per-row threshold cache and with relay_mask's sort
-    # at every step: identical tables after several epochs (selections equal)
-    torch.manual_seed(0)
-    n = 96
-    x = torch.randn(n, 6)
-    obs = (torch.rand(n, 6) > 0.3).float()
-    tensors = (x * obs, obs, obs.clone())
-    tables = []
-    for cached in (True, False):
-        model = _model(n_rows=n, relay_groups=(5, 12))
-        if not cached:
-            monkeypatch.setattr(model, "_training_masks", lambda parts, idx: None)
-        torch.manual_seed(1)
-        train(model, tensors, max_iter=8, batch_size=32, learning_rate=3e-2,
-              device=torch.device("cpu"), validation_fraction=0.0,
-              n_iter_no_change=None)
-        assert model._row_thresholds is None  # dropped at the end of training
-        tables.append(model.rows.clone())
-    assert torch.equal(tables[0], tables[1])
-    assert not torch.equal(tables[0], _model(n_rows=n, relay_groups=(5, 12)).rows)
