@@ -13,6 +13,7 @@ from ..models.rvi import (
     POSTERIOR_VARS,
     PRIOR_STEPS,
     RELAY_VARIANTS,
+    ROW_DTYPES,
     RVI,
     fit_guide,
 )
@@ -100,6 +101,11 @@ class RVIImputer(BaseDeepImputer):
         after training (the *guide*) guesses each row's posterior mean from its
         observed entries, and the steps refine that guess (see Notes); ``"prior"``:
         the prior mean, as the paper's inference (and this estimator before 0.2).
+    row_dtype : {"float32", "bfloat16"}, default="float32"
+        Storage of the per-row posterior table and its Adam moments, the fit's
+        memory per training row (3.6 kB a row in float32 with the default
+        sizes). ``"bfloat16"`` halves it; updates stay float32 and are written
+        back with stochastic rounding (unbiased).
     max_iter : int or "auto", default="auto"
         Training epochs (>= 1). ``"auto"`` (resolved into ``max_iter_``) allows
         about 5,000 optimiser steps, between 10 and 1000 epochs. Without early
@@ -194,6 +200,7 @@ class RVIImputer(BaseDeepImputer):
         "inference_tol": [Interval(Real, 0, None, closed="left"), None],
         "inference_patience": [Interval(Integral, 1, None, closed="left")],
         "inference_init": [StrOptions(set(INFERENCE_INITS))],
+        "row_dtype": [StrOptions(set(ROW_DTYPES))],
     }
     _renamed = {"beta": "kl_weight", "impute_draws": "n_draws"}
     _parameter_constraints.update(
@@ -236,6 +243,7 @@ class RVIImputer(BaseDeepImputer):
         inference_tol=None,
         inference_patience=10,
         inference_init="guide",
+        row_dtype="float32",
         beta="deprecated",
         impute_draws="deprecated",
         column_spec=None,
@@ -358,6 +366,9 @@ class VADImputer(RVIImputer):
     inference_init : {"guide", "prior"}, default="guide"
         Where a new row's optimisation starts: the guide's guess or the prior mean
         (see :class:`RVIImputer`).
+    row_dtype : {"float32", "bfloat16"}, default="float32"
+        Storage of the per-row table and its Adam moments (see
+        :class:`RVIImputer`).
     max_iter : int or "auto", default="auto"
         Training epochs; ``"auto"`` as in :class:`RVIImputer`.
     learning_rate : float, default=1e-3
@@ -415,6 +426,7 @@ class VADImputer(RVIImputer):
         inference_tol=None,
         inference_patience=10,
         inference_init="guide",
+        row_dtype="float32",
         beta="deprecated",
         impute_draws="deprecated",
         column_spec=None,

@@ -14,6 +14,14 @@ updated by a row-wise ("lazy") Adam: a row moves only when it is in the batch, a
 each row keeps its own step count, so its trajectory does not depend on the other
 rows (note, "Per-row optimiser"). New rows are inferred at transform time by the
 same row-wise Adam with the decoder and relay vectors frozen.
+
+The table and its two Adam moments are the model's memory per training row
+(3 x 4 bytes per entry in float32: 3.6 kB a row with the default 303 entries).
+``row_dtype="bfloat16"`` stores all three in bfloat16 (half of that) and updates
+them in float32: a batch's rows are read, stepped in float32 and written back
+with stochastic rounding, so a step far below the spacing of bfloat16 values
+(a 1e-3 step on a coefficient near 1, whose neighbours are 2^-7 apart) still
+moves the stored value by the step in expectation instead of being lost.
 """
 
 from __future__ import annotations
@@ -49,6 +57,8 @@ _EPS = 1e-8
 #: constraints and docstrings list the same)
 RELAY_VARIANTS = ("topk", "cluster")
 POSTERIOR_VARS = ("learned", "fixed")
+#: storage of the per-row tables (``row_dtype``); arithmetic is float32 either way
+ROW_DTYPES = ("float32", "bfloat16")
 #: the guide's hidden widths, in multiples of the decoder's (reversed)
 _GUIDE_WIDTH = 4
 #: the options of ``inference_init``: where a new row's optimisation starts
@@ -63,6 +73,22 @@ def relay_mask(coef: Tensor, n_keep: int) -> Tensor:
     """0/1 mask keeping the ``n_keep`` largest ``|coef|`` entries of each row."""
     keep = coef.abs().topk(n_keep, dim=-1).indices
     return torch.zeros_like(coef).scatter_(-1, keep, 1.0)
+
+
+def stochastic_round(x: Tensor, dtype: torch.dtype) -> Tensor:
+    """``x`` (float32) in ``dtype``; bfloat16 rounds stochastically (unbiased).
+
+    A bfloat16 is the upper half of a float32: adding a uniform 16-bit integer to
+    the lower half and truncating rounds up with probability equal to the
+    fraction dropped, so ``E[round(x)] = x``. Draws from the global generator.
+    """
+    if dtype == x.dtype:
+        return x
+    if dtype != torch.bfloat16 or x.dtype != torch.float32:
+        return x.to(dtype)
+    bits = x.contiguous().view(torch.int32)
+    noise = torch.randint(0, 1 << 16, x.shape, dtype=torch.int32, device=x.device)
+    return ((bits + noise) & -65536).view(torch.float32).to(dtype)
 
 
 def _row_adam(
@@ -129,6 +155,9 @@ class RVI(ImputationModule):
         Whether the model has a guide: new rows start at its guess once
         :class:`GuideFit` has fitted it and ``use_guide`` is set (until then, and
         with ``"prior"``, at the prior mean).
+    row_dtype : {"float32", "bfloat16"}
+        Storage of the per-row table and its Adam moments (updates in float32,
+        written back by :func:`stochastic_round`).
     """
 
     # the posterior table has one row per training row (no data-parallel training)
@@ -155,8 +184,12 @@ class RVI(ImputationModule):
         inference_tol: float | None,
         inference_patience: int,
         inference_init: str,
+        row_dtype: str = "float32",
     ) -> None:
         super().__init__()
+        if row_dtype not in ROW_DTYPES:
+            raise ValueError(f"row_dtype must be one of {ROW_DTYPES}, got "
+                             f"{row_dtype!r}.")
         if posterior_var not in POSTERIOR_VARS:
             raise ValueError(f"posterior_var must be one of {POSTERIOR_VARS}, got "
                              f"{posterior_var!r}.")
@@ -205,33 +238,39 @@ class RVI(ImputationModule):
         )
         self.n_coef = sum(self.relay_groups)
         self.n_local = self.n_coef + latent_dim * (2 if self.learn_var else 1)
-        table = self.init_rows(n_rows)
-        self.register_buffer("rows", table)
-        self.register_buffer("rows_m", torch.zeros_like(table))
-        self.register_buffer("rows_v", torch.zeros_like(table))
+        dtype = getattr(torch, row_dtype)
+        self.register_buffer("rows", self.init_rows(n_rows, dtype=dtype))
+        self.register_buffer("rows_m", torch.zeros_like(self.rows))
+        self.register_buffer("rows_v", torch.zeros_like(self.rows))
         self.register_buffer("rows_step", torch.zeros(n_rows, 1))
         self._lr = posterior_learning_rate
 
     # ------------------------------------------------------------ posterior
-    def init_rows(self, n: int, relay_scale: float = 1.0) -> Tensor:
-        """Fresh per-row parameters, shape ``(n, n_local)``.
+    def init_rows(
+        self, n: int, relay_scale: float = 1.0, dtype: torch.dtype = torch.float32
+    ) -> Tensor:
+        """Fresh per-row parameters, shape ``(n, n_local)``, stored as ``dtype``.
 
         Coefficients ``a^g ~ N(0, relay_scale^2 / K_g)``, offsets ``N(0, 1e-3^2)``
         (the VAD code's test init; random so rows differ and top-k has no ties),
         log-variance ``posterior_logvar`` (note, "Initialisation").
         """
-        # drawn on the CPU (the caller moves them): the same init on every device
+        # drawn on the CPU (the caller moves them): the same init on every device.
+        # Block by block into the table, so the transient is one block, not a
+        # second table (same draws, same order as drawing them all first)
         cpu = torch.device("cpu")
-        parts = [
-            relay_scale * torch.randn(n, k, device=cpu) / k**0.5
-            for k in self.relay_groups
-        ]
-        parts.append(1e-3 * torch.randn(n, self.latent_dim, device=cpu))
+        table = torch.empty(n, self.n_local, dtype=dtype, device=cpu)
+        start = 0
+        for k in self.relay_groups:
+            block = torch.randn(n, k, device=cpu).mul_(relay_scale).div_(k**0.5)
+            table[:, start : start + k] = stochastic_round(block, dtype)
+            start += k
+        block = torch.randn(n, self.latent_dim, device=cpu).mul_(1e-3)
+        table[:, start : start + self.latent_dim] = stochastic_round(block, dtype)
+        del block
         if self.learn_var:
-            parts.append(
-                torch.full((n, self.latent_dim), self.posterior_logvar, device=cpu)
-            )
-        return torch.cat(parts, dim=-1)
+            table[:, start + self.latent_dim :] = self.posterior_logvar
+        return table
 
     def split_rows(self, theta: Tensor) -> list[Tensor]:
         """Views of ``(n, n_local)`` parameters: one coefficient block per relay
@@ -252,6 +291,8 @@ class RVI(ImputationModule):
         ``masks`` (one 0/1 tensor per relay group) are the top-B selections when
         the caller already has them (inference tracks them incrementally).
         """
+        if isinstance(theta, Tensor):  # stored rows (bfloat16 tables) compute in fp32
+            theta = theta.to(self.rows_step.dtype)
         parts = self.split_rows(theta) if isinstance(theta, Tensor) else theta
         n_groups = len(self.relay_groups)
         mu = parts[n_groups]
@@ -306,7 +347,9 @@ class RVI(ImputationModule):
     ) -> dict[str, float]:
         (opt,) = optimizers
         idx = batch.index
-        theta = self.rows[idx]
+        store = self.rows.dtype
+        work = self.rows_step.dtype  # float32 arithmetic on bfloat16 tables
+        theta = self.rows[idx].to(work)
         # one leaf per block: the gradient of a slice of one leaf would be a
         # full-width zero tensor per slice
         parts = [p.requires_grad_(True) for p in self.split_rows(theta.clone())]
@@ -318,12 +361,12 @@ class RVI(ImputationModule):
         # rows see the gradient of their own (summed) ELBO, not of the batch mean
         grad = torch.cat([p.grad for p in parts], dim=-1) * batch.n_rows
         new, m, v, step = _row_adam(
-            theta, grad, self.rows_m[idx], self.rows_v[idx],
+            theta, grad, self.rows_m[idx].to(work), self.rows_v[idx].to(work),
             self.rows_step[idx], self._lr,
         )
-        self.rows[idx] = new
-        self.rows_m[idx] = m
-        self.rows_v[idx] = v
+        self.rows[idx] = stochastic_round(new, store)
+        self.rows_m[idx] = stochastic_round(m, store)
+        self.rows_v[idx] = stochastic_round(v, store)
         self.rows_step[idx] = step
         return {"loss": float(loss.detach())}
 

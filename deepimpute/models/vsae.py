@@ -281,14 +281,18 @@ class VSAE(ImputationModule):
         Row ``r``, block ``i`` depends on ``x[r, attribute i]`` only (and, in training
         mode, on the batch statistics of attribute ``i`` over its observed rows).
         """
+        # group-major (G, n, .) through the grouped encoders: one batched product
+        # per layer and kind, no permutation between layers
+        mask = attr_observed.T
         outs = []
         for g, enc in enumerate(self.encoders):
             idx = getattr(self, f"_enc_idx{g}")
             valid = getattr(self, f"_enc_valid{g}")
             attrs = getattr(self, f"_enc_attr{g}")
-            xin = x[:, idx] * valid  # (n, G, in_dim), zero-padded
-            outs.append(enc(xin, attr_observed[:, attrs]))
-        return torch.cat(outs, dim=1)[:, self._enc_inverse]
+            xin = (x[:, idx] * valid).transpose(0, 1)  # (G, n, in_dim), zero-padded
+            outs.append(enc.grouped(xin, mask[attrs]))
+        out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=0)
+        return out[self._enc_inverse].transpose(0, 1)
 
     def collective_params(
         self, x: Tensor, observed: Tensor, attr_observed: Tensor, noise: Tensor

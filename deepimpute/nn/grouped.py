@@ -1,9 +1,15 @@
 """Grouped blocks: ``G`` same-shaped MLPs run as one batched pass.
 
 VSAE evaluates one small network per attribute; stacking their weights on a leading
-group axis replaces a Python loop over attributes with one ``einsum`` per layer.
-The BatchNorm of such a stack is *masked*: group ``g`` takes its statistics from the
-rows that observe attribute ``g`` only.
+group axis replaces a Python loop over attributes with one batched matrix product
+per layer. The BatchNorm of such a stack is *masked*: group ``g`` takes its
+statistics from the rows that observe attribute ``g`` only.
+
+The stack runs group-major, ``(G, n, features)``, so each layer is one ``baddbmm``
+with no permutation, and each masked BatchNorm with its LeakyReLU is one autograd
+node (:class:`_MaskedNormAct`) whose forward and backward are a dozen kernels each,
+whatever ``G``: autograd of the same formula took about forty (the profile in
+``benchmarks/results/speed.md``).
 """
 
 from __future__ import annotations
@@ -17,7 +23,68 @@ from torch import Tensor, nn
 
 from .mlp import LEAKY_SLOPE
 
-__all__ = ["GroupedMLP", "MaskedGroupBatchNorm"]
+__all__ = ["GroupedMLP", "MaskedGroupBatchNorm", "masked_group_weights"]
+
+
+def masked_group_weights(mask: Tensor, dtype: torch.dtype) -> tuple[Tensor, ...]:
+    """Per-batch quantities of the masked statistics, shared by every layer.
+
+    ``mask`` is ``(G, n)``; returns ``w`` (G, n, 1), the mask as ``dtype``;
+    ``wc`` (G, n, 1), ``w / count`` for groups with at least two masked rows and 0
+    for the others (the weights of the batch mean); ``enough`` (G, 1, 1), whether a
+    group has two such rows; ``unbias`` (G, 1, 1), ``count / (count - 1)``.
+    """
+    w = mask.to(dtype).unsqueeze(-1)
+    count = w.sum(1, keepdim=True)
+    enough = count >= 2
+    wc = w * (enough / count.clamp(min=1.0))
+    unbias = count / (count - 1).clamp(min=1.0)
+    return w, wc, enough, unbias
+
+
+class _MaskedNormAct(torch.autograd.Function):
+    """Masked batch normalisation then LeakyReLU, over ``(G, n, F)``, training mode.
+
+    The statistics of group ``g`` are the mean and (biased) variance of the rows
+    with weight ``wc > 0``; groups without two such rows use their running
+    statistics (then constants). Every row is normalised, masked or not, so every
+    output depends on the batch statistics; the backward is the closed form
+
+        dh = inv * (g - wc * (sum_rows g + xhat * sum_rows g xhat)),
+
+    with ``g`` the gradient at ``xhat`` and ``wc = 0`` for groups on running
+    statistics. The running statistics move in place (momentum ``mw``, 0 for
+    groups without two rows).
+    """
+
+    @staticmethod
+    def forward(ctx, h, wc, enough, mw, unbias, gamma, beta, run_mean, run_var,
+                eps, slope):
+        wct = wc.transpose(1, 2)  # (G, 1, n)
+        batch_mean = torch.bmm(wct, h)  # (G, 1, F); 0 where not enough
+        mean = torch.where(enough, batch_mean, run_mean.unsqueeze(1))
+        d = h - mean
+        batch_var = torch.bmm(wct, d * d)
+        var = torch.where(enough, batch_var, run_var.unsqueeze(1))
+        inv = (var + eps).rsqrt_()
+        xhat = d.mul_(inv)
+        y = F.leaky_relu(torch.addcmul(beta, xhat, gamma), slope)
+        run_mean.lerp_(batch_mean.squeeze(1), mw)
+        run_var.lerp_((batch_var * unbias).squeeze(1), mw)
+        ctx.slope = slope
+        ctx.save_for_backward(xhat, inv, y, wc, gamma)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        xhat, inv, y, wc, gamma = ctx.saved_tensors
+        g_pre = torch.ops.aten.leaky_relu_backward(gy, y, ctx.slope, True)
+        d_beta = g_pre.sum(1, keepdim=True)
+        d_gamma = (g_pre * xhat).sum(1, keepdim=True)
+        g = g_pre * gamma
+        corr = torch.addcmul(d_beta * gamma, xhat, d_gamma * gamma).mul_(wc)
+        dh = (g - corr).mul_(inv)
+        return (dh, None, None, None, None, d_gamma, d_beta, None, None, None, None)
 
 
 class MaskedGroupBatchNorm(nn.Module):
@@ -40,35 +107,33 @@ class MaskedGroupBatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones(groups, features))
 
     def forward(self, h: Tensor, mask: Tensor) -> Tensor:
+        """Normalise ``h`` (n, G, F) with the statistics of ``mask`` (n, G)."""
+        hg = h.transpose(0, 1)
         if self.training:
-            w = mask.unsqueeze(-1).to(h.dtype)  # (n, G, 1)
-            count = w.sum(0)  # (G, 1)
-            denom = count.clamp(min=1.0)
-            mean = (h * w).sum(0) / denom
-            var = ((h - mean).pow(2) * w).sum(0) / denom
-            enough = count >= 2
-            with torch.no_grad():
-                unbiased = var * count / (count - 1).clamp(min=1.0)
-                m = self.momentum
-                self.running_mean.copy_(
-                    torch.where(
-                        enough,
-                        (1 - m) * self.running_mean + m * mean,
-                        self.running_mean,
-                    )
-                )
-                self.running_var.copy_(
-                    torch.where(
-                        enough,
-                        (1 - m) * self.running_var + m * unbiased,
-                        self.running_var,
-                    )
-                )
-            mean = torch.where(enough, mean, self.running_mean)
-            var = torch.where(enough, var, self.running_var)
+            out = self.grouped(hg, masked_group_weights(mask.T, h.dtype), slope=1.0)
         else:
-            mean, var = self.running_mean, self.running_var
-        return (h - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+            out = self.grouped(hg, None, slope=1.0)
+        return out.transpose(0, 1)
+
+    def grouped(
+        self, h: Tensor, weights: tuple[Tensor, ...] | None, slope: float
+    ) -> Tensor:
+        """Group-major ``h`` (G, n, F), then LeakyReLU of ``slope`` (1: none).
+
+        ``weights`` are :func:`masked_group_weights` of the batch in training mode;
+        None uses the running statistics (eval mode).
+        """
+        gamma, beta = self.weight.unsqueeze(1), self.bias.unsqueeze(1)
+        if weights is None:
+            inv = (self.running_var + self.eps).rsqrt().unsqueeze(1)
+            xhat = (h - self.running_mean.unsqueeze(1)) * inv
+            return F.leaky_relu(torch.addcmul(beta, xhat, gamma), slope)
+        _, wc, enough, unbias = weights
+        mw = self.momentum * enough.squeeze(-1).to(h.dtype)  # (G, 1)
+        return _MaskedNormAct.apply(
+            h, wc, enough, mw, unbias, gamma, beta, self.running_mean,
+            self.running_var, self.eps, slope,
+        )
 
 
 class GroupedMLP(nn.Module):
@@ -77,7 +142,7 @@ class GroupedMLP(nn.Module):
     ``forward(x, mask)`` maps ``(n, G, in_dim)`` to ``(n, G, out_dim)``; group ``g``
     only ever reads ``x[:, g]``. ``mask`` (n, G) tells which rows feed the masked
     BatchNorm statistics of each group (rows outside it are computed but must be
-    discarded by the caller).
+    discarded by the caller). :meth:`grouped` is the same on group-major tensors.
     """
 
     def __init__(
@@ -108,12 +173,22 @@ class GroupedMLP(nn.Module):
         )
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        return self.grouped(x.transpose(0, 1), mask.T).transpose(0, 1)
+
+    def grouped(self, x: Tensor, mask: Tensor) -> Tensor:
+        """``(G, n, in_dim)`` to ``(G, n, out_dim)``; ``mask`` is ``(G, n)``."""
+        weights = (
+            masked_group_weights(mask, x.dtype)
+            if self.training and self.norms is not None
+            else None
+        )
         h = x
         last = len(self.weights) - 1
         for k, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = torch.einsum("ngi,gio->ngo", h, w) + b
+            h = torch.baddbmm(b.unsqueeze(1), h, w)
             if k < last:
                 if self.norms is not None:
-                    h = self.norms[k](h, mask)
-                h = F.leaky_relu(h, LEAKY_SLOPE)
+                    h = self.norms[k].grouped(h, weights, LEAKY_SLOPE)
+                else:
+                    h = F.leaky_relu(h, LEAKY_SLOPE)
         return h
