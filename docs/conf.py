@@ -63,7 +63,8 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
 }
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["landing.css"]  # the landing page's cards
 
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
