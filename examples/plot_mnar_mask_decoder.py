@@ -42,8 +42,10 @@ for ax, mask_decoder in zip(axes, (True, False), strict=True):
     plot_distributions(X, fitted[mask_decoder][1], column, ax=ax)
     ax.set_title(f"mask_decoder={mask_decoder}")
 plt.tight_layout()
+plt.show()
 
 # %%
 # Training history of the model with the mask decoder: the epoch whose weights
 # were kept (best validation loss) is marked.
 plot_history(fitted[True][0])
+plt.show()

@@ -6,6 +6,11 @@ Multiple imputation and a regression pooled with Rubin's rules
 regression on each and pool the coefficients and their standard errors with
 Rubin's rules (formulas in the user guide, :ref:`multiple_imputation`), then
 compare with the fit on the complete data and on one imputed table.
+
+Multiple imputation is needed when standard errors, intervals or tests must account
+for the missing cells; it is the wrong tool (m times the cost for nothing) when only
+a point prediction is wanted, where one imputation, or a model that handles missing
+values itself, is enough.
 """
 
 import matplotlib.pyplot as plt
@@ -68,3 +73,4 @@ print(pd.DataFrame({
 # observed values).
 plot_draws(X, draws, "x1")
 plt.tight_layout()
+plt.show()
