@@ -16,7 +16,7 @@ deepimpute fit train/ -o model.joblib           # a Parquet dataset (needs dask)
 deepimpute transform new/ --model model.joblib -o clean/   # one file per partition
 deepimpute impute pairs.csv -o clean.csv --image a_=28x28 --image b_=28x28
 deepimpute demo            # embedded yeast table, 50 % MCAR, the main imputers
-deepimpute demo --full     # every imputer (about 3.5 times as long)
+deepimpute demo --full     # every imputer (about 3 times as long)
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ DEMO_PARAMS: dict[str, dict] = {
 #: the methods of the default demo (``deepimpute demo``), at ``DEMO_PARAMS``: the
 #: package's deep imputers (and a plain VAE) against MissForest, MICE and the mean,
 #: chosen to finish in about a minute on 2 CPU cores from each method's CPU seconds
-#: in ``benchmarks/results/demo_budget.csv`` (``benchmarks/demo_budget.py``: 48 s of
-#: the full run's 167 s); ``--full`` adds the others (MisGAN alone costs 71 s)
+#: in ``benchmarks/results/demo_budget.csv`` (``benchmarks/demo_budget.py``: 47 s of
+#: the full run's 150 s); ``--full`` adds the others (MisGAN alone costs 56 s)
 DEMO_DEFAULT = ("mean", "mice", "missforest", "vae", "vsae", "rvi", "factvae")
 #: the demo's profiles: ``deepimpute demo``, ``--full`` and ``--quick``
 DEMO_PROFILES = ("default", "full", "quick")
@@ -780,7 +780,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         others = [n for n in _demo_methods("full") if n not in names]
         print(
             f"This is the quick comparison; `deepimpute demo --full` adds "
-            f"{', '.join(others)} (about 3.5 times as long)."
+            f"{', '.join(others)} (about 3 times as long)."
         )
     return 0
 
@@ -880,8 +880,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--methods", nargs="*", help="subset of imputers")
     size = demo.add_mutually_exclusive_group()
     size.add_argument("--full", action="store_true",
-                      help="every imputer (default: VSAE, RVI, FactVAE, VAE, MissForest, "
-                      "MICE and the mean, about a minute on 2 CPU cores)")
+                      help="every imputer (default: VSAE, RVI, FactVAE, VAE, "
+                      "MissForest, MICE and the mean, about a minute on 2 CPU cores)")
     size.add_argument("--quick", action="store_true",
                       help="every imputer at tiny epochs (smoke test)")
     demo.add_argument("--device", default="auto")
