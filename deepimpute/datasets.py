@@ -16,8 +16,9 @@ The first folder that exists is used (1 and 2 are used even if they do not exist
 a wrong path fails loudly). A missing file raises :class:`FileNotFoundError` naming the
 path searched and the public source to download it from. The folder layout is the one
 of the project's ``shared/datasets`` (see its README): e.g. ``yeast/yeast.csv``.
-Yeast also ships inside the package (``deepimpute/data/yeast.csv``, UCI, CC BY 4.0, see
-``yeast_LICENSE.txt``) and :func:`load_yeast` falls back to it.
+Yeast and Heart (Cleveland) also ship inside the package (``deepimpute/data/``, UCI,
+CC BY 4.0, see the ``*_LICENSE.txt`` files there) and :func:`load_yeast` and
+:func:`load_heart` fall back to them, so their examples run in a bare clone.
 
 Native missing values are NaN; ``docs/methods/protocol.md``, "Datasets" decides how they
 are treated (Mushroom's
@@ -237,28 +238,92 @@ def load_phishing(data_home=None) -> Dataset:
 
 
 HEART_CATEGORICAL = ("sex", "cp", "fbs", "restecg", "exang", "slope", "thal")
+#: the 14 attributes of UCI's processed Cleveland file, in its order
+HEART_COLUMNS = (
+    "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang",
+    "oldpeak", "slope", "ca", "thal", "num",
+)
+_HEART_FILES = (
+    "heart_cleveland/cleveland.csv", "heart_cleveland/processed.cleveland.data",
+)
 
 
-def load_heart(data_home=None) -> Dataset:
+def _read_heart(path: Path) -> pd.DataFrame:
+    """The Cleveland table from UCI's file (no header, ``?`` for missing) or from a
+    CSV with the header ``HEART_COLUMNS`` (missing empty or ``?``)."""
+    with open(path, encoding="ascii", errors="replace") as fh:
+        first = fh.readline().split(",")[0].strip()
+    try:
+        float(first)
+        header = None  # the first line is data: UCI's file as published
+    except ValueError:
+        header = 0
+    df = pd.read_csv(path, header=header, na_values=["?"])
+    if header is None:
+        if df.shape[1] != len(HEART_COLUMNS):
+            raise ValueError(
+                f"{path}: expected the {len(HEART_COLUMNS)} comma-separated columns "
+                f"of UCI's processed.cleveland.data, found {df.shape[1]}."
+            )
+        df.columns = list(HEART_COLUMNS)
+    elif list(df.columns) != list(HEART_COLUMNS):
+        found = ",".join(map(str, df.columns))
+        raise ValueError(
+            f"{path}: the header must be {','.join(HEART_COLUMNS)} (or no header, as "
+            f"in UCI's processed.cleveland.data); found {found}."
+        )
+    return df
+
+
+def load_heart(data_home=None, *, drop_incomplete: bool = True) -> Dataset:
     """UCI Heart Disease, Cleveland: 297 rows, 6 numerical + 7 categorical; target
     ``num`` (0-4).
 
-    The 6 rows with a native missing value (``ca``, ``thal``) are dropped and the
-    index is reset. Numerical: ``age trestbps chol thalach oldpeak ca``; categorical
-    (integer categories): ``sex cp fbs restecg exang slope thal``. Columns keep the
-    file's order.
+    Reads ``heart_cleveland/cleveland.csv`` or UCI's file as published,
+    ``heart_cleveland/processed.cleveland.data`` (no header, ``?`` marks a missing
+    value), from the data folder; without either it falls back to the copy embedded
+    in the package (``deepimpute/data/heart_cleveland.data``, UCI's file unchanged,
+    CC BY 4.0, see ``heart_cleveland_LICENSE.txt``).
+
+    Parameters
+    ----------
+    data_home : path, optional
+        The data folder (see :func:`get_data_home`).
+    drop_incomplete : bool, default=True
+        Drop the 6 rows with a native missing value (``ca`` in 4, ``thal`` in 2)
+        and reset the index, as ``docs/methods/protocol.md`` ("Datasets") does; with
+        False the 303 rows are kept with NaN in those cells.
+
+    Returns
+    -------
+    Dataset
+        Numerical: ``age trestbps chol thalach oldpeak ca``; categorical (integer
+        categories): ``sex cp fbs restecg exang slope thal``, in the file's order.
     """
-    path = _locate("heart_cleveland/cleveland.csv", data_home)
-    df = pd.read_csv(path).dropna().reset_index(drop=True)
+    path = None
+    for relpath in _HEART_FILES:
+        try:
+            path = _locate(relpath, data_home)
+            break
+        except FileNotFoundError:
+            continue
+    if path is None:
+        path = _PKG_DATA / "heart_cleveland.data"
+        source = f"embedded copy {path} (from {_SOURCES['heart_cleveland']})"
+    else:
+        source = _source(path, "heart_cleveland")
+    df = _read_heart(path)
+    if drop_incomplete:
+        df = df.dropna().reset_index(drop=True)
     y = df.pop("num")
     attrs = []
     for c in df.columns:
         if c in HEART_CATEGORICAL:
-            df[c] = _as_category(df[c].astype(np.int64))
+            df[c] = _as_category(df[c].astype("Int64"))
             attrs.append(Categorical(c))
         else:
             attrs.append(Numerical(c))
-    return Dataset(df, ColumnSpec(attrs), y, "heart", _source(path, "heart_cleveland"))
+    return Dataset(df, ColumnSpec(attrs), y, "heart", source)
 
 
 def load_letter(data_home=None, *, variant: str = "gain") -> Dataset:

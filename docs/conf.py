@@ -62,9 +62,11 @@ html_title = f"deepimpute {release}"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
+    # the gallery's pages have no sections to list: their code gets the width
+    "secondary_sidebar_items": {"auto_examples/**": [], "index": []},
 }
 html_static_path = ["_static"]
-html_css_files = ["benchmarks.css"]  # the report's wide tables
+html_css_files = ["benchmarks.css", "landing.css"]  # report tables, landing cards
 
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),

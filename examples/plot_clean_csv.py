@@ -6,6 +6,11 @@ The command ``deepimpute impute data.csv -o clean.csv --method vsae`` reads a fi
 fills its empty fields and writes the result. The same from Python: read with
 pandas, impute, write. Observed cells are written back unchanged, categorical
 columns keep their labels.
+
+MissForest fits one random forest per column and round, so its cost grows with
+columns x rows x rounds: it is the wrong choice for a table with hundreds of columns
+or millions of rows, where a deep imputer (trained on mini-batches, on a GPU if there
+is one) or the mean is the practical one.
 """
 
 import tempfile
@@ -31,6 +36,7 @@ for col in data.select_dtypes(exclude="number"):
     data[col] = data[col].astype("category")
 plot_missingness_pattern(data)
 plt.tight_layout()
+plt.show()
 
 clean = MissForestImputer(n_estimators=30, max_iter=3, random_state=0).fit_transform(
     data
@@ -43,3 +49,4 @@ assert clean.where(data.notna()).equals(data.where(data.notna()))  # observed ke
 # %%
 # A categorical column: the share of each category among observed and imputed cells.
 plot_distributions(data, clean, "cat1")
+plt.show()

@@ -6,6 +6,11 @@ Each row holds two 8x8 digits of the same class (scikit-learn's digits) as two
 :class:`~deepimpute.schema.Image` attributes. In a third of the rows one image is
 hidden as a whole; VSAE imputes it from the image it sees. The grid shows the
 observed row (hidden pixels in orange), the truth and the imputation.
+
+The partner image is what VSAE imputes from: here it shows a digit of the same
+class. Where the two images of a row are unrelated, nothing in the row predicts the
+hidden one, VSAE can do no better than the mean image, and the mean is the cheaper
+choice.
 """
 
 import matplotlib.pyplot as plt
@@ -13,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import load_digits
 
-from deepimpute import ColumnSpec, Image, VSAEImputer
+from deepimpute import ColumnSpec, Image, MeanModeImputer, VSAEImputer
 from deepimpute.metrics import image_mse
 from deepimpute.plotting import plot_image_grid
 
@@ -41,8 +46,10 @@ hidden = X.isna().to_numpy()
 imp = VSAEImputer(column_spec=spec, max_iter=100, latent_dim=8, random_state=0,
                   device="cpu")
 X_imp = imp.fit_transform(X)
-print(f"MSE per pixel on hidden images: "
-      f"{image_mse(X_true, X_imp, missing=hidden, spec=spec):.4f}")
+X_mean = MeanModeImputer().fit_transform(X)  # every hidden pixel: its column mean
+for name, result in {"VSAE": X_imp, "mean image": X_mean}.items():
+    print(f"{name:>10}: MSE per pixel on hidden images "
+          f"{image_mse(X_true, result, missing=hidden, spec=spec):.4f}")
 
 # %%
 # Rows whose right-hand image was hidden: the left image the model saw, the hidden
@@ -50,3 +57,4 @@ print(f"MSE per pixel on hidden images: "
 plot_image_grid(X, X_imp, spec.attributes[1], X_true=X_true,
                 context=spec.attributes[0], rows=sorted(rows[1::2][:5]))
 plt.tight_layout()
+plt.show()

@@ -8,6 +8,11 @@ regression on each and pool the coefficients with
 freedom; formulas in the user guide, :ref:`multiple_imputation`), look at the
 between- and within-draw variances, and compare the densities of the observed and
 the imputed values of each draw.
+
+Multiple imputation is needed when standard errors, intervals or tests must account
+for the missing cells; it is the wrong tool (m times the cost for nothing) when only
+a point prediction is wanted, where one imputation, or a model that handles missing
+values itself, is enough.
 """
 
 import matplotlib.pyplot as plt
@@ -69,6 +74,7 @@ for k in range(len(pooled.names)):
     ax.text(pooled.total[k], k, f"  fmi {pooled.fmi[k]:.2f}", va="center")
 ax.set_xlabel("variance of the pooled estimate")
 plt.tight_layout()
+plt.show()
 
 # %%
 # Observed and imputed densities
@@ -97,3 +103,4 @@ for k, d in enumerate(draws):
 ax.set_xlabel("x1")
 ax.legend()
 plt.tight_layout()
+plt.show()

@@ -10,6 +10,9 @@ stronger ``sparsity`` than the default switches more (group, dimension) links of
 dataset divides the lasso's threshold by the number of rows); with this short run
 on a small table the map is only partly sparse. The benchmark report's section
 "factVAE bars" shows the paper's experiment run to the end (:doc:`/benchmarks`).
+
+FactVAE needs the groups of columns from you; on a table with no natural grouping
+its map says little, and a model without groups (VSAE, VAE) is the simpler choice.
 """
 
 import matplotlib.pyplot as plt
@@ -40,3 +43,4 @@ print("strength of each link, relative to the strongest per dimension:")
 print(np.round(S / S.max(axis=0), 2))
 plot_sparsity_map(imp, group_names=["group 1", "group 2", "group 3"])
 plt.tight_layout()
+plt.show()

@@ -89,6 +89,24 @@ def test_demo_quick_prints_the_table(capsys):
     assert 0.9 < per_feature < 1.1  # the column mean scores about 1 per feature
 
 
+def test_demo_default_is_a_subset_and_names_the_full_run(capsys, monkeypatch):
+    from deepimpute import cli
+
+    assert set(cli.DEMO_DEFAULT) < set(cli._demo_methods("full")) <= (
+        set(IMPUTERS) | {"sklearn-iterative"}
+    )
+    assert cli._demo_methods("quick") == cli._demo_methods("full")
+    # the default profile at its own settings, on two cheap methods
+    monkeypatch.setattr(cli, "DEMO_DEFAULT", ("mean", "mice"))
+    assert main(["demo"]) == 0
+    printed = capsys.readouterr().out
+    assert "| mice |" in printed and "| vsae |" not in printed
+    hint = printed.strip().splitlines()[-1]
+    assert "deepimpute demo --full" in hint and "misgan" in hint and "mice" not in hint
+    with pytest.raises(SystemExit):
+        main(["demo", "--full", "--quick"])
+
+
 def test_list_names_every_imputer(capsys):
     assert main(["list"]) == 0
     printed = capsys.readouterr().out

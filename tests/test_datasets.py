@@ -1,6 +1,7 @@
 """Loaders on the real files (skipped without the data folder), and generators."""
 
 import dataclasses
+import hashlib
 from collections import Counter
 
 import numpy as np
@@ -140,6 +141,52 @@ def test_yeast_always_loads_from_embedded_copy(tmp_path, monkeypatch):
     assert ds.target.value_counts()["CYT"] == 463
     if HOME is not None and (HOME / "yeast" / "yeast.csv").is_file():
         pd.testing.assert_frame_equal(ds.frame, D.load_yeast().frame)
+
+
+def test_heart_loads_from_embedded_copy(tmp_path):
+    ds = D.load_heart(data_home=tmp_path)  # an empty data folder
+    _check(ds, (297, 13), {"numerical": 6, "categorical": 7}, "num")
+    assert "embedded" in ds.source
+    assert ds.target.value_counts().sort_index().tolist() == [160, 54, 35, 35, 13]
+    assert list(ds.frame["thal"].cat.categories) == [3, 6, 7]
+    # UCI's file unchanged (the digest its licence file states)
+    digest = hashlib.sha256((D._PKG_DATA / "heart_cleveland.data").read_bytes())
+    licence = (D._PKG_DATA / "heart_cleveland_LICENSE.txt").read_text()
+    assert digest.hexdigest() in licence
+    if HOME is not None and (HOME / "heart_cleveland" / "cleveland.csv").is_file():
+        pd.testing.assert_frame_equal(ds.frame, D.load_heart().frame)
+        pd.testing.assert_series_equal(ds.target, D.load_heart().target)
+
+
+def test_heart_keeps_incomplete_rows_on_request(tmp_path):
+    ds = D.load_heart(data_home=tmp_path, drop_incomplete=False)
+    assert ds.frame.shape == (303, 13)
+    assert ds.frame.isna().sum()[lambda s: s > 0].to_dict() == {"ca": 4, "thal": 2}
+    assert ds.frame["thal"].isna().sum() == 2  # NaN, not a category
+    assert list(ds.frame["thal"].cat.categories) == [3, 6, 7]
+
+
+def test_heart_reads_the_uci_file_as_published_and_with_a_header(tmp_path):
+    folder = tmp_path / "heart_cleveland"
+    folder.mkdir()
+    published = (D._PKG_DATA / "heart_cleveland.data").read_text()
+    assert published[0].isdigit()  # no header line
+    # UCI's file name, or saved as cleveland.csv: read the same
+    (folder / "processed.cleveland.data").write_text(published)
+    as_published = D.load_heart(data_home=tmp_path)
+    assert str(folder / "processed.cleveland.data") in as_published.source
+    (folder / "cleveland.csv").write_text(published)
+    renamed = D.load_heart(data_home=tmp_path)
+    assert str(folder / "cleveland.csv") in renamed.source
+    pd.testing.assert_frame_equal(renamed.frame, as_published.frame)
+    # the shared folder's layout: a header, empty fields for the missing values
+    header = ",".join(D.HEART_COLUMNS) + "\n"
+    (folder / "cleveland.csv").write_text(header + published.replace("?", ""))
+    pd.testing.assert_frame_equal(D.load_heart(data_home=tmp_path).frame,
+                                  as_published.frame)
+    (folder / "cleveland.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="header must be age,sex,cp"):
+        D.load_heart(data_home=tmp_path)
 
 
 def test_missing_file_error_names_path_and_source(tmp_path):
