@@ -37,6 +37,9 @@ class _SingleClass:
 #: largest number of logistic-regression coefficients whose Laplace covariance is
 #: kept for parameter draws (the Hessian is that size squared)
 _MAX_LAPLACE = 2000
+#: fewest residual degrees of freedom (rows - coefficients - 1) for which a draw
+#: takes the noise variance from its posterior (5: its variance is finite)
+MIN_DF = 5
 
 
 def _posterior_info(model, Z: np.ndarray) -> dict | None:
@@ -108,7 +111,8 @@ def _draw_model(model, info: dict | None, rng: np.random.Generator):
     ``info``).
 
     Bayesian ridge: the noise variance from its scaled inverse chi-squared
-    posterior (``n - p - 1`` degrees of freedom, scale ``1 / alpha_``), then the
+    posterior (``n - p - 1`` degrees of freedom, scale ``1 / alpha_``; the fitted
+    variance below :data:`MIN_DF` of them), then the
     coefficients from their normal posterior ``N(coef_, sigma_)`` rescaled to that
     variance, and the intercept from the mean response's; logistic regression:
     ``[coef, intercept]`` from the normal (Laplace) approximation of its posterior.
@@ -117,8 +121,11 @@ def _draw_model(model, info: dict | None, rng: np.random.Generator):
         return model
     if isinstance(model, BayesianRidge):
         p = model.coef_.size
-        df = max(int(info["n"]) - p - 1, 1)
-        var = df / (model.alpha_ * rng.chisquare(df))
+        df = int(info["n"]) - p - 1
+        # below MIN_DF residual degrees of freedom the inverse chi-squared has no
+        # finite variance and its draws run wild: keep the fitted noise variance
+        var = (df / (model.alpha_ * rng.chisquare(df)) if df >= MIN_DF
+               else 1.0 / model.alpha_)
         vals, vecs = np.linalg.eigh(model.sigma_ * (model.alpha_ * var))
         root = vecs * np.sqrt(np.clip(vals, 0.0, None))
         coef = model.coef_ + root @ rng.standard_normal(p)

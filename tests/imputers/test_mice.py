@@ -253,3 +253,15 @@ def test_draws_sharing_a_chain_carry_parameter_uncertainty():
     # intercept and slope adds about as much again
     assert np.std(means) > 1.3 * noise_only
     assert np.std(means) < 4 * noise_only
+
+def test_draws_from_few_rows_stay_near_the_data():
+    # with fewer rows than a noise-variance posterior needs (rows - coefficients - 1
+    # below MIN_DF), a draw keeps the fitted variance: an inverse chi-squared draw of
+    # one degree of freedom ran to hundreds of ranges away
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(7, 4))
+    X[rng.random(X.shape) < 0.3] = np.nan
+    est = MICEImputer(max_iter=2, n_imputations=2, random_state=0).fit(X)
+    for seed in range(30):
+        draw = est.sample(X, n_draws=1, random_state=seed)[0]
+        assert np.all(np.isfinite(draw))
