@@ -254,6 +254,7 @@ def test_draws_sharing_a_chain_carry_parameter_uncertainty():
     assert np.std(means) > 1.3 * noise_only
     assert np.std(means) < 4 * noise_only
 
+
 def test_draws_from_few_rows_stay_near_the_data():
     # with fewer rows than a noise-variance posterior needs (rows - coefficients - 1
     # below MIN_DF), a draw keeps the fitted variance: an inverse chi-squared draw of
