@@ -69,12 +69,14 @@ def mixed_table():
 
 
 def test_gpu_benchmark_quick_runs_on_cpu(tmp_path, capsys):
-    from benchmarks import gpu
+    from benchmarks.perf import main as perf_main
+    from benchmarks.perf.gpu import FIELDS
 
     out = tmp_path / "gpu.csv"
-    assert gpu.main(["--quick", "--imputers", "vae", "vsae", "--out", str(out)]) == 0
+    assert perf_main(["--suite", "gpu", "--quick", "--imputers",
+                      "vae", "vsae", "--out", str(out)]) == 0
     df = pd.read_csv(out)
-    assert list(df.columns) == gpu.FIELDS
+    assert list(df.columns) == FIELDS
     cpu = df[df["device"] == "cpu"]
     assert len(cpu) == 4 and (cpu["status"] == "ok").all()
     assert (cpu[["fit_seconds", "transform_seconds"]] > 0).all().all()
