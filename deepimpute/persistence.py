@@ -5,7 +5,7 @@
 be loaded with them. :func:`save` writes a fitted imputer (or any object built from
 the package's types) as a pickle in which every tensor is stored as a plain array,
 and :func:`load` reads it with an unpickler that only builds the types named in
-:data:`TRUSTED_CLASS_MODULES` and :data:`TRUSTED_NAMES` (the classes and
+``TRUSTED_CLASS_MODULES`` and ``TRUSTED_NAMES`` (the classes and
 reconstruction helpers the package's fitted imputers are made of, as
 scikit-learn's ``skops`` does with its trusted types):
 any other name in the file is refused before anything is built. Tensors come back
@@ -44,7 +44,7 @@ class UntrustedModelError(pickle.UnpicklingError):
 
 #: module prefixes whose classes (types) are trusted: the package's own and the
 #: building blocks of its fitted models; functions from them are not (only those
-#: of :data:`TRUSTED_NAMES`)
+#: of ``TRUSTED_NAMES``)
 TRUSTED_CLASS_MODULES = (
     "deepimpute.",
     "sklearn.",
@@ -254,8 +254,8 @@ def save(obj, path) -> None:
 def load(path):
     """Read a model file written by :func:`save` (or ``deepimpute fit``).
 
-    Only the trusted types are built (classes of :data:`TRUSTED_CLASS_MODULES`,
-    functions and constants of :data:`TRUSTED_NAMES`); a file naming any other (a
+    Only the trusted types are built (classes of ``TRUSTED_CLASS_MODULES``,
+    functions and constants of ``TRUSTED_NAMES``); a file naming any other (a
     pickle made to run a command, say) raises :class:`UntrustedModelError`
     before anything runs. A fitted imputer is loaded on the CPU when the device
     it was fitted on is absent.

@@ -39,7 +39,7 @@ class BaseDeepImputer(BaseImputer):
     """Contract of the torch imputers: device, seeding, training loop, pickling.
 
     Subclasses name their torch core in ``_core`` (an
-    :class:`~deepimpute.training.ImputationModule`); every argument of its
+    ``deepimpute.training.ImputationModule``); every argument of its
     signature is taken from the estimator parameter of the same name, except
     those ``_core_arguments(layout, n_rows)`` derives.
     """
