@@ -25,7 +25,7 @@ def _suite_lines() -> str:
     for name in SUITES:
         module = suite_module(name)
         what = module.__doc__.strip().splitlines()[0]
-        lines.append(f"  {name:18s} {'grid: ' if SUITES[name] == 'grid' else ''}"
+        lines.append(f"  {name:20s} {'grid: ' if SUITES[name] == 'grid' else ''}"
                      f"{what if SUITES[name] != 'grid' else _grid_line(name)}")
     return "suites:\n" + "\n".join(lines)
 

@@ -71,8 +71,8 @@ DEMO_PARAMS: dict[str, dict] = {
 #: the methods of the default demo (``deepimpute demo``), at ``DEMO_PARAMS``: the
 #: package's deep imputers (and a plain VAE) against MissForest, MICE and the mean,
 #: chosen to finish in about a minute on 2 CPU cores from each method's CPU seconds
-#: in ``benchmarks/results/demo_budget.csv`` (``benchmarks/demo_budget.py``: 47 s of
-#: the full run's 150 s); ``--full`` adds the others (MisGAN alone costs 56 s)
+#: in ``benchmarks/results/demo_budget.csv`` (``benchmarks/studies/demo_budget.py``:
+#: 47 s of the full run's 150 s); ``--full`` adds the others (MisGAN alone 56 s)
 DEMO_DEFAULT = ("mean", "mice", "missforest", "vae", "vsae", "rvi", "factvae")
 #: the demo's profiles: ``deepimpute demo``, ``--full`` and ``--quick``
 DEMO_PROFILES = ("default", "full", "quick")

@@ -443,6 +443,88 @@ def test_only_save_figure_writes_figures_and_no_stray_png_at_the_root():
     assert not (root.parent / ".png").exists()
 
 
+# ------------------------------------------- external peers, studies
+def test_external_peers_codes_round_trip_and_the_worker_imports_no_package():
+    from benchmarks.quality import external_peers as ep
+
+    X = pd.DataFrame({"x": [1.5, np.nan, -2.0, 0.5],
+                      "c": pd.Categorical(["b", "a", None, "b"])})
+    categories = {"c": ["a", "b"]}
+    C = ep.codes(X, None, categories)
+    assert np.array_equal(C, [[1.5, 1.0], [np.nan, 0.0], [-2.0, np.nan],
+                              [0.5, 1.0]], equal_nan=True)
+    # imputed codes come back rounded and clipped to a category
+    filled = ep.decode(X, np.array([[0, 0], [7.0, 0], [0, 2.6], [0, 0]]), categories)
+    assert filled.loc[1, "x"] == 7.0 and filled.loc[2, "c"] == "b"
+    assert filled.loc[0, "x"] == 1.5 and filled.loc[3, "c"] == "b"  # observed kept
+    with pytest.raises(AssertionError, match="training mean"):
+        ep.check_not_mean("hyperimpute", np.array([[1.0], [3.0]]),
+                          np.array([[np.nan], [np.nan]]), np.array([[2.0], [2.0]]),
+                          np.array([False]))
+    # the worker runs in the peers' environment, by path: no package imports
+    worker = ep.WORKER.read_text()
+    assert not re.search(r"^\s*(from|import) (deepimpute|benchmarks)", worker, re.M)
+    args = run.parse_args(["--suite", "external-peers", "--datasets", "heart"])
+    assert args.outputs == [args.out] and args.out.name == "external_peers.csv"
+    with pytest.raises(SystemExit):
+        run.parse_args(["--suite", "external-peers", "--quick"])
+
+
+def test_studies_name_the_csvs_they_write():
+    from benchmarks._cli import RESULTS
+    from benchmarks.report import parse_command
+
+    expected = {
+        "python -m benchmarks.studies.peers_cost --configs remasker-default":
+            [RESULTS / "peers_cost.csv"],
+        "python -m benchmarks.studies.step_profile --results /tmp/sp":
+            [Path("/tmp/sp/step_profile.csv"), Path("/tmp/sp/step_profile_ops.csv")],
+        "python -m benchmarks.studies.demo_budget --profile quick":
+            [RESULTS / "demo_budget.csv"],
+        "python -m benchmarks.studies.mi_diagnosis --imputers mice":
+            [RESULTS / "mi_diagnosis.csv"],
+        "python -m benchmarks.studies.mi_diagnosis --compare a.csv b.csv":
+            [RESULTS / "mi_diagnosis_summary.csv"],
+        "python -m benchmarks.studies.speed_compare profile": [],
+    }
+    for command, outputs in expected.items():
+        assert parse_command(command).outputs == outputs, command
+    for bad in ("python -m benchmarks.studies.step_profile --methods nope",
+                "python -m benchmarks.studies.demo_budget --quick",
+                "python -m benchmarks.studies.mi_diagnosis --imputers nope",
+                "python -m benchmarks.studies.peers_cost --configs nope"):
+        with pytest.raises(SystemExit):
+            parse_command(bad)
+
+
+def test_modern_peers_and_demo_tables_from_their_csvs(tmp_path, monkeypatch):
+    from benchmarks.report import renderers
+    from benchmarks.studies import demo_budget
+
+    peers = _runner_rows(tmp_path, [
+        dict(dataset="yeast", imputer="remasker-default", seed=s,
+             nrmse_per_feature=v, rate=0.2) for s, v in ((0, 0.9), (1, 1.1))],
+        name="modern_peers.csv")
+    _runner_rows(tmp_path, [
+        dict(dataset=d, imputer="vsae-default", seed=0, nrmse_per_feature=0.8,
+             rate=0.2) for d in ("yeast", "heart")], name="defaults.csv")
+    monkeypatch.setattr(renderers, "RESULTS", tmp_path)
+    text = renderers.modern_peers([peers])
+    assert "| yeast | 0.2 | remasker-default | 2 | 1.0000 |  | 2.0 |" in text
+    # the defaults suite's rows on the peers' cells only, the lowest in bold
+    assert "| yeast | 0.2 | vsae-default | 1 | **0.8000** |" in text
+    assert "heart" not in text
+    demo = tmp_path / "demo.csv"
+    pd.DataFrame([dict(profile=p, imputer=i, nrmse_per_feature=0.9, seconds=2.0,
+                       cpu_seconds=c)
+                  for p, i, c in (("full", "mean", 1.0), ("full", "misgan", 9.0),
+                                  ("quick", "mean", 0.5))]).to_csv(demo)
+    text = demo_budget.markdown(demo)
+    assert "| misgan | 0.9000 | 2.0 | 9.0 |  |  |  |" in text
+    assert "full 10 s; quick 0 s; the default profile's methods (mean) at the " \
+        "full profile's settings 1 s." in text
+
+
 # ----------------------------------------------------------------- report
 def test_report_names_every_result_csv_and_each_is_written_by_its_commands():
     from benchmarks.report import RESULTS, load_manifest, parse_command

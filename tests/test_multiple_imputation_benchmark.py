@@ -1,10 +1,12 @@
-"""The multiple-imputation benchmark: its designs, masks, resumable CSV and summary."""
+"""The multiple-imputation suite (``benchmarks.run --suite multiple-imputation``)
+and the draw diagnosis study: designs, masks, resumable CSV, summary, report."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks import multiple_imputation as mi
+from benchmarks import run
+from benchmarks.quality import multiple_imputation as mi
 from deepimpute.pooling import fit_pooled
 
 
@@ -36,11 +38,11 @@ def test_mar_masks_depend_on_y_and_hit_the_rate(design):
 
 
 def test_quick_run_resumes_and_summarises(tmp_path):
-    out = tmp_path / "mi.csv"
-    argv = ["--quick", "--reps", "2", "--designs", "linear", "--mechanisms", "mar",
-            "--imputers", "full", "complete_case", "mice", "--out", str(out),
-            "--shard", "0/2"]
-    assert mi.main(argv) == 0
+    out, md = tmp_path / "mi.csv", tmp_path / "mi.md"
+    argv = ["--suite", "multiple-imputation", "--quick", "--reps", "2", "--designs",
+            "linear", "--mechanisms", "mar", "--imputers", "full", "complete_case",
+            "mice", "--out", str(out), "--summary", str(md), "--shard", "0/2"]
+    assert run.main(argv) == 0
     df = pd.read_csv(out)
     assert list(df.columns) == mi.FIELDS
     # shard 0/2 runs replication 0 only: 3 imputers x 5 coefficients
@@ -52,12 +54,33 @@ def test_quick_run_resumes_and_summarises(tmp_path):
     full = df[df.imputer == "full"]
     assert (full.between == 0).all()
     # a rerun skips what is done; the other shard adds replication 1
-    assert mi.main(argv) == 0
+    assert run.main(argv) == 0
     assert len(pd.read_csv(out)) == 15
-    assert mi.main([*argv[:-1], "1/2"]) == 0
+    assert run.main([*argv[:-1], "1/2"]) == 0
     assert sorted(pd.read_csv(out).rep.unique()) == [0, 1]
-    text = out.with_suffix(".md").read_text()
+    text = md.read_text()
     assert "## linear, mar" in text and "| mice | 2 |" in text
+    # the report's view of the same CSV, and its coverage figure
+    report = mi.markdown(out)
+    assert "#### linear, mar" in report and "| mice | 2 |" in report
+    assert mi.draw([out], tmp_path / "cov.png") == tmp_path / "cov.png"
+    assert (tmp_path / "cov.png").stat().st_size > 0
+
+
+def test_suite_arguments_resolve_without_running(tmp_path, capsys):
+    args = run.parse_args(["--suite", "multiple-imputation", "--reps", "5",
+                           "--shard", "1/2", "--imputers", "mice",
+                           "vsae:kl_weight=1"])
+    assert args.replications == [1, 3] and args.outputs == [mi.OUT]
+    quick = run.parse_args(["--suite", "multiple-imputation", "--quick"])
+    assert quick.n == 200 and quick.m == 5
+    assert quick.out.name == "multiple_imputation-quick.csv"
+    assert run.parse_args(["--suite", "multiple-imputation",
+                           "--summary-only"]).outputs == []
+    for bad in (["--imputers", "nope"], ["--shard", "2/2"], ["--shard", "x"]):
+        with pytest.raises(SystemExit):
+            run.parse_args(["--suite", "multiple-imputation", *bad])
+    assert "unknown imputer 'nope'" in capsys.readouterr().err
 
 
 def test_imputer_labels_carry_parameters():
@@ -79,13 +102,17 @@ def test_summary_marks_the_goal():
     assert s.loc["mice", "coverage"] == pytest.approx(0.94)
     assert s.loc["bad", "bias"] == pytest.approx(-0.2)
     assert s.loc["mice", "coverage_mcse"] == pytest.approx((0.94 * 0.06 / 50) ** 0.5)
+    # a coverage of 0 over few replications is not exact: its error is taken at
+    # the nominal rate
+    assert s.loc["bad", "coverage_mcse"] == pytest.approx((0.95 * 0.05 / 50) ** 0.5)
+    assert s.loc["mice", "bias_mcse"] == 0.0
     text = mi.render(pd.DataFrame(rows))
-    assert "| mice | 50 | +0.000, 0.94 (0.03) | 0.30 | 1.00 | 1.0 | ok |" in text
-    assert "| bad | 50 | -0.200, 0.00 (0.00) | 0.30 | 1.00 | 1.0 |  |" in text
+    assert "| mice | 50 | +0.000, 0.94 (0.03) | 0.20 | 1.00 | 0.30 | 1.0 | ok |" in text
+    assert "| bad | 50 | -0.200, 0.00 (0.03) | 0.20 | 1.00 | 0.30 | 1.0 |  |" in text
 
 
 def test_em_normal_recovers_the_design_moments():
-    from benchmarks.mi_diagnosis import true_moments
+    from benchmarks.studies.mi_diagnosis import true_moments
 
     frame = mi.simulate("linear", 5000, seed=2)
     X = mi.make_missing(frame, "linear", "mar", seed=2)
@@ -97,7 +124,7 @@ def test_em_normal_recovers_the_design_moments():
 
 
 def test_diagnosis_of_draws_from_the_true_conditional():
-    from benchmarks import mi_diagnosis as dg
+    from benchmarks.studies import mi_diagnosis as dg
 
     frame = mi.simulate("linear", 2000, seed=3)
     X = mi.make_missing(frame, "linear", "mar", seed=3)

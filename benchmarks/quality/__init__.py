@@ -33,6 +33,8 @@ SUITES: dict[str, str] = {
     "rvi-imputation": "rvi_imputation",
     "factvae-bars": "factvae_bars",
     "time-to-quality": "time_to_quality",
+    "multiple-imputation": "multiple_imputation",
+    "external-peers": "external_peers",
 }
 
 

@@ -226,6 +226,43 @@ def time_to_quality(path: Path) -> str:
     return summarize(path) + "\n\n" + reach(path)
 
 
+#: the defaults suite's imputers shown beside the modern peers (defaults.csv)
+DEFAULTS_BESIDE = ("mean", "vsae-default", "rvi-default", "factvae-default")
+
+
+def modern_peers(paths: Sequence[Path]) -> str:
+    """The modern peers' runner CSVs (rendered together) beside the defaults
+    suite's imputers on the same cells (from ``defaults.csv``): mean over seeds of
+    per-feature NRMSE, PFC and seconds (fit + transform); the lowest error of a
+    cell in bold."""
+    frames = [_ok(p, full_only=True) for p in paths]
+    new = pd.concat(frames, ignore_index=True)
+    cells = set(map(tuple, new[["dataset", "rate"]].drop_duplicates().to_numpy()))
+    if (RESULTS / "defaults.csv").exists():
+        ref = _ok(RESULTS / "defaults.csv", full_only=True)
+        ref = ref[ref["imputer"].isin(DEFAULTS_BESIDE)]
+        frames.append(ref[[(d, r) in cells for d, r in
+                           zip(ref["dataset"], ref["rate"], strict=True)]])
+    df = pd.concat(frames, ignore_index=True)
+    df = df.assign(seconds=df["fit_seconds"] + df["transform_seconds"])
+    g = df.groupby(["dataset", "rate", "imputer"]).agg(
+        seeds=("seed", "count"), nrmse=("nrmse_per_feature", "mean"),
+        pfc=("pfc", "mean"), seconds=("seconds", "mean")).reset_index()
+    lines = ["| dataset | rate | imputer | seeds | NRMSE per feature | PFC | seconds |",
+             "|---|---|---|---|---|---|---|"]
+    for (_, _), cell in g.groupby(["dataset", "rate"], sort=True):
+        best = {m: cell[m].min() for m in ("nrmse", "pfc")}
+        for r in cell.itertuples():
+            vals = []
+            for m in ("nrmse", "pfc"):
+                v = getattr(r, m)
+                text = "" if pd.isna(v) else f"{v:.4f}"
+                vals.append(f"**{text}**" if text and v == best[m] else text)
+            lines.append(f"| {r.dataset} | {r.rate:g} | {r.imputer} | {r.seeds} | "
+                         f"{vals[0]} | {vals[1]} | {r.seconds:.1f} |")
+    return "\n".join(lines)
+
+
 def scale(path: Path) -> str:
     """Growth of the seconds with the rows, and transform memory against the
     tables' size."""

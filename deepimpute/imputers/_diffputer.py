@@ -76,7 +76,7 @@ class DiffPuterImputer(BaseDeepImputer):
     the defaults, which were chosen for a 2-core CPU: measured on one thread,
     a row's imputation costs about 900 times the default's there, and the
     paper's full schedule extrapolates to about 1,400 times the default's
-    longest fit (``benchmarks/peers_cost.py``, docs/methods/diffputer.md).
+    longest fit (``benchmarks/studies/peers_cost.py``, docs/methods/diffputer.md).
     Each M-step continues from the previous
     model's weights (the authors start a new model each round).
 

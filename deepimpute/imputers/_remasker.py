@@ -79,7 +79,7 @@ class ReMaskerImputer(BaseDeepImputer):
     blocks), which with 100 epochs and early stopping is the default, for a
     2-core CPU: measured on one thread on 4,000 rows, the large network's
     epoch takes about 2.5 times as long, its imputed row 9 times, and its
-    600 epochs about 15 times the default's 100 (``benchmarks/peers_cost.py``,
+    600 epochs about 15 times the default's 100 (``benchmarks/studies/peers_cost.py``,
     docs/methods/remasker.md). Categorical attributes get their own
     embedding and a softmax head (the paper treats numbers only).
 

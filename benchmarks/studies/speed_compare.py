@@ -1,5 +1,5 @@
-"""Tables of ``benchmarks/results/speed.md``: seeded errors before / after a change,
-the step profile, and the per-row memory of RVI / VAD.
+"""Comparison tables of speed work: seeded errors before / after a change, the step
+profile, and the per-row memory of RVI / VAD (printed; writes no CSV).
 
 * ``errors``: for every (dataset, rate) cell and imputer in both CSVs, the mean
   error over the seeds in the reference CSV (the committed runs) and in the new
@@ -8,10 +8,9 @@ the step profile, and the per-row memory of RVI / VAD.
 * ``profile``: ``step_profile.csv``, kernels and milliseconds per step by label.
 * ``memory``: the fit's peak growth of the scale CSVs given, per row.
 
-    python -m benchmarks.speed_compare errors benchmarks/results/defaults.csv \\
-        benchmarks/results/defaults-speed-vsae.csv
-    python -m benchmarks.speed_compare profile
-    python -m benchmarks.speed_compare memory benchmarks/results/scale-rows-*.csv
+    python -m benchmarks.studies.speed_compare errors BEFORE.csv AFTER.csv
+    python -m benchmarks.studies.speed_compare profile
+    python -m benchmarks.studies.speed_compare memory SCALE.csv ...
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from benchmarks._cli import RESULTS
 
 
 def errors(reference: Path, new: Path, metric: str) -> str:
@@ -64,7 +63,8 @@ def memory(paths: list[Path]) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
+    """The tool's arguments (runs nothing); ``outputs``: none (it prints)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="what", required=True)
     e = sub.add_parser("errors")
@@ -75,10 +75,16 @@ def main(argv=None) -> int:
     m = sub.add_parser("memory")
     m.add_argument("paths", type=Path, nargs="+")
     args = ap.parse_args(argv)
+    args.outputs = []
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     if args.what == "errors":
         print(errors(args.reference, args.new, args.metric))
     elif args.what == "profile":
-        from benchmarks.step_profile import NAME, OPS, ops_summary, summary
+        from benchmarks.studies.step_profile import NAME, OPS, ops_summary, summary
 
         print(summary(RESULTS / NAME))
         print()

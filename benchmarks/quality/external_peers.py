@@ -10,24 +10,27 @@ in an environment of their own, made once with
     /tmp/peers-venv/bin/pip install torch==2.13.0 hyperimpute==0.1.17 utrees==0.3.0 \
         "scikit-learn==1.6.1" "pandas<3"
 
-(a CPU build of torch first, as in the README). This script runs in deepimpute's
+(a CPU build of torch first, as in the README). This suite runs in deepimpute's
 environment: per cell it draws exactly the runner's mask and split
-(:func:`benchmarks.run.split`, :func:`deepimpute.missingness.simulate_missing`, same
-seeds), hands the masked training and test rows (column codes: numbers as they are,
-categories as integer codes) to a worker process in the other environment
-(``--peer-python``), decodes what comes back (codes rounded and clipped to a
-category) and scores it with :func:`deepimpute.metrics.score_imputation`, writing
-rows in the runner's CSV format (resumable: finished cells are skipped).
+(:func:`benchmarks.quality.grid.split`,
+:func:`deepimpute.missingness.simulate_missing`, same seeds), hands the masked
+training and test rows (column codes: numbers as they are, categories as integer
+codes) to a worker process in the other environment (``--peer-python`` runs the
+script ``benchmarks/quality/_peer_worker.py``, which imports no deepimpute),
+decodes what comes back (codes rounded and clipped to a category) and scores it
+with :func:`deepimpute.metrics.score_imputation`, writing rows in the runner's
+CSV format (resumable: finished cells are skipped).
 
 The peers fit on the training rows and impute the test rows, as every runner cell
 does. ``hyperimpute``: the package's ``hyperimpute`` plugin (AutoML over the
 column learners), defaults. ``utrees``: ``UnmaskingTrees`` defaults, categories
 marked "categorical", numbers "continuous"; its imputations are draws, the point
 imputation is the mean (categories: the most frequent) of ``--utrees-draws``
-draws. The script
+draws. The suite
 asserts that HyperImpute's test imputations are not the training column means.
 
-    python -m benchmarks.external_peers --datasets heart yeast --seeds 0 1 2
+    python -m benchmarks.run --suite external-peers --datasets heart yeast \
+        --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -38,64 +41,20 @@ import itertools
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks._cli import RESULTS, RowWriter, add_common
+from benchmarks.data import load
+from benchmarks.quality.grid import FIELDS, _brief, _key, split
+
 PEERS = ("hyperimpute", "utrees")
 DEFAULT_PYTHON = "/tmp/peers-venv/bin/python"
+#: the worker, run by path in the peers' environment (imports no deepimpute)
+WORKER = Path(__file__).resolve().with_name("_peer_worker.py")
 
 
-# ----------------------------------------------------------------- worker side
-def worker(cell: Path, imputer: str, out: Path, seed: int, draws: int) -> None:
-    """In the peers' environment: fit on ``fit`` rows, impute ``test`` rows."""
-    import pandas as pd
-
-    arrays = np.load(cell)
-    X_fit, X_test, is_cat = arrays["fit"], arrays["test"], arrays["is_cat"]
-    t0 = time.perf_counter()
-    if imputer == "hyperimpute":
-        import warnings
-
-        warnings.filterwarnings("ignore")
-        from hyperimpute.plugins.imputers import Imputers
-
-        plugin = Imputers().get("hyperimpute", random_state=seed)
-        plugin.fit(pd.DataFrame(X_fit))
-        t1 = time.perf_counter()
-        imputed = np.asarray(plugin.transform(pd.DataFrame(X_test)), dtype=float)
-    elif imputer == "utrees":
-        from utrees import UnmaskingTrees
-
-        model = UnmaskingTrees(random_state=seed)
-        model.fit(X_fit, quantize_cols=["categorical" if c else "continuous"
-                                        for c in is_cat])
-        t1 = time.perf_counter()
-        draw = np.asarray(model.impute(n_impute=draws, X=X_test), dtype=float)
-        imputed = draw.mean(0)
-        for j in np.flatnonzero(is_cat):  # the most frequent code of the draws
-            codes = np.rint(draw[:, :, j]).astype(int)
-            imputed[:, j] = [np.bincount(c - c.min()).argmax() + c.min()
-                             for c in codes.T]
-    else:
-        raise ValueError(f"unknown peer {imputer!r}")
-    t2 = time.perf_counter()
-    import sklearn
-
-    versions = (f"{imputer}={_version(imputer)};sklearn={sklearn.__version__};"
-                f"pandas={pd.__version__};numpy={np.__version__}")
-    np.savez(out, imputed=imputed, fit_seconds=t1 - t0, transform_seconds=t2 - t1,
-             versions=versions)
-
-
-def _version(name: str) -> str:
-    from importlib.metadata import version
-
-    return version(name)
-
-
-# ------------------------------------------------------------------ main side
 def codes(frame, spec, categories):
     """Float column codes: numbers as they are, categories as integer codes."""
     import pandas as pd
@@ -167,10 +126,9 @@ def run_cell(data, mech, rate, imp, seed, args, tmp: Path, split, fields) -> dic
     cell, res = tmp / "cell.npz", tmp / "out.npz"
     np.savez(cell, fit=C_fit, test=C_test, is_cat=is_cat)
     subprocess.run(
-        [args.peer_python, "-m", "benchmarks.external_peers", "--worker", str(cell),
-         imp, str(res), str(seed), str(args.utrees_draws)],
+        [args.peer_python, str(WORKER), str(cell), imp, str(res), str(seed),
+         str(args.utrees_draws)],
         check=True, timeout=args.timeout, stdout=sys.stderr,
-        cwd=Path(__file__).resolve().parent.parent,
     )
     got = np.load(res)
     imputed = got["imputed"]
@@ -189,34 +147,37 @@ def run_cell(data, mech, rate, imp, seed, args, tmp: Path, split, fields) -> dic
     }
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--worker", nargs=5, metavar=("CELL", "IMPUTER", "OUT", "SEED",
-                                                 "DRAWS"), help=argparse.SUPPRESS)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The suite's flags (``--suite`` is the runner's)."""
     p.add_argument("--datasets", nargs="*", default=DATASETS,
                    help="default: the runner's defaults suite")
     p.add_argument("--mechanisms", nargs="*", default=["mcar"])
     p.add_argument("--rates", nargs="*", type=float, default=[0.2, 0.5])
     p.add_argument("--imputers", nargs="*", default=list(PEERS), choices=PEERS)
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--peer-python", default=DEFAULT_PYTHON)
+    p.add_argument("--peer-python", default=DEFAULT_PYTHON,
+                   help="the Python of the peers' environment "
+                   f"(default {DEFAULT_PYTHON})")
     p.add_argument("--utrees-draws", type=int, default=5)
     p.add_argument("--timeout", type=float, default=3600,
                    help="seconds a peer may take on one cell")
-    p.add_argument("--out", type=Path,
-                   default=Path(__file__).parent / "results" / "external_peers.csv")
-    args = p.parse_args(argv)
-    if args.worker:  # in the peers' environment: no deepimpute import
-        cell, imputer, out, seed, draws = args.worker
-        worker(Path(cell), imputer, Path(out), int(seed), int(draws))
-        return 0
+    add_common(p, out=RESULTS / "external_peers.csv",
+               quick="not available: the peers run at their defaults")
 
-    from benchmarks._cli import RowWriter
-    from benchmarks.run import FIELDS, _brief, _key, load, split
+
+def resolve(args, parser: argparse.ArgumentParser) -> None:
+    """Check the arguments (no run)."""
+    if args.quick:
+        parser.error("--quick: the external peers have no reduced settings")
+    args.outputs = [args.out]
+
+
+def main(args) -> int:
+    """Run (or resume: finished cells are skipped) the peers' cells."""
     done = set()
     if args.out.exists():
         with args.out.open() as fh:
             done = {_key(r) for r in csv.DictReader(fh) if r["status"] == "ok"}
+    failed = 0
     with RowWriter(args.out, FIELDS, append=True, brief=_brief) as writer, \
             tempfile.TemporaryDirectory() as tmp:
         for dname in args.datasets:
@@ -233,9 +194,6 @@ def main(argv=None) -> int:
                                         Path(tmp), split, FIELDS))
                 except Exception as exc:  # recorded, never swallowed
                     row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+                    failed += 1
                 writer.write(row)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return 1 if failed else 0

@@ -13,10 +13,12 @@ per-step overhead not to dominate (a row's draws are one batch: the papers' 50
 draws make 10 rows a batch of 500). The epochs of a full fit are the most the
 schedule allows; early stopping (on by default) can end it sooner. No error is
 recorded: a few epochs say nothing of the quality. The machine is shared:
-compare configurations only as ratios within one run. On one thread:
+compare configurations only as ratios within one run. On one thread
+(``OMP_NUM_THREADS=1``):
 
-    OMP_NUM_THREADS=1 python -m benchmarks.peers_cost --epochs 3 --rows 400 \
-        --paper-rows 10
+    python -m benchmarks.studies.peers_cost --epochs 3 --rows 400 --paper-rows 10
+
+The report renders the CSV with :func:`markdown`.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from pathlib import Path
 
 import torch
 
-from benchmarks._cli import RowWriter
-from benchmarks.run import RESULTS, split
+from benchmarks._cli import RESULTS, RowWriter
+from benchmarks.quality.grid import split
 
 #: name -> (registry imputer, parameters, epochs per M-step of the full schedule
 #: (None: the estimator's ``max_iter``), M-steps): the papers' settings and ours
@@ -72,7 +74,8 @@ def markdown(path: Path) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
+    """The study's arguments (runs nothing); ``outputs``: the CSV it appends to."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--rows", type=int, default=400,
@@ -81,9 +84,16 @@ def main(argv=None) -> int:
                    help="the same for the papers' settings")
     p.add_argument("--configs", nargs="*", default=list(CONFIGS),
                    choices=list(CONFIGS))
-    p.add_argument("--out", type=Path, default=RESULTS / "peers_cost.csv")
+    p.add_argument("--out", type=Path, default=RESULTS / "peers_cost.csv",
+                   help="the CSV the rows are appended to")
     args = p.parse_args(argv)
-    from benchmarks.oracle import gaussian_table
+    args.outputs = [args.out]
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from benchmarks.data import gaussian_table
     from deepimpute.imputers import make_imputer
     from deepimpute.missingness import simulate_missing
 

@@ -31,21 +31,26 @@ what its parameter uncertainty contribute to valid intervals.
 One CSV row per design x mechanism x imputer x replication x coefficient; rows
 of a replication are appended together under a file lock, and a rerun skips the
 replications already in the CSV, so several processes can share one CSV
-(``--shard k/K``) and a stopped run resumes. ``--summary`` renders the tables
-(bias, coverage with its Monte-Carlo standard error, mean width, width over
-MICE's, seconds); ``--figure`` plots coverage.
+(``--shard k/K``) and a stopped run resumes. A run prints the tables (bias,
+coverage with its Monte-Carlo standard error, mean width, width over MICE's,
+seconds; ``--summary PATH`` also writes them, ``--summary-only`` runs nothing);
+``--figure`` plots coverage.
 
 Imputers are registry names, optionally with parameters:
 ``vsae`` or ``"vsae:numerical=gaussian_learned,kl_weight=1"`` (the label of the
 rows is the whole string). ``--set KEY=VALUE`` applies to every imputer that has
 the parameter.
 
-Examples::
+Examples (two processes may share one CSV: the second with ``--shard 1/2``)::
 
-    python -m benchmarks.multiple_imputation --reps 200 --imputers mice iterative
-    python -m benchmarks.multiple_imputation --reps 100 --imputers vsae rvi \\
-        --shard 0/2 &   # and --shard 1/2 in a second process
-    python -m benchmarks.multiple_imputation --summary-only
+    python -m benchmarks.run --suite multiple-imputation --reps 200 \
+        --imputers mice iterative
+    python -m benchmarks.run --suite multiple-imputation --reps 100 \
+        --imputers vsae rvi --shard 0/2
+    python -m benchmarks.run --suite multiple-imputation --summary-only
+
+The report renders the CSV with :func:`markdown` and draws the coverage figure
+with :func:`draw` (``benchmarks/report/manifest.toml``).
 """
 
 from __future__ import annotations
@@ -62,11 +67,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks._cli import add_common, parse_overrides, save_figure, versions
+from benchmarks._cli import RESULTS, add_common, parse_overrides, save_figure, versions
 from deepimpute.imputers import IMPUTERS, SklearnImputerAdapter
 from deepimpute.pooling import fit_pooled
 
-RESULTS = Path(__file__).parent / "results"
 OUT = RESULTS / "multiple_imputation.csv"
 DESIGNS = ("linear", "logistic")
 MECHANISMS = ("mar", "mcar")
@@ -316,11 +320,15 @@ def append_locked(path: Path, rows: list[dict]) -> None:
 
 # ---------------------------------------------------------------------- summary
 def _mcse(p: float, n: int) -> float:
-    return math.sqrt(max(p * (1 - p), 1e-12) / n) if n else float("nan")
+    """Monte-Carlo standard error of a coverage ``p`` over ``n`` replications,
+    with ``p (1 - p)`` no smaller than at the nominal 0.95 (a coverage of 0 or 1
+    over few replications is not exact)."""
+    return math.sqrt(max(p * (1 - p), LEVEL * (1 - LEVEL)) / n) if n else float("nan")
 
 
 def summary_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Per design x mechanism x imputer x coefficient: bias, coverage, width."""
+    """Per design x mechanism x imputer x coefficient: bias, coverage, width, and
+    their Monte-Carlo standard errors."""
     g = df.groupby(["design", "mechanism", "imputer", "coef"], sort=False)
     out = g.agg(reps=("rep", "nunique"), truth=("truth", "first"),
                 mean=("estimate", "mean"), sd=("estimate", "std"),
@@ -328,6 +336,7 @@ def summary_frame(df: pd.DataFrame) -> pd.DataFrame:
                 width=("width", "mean"), fmi=("fmi", "mean"),
                 seconds=("seconds", "mean")).reset_index()
     out["bias"] = out["mean"] - out["truth"]
+    out["bias_mcse"] = out["sd"] / np.sqrt(out["reps"])
     out["rel_bias"] = out["bias"] / out["truth"].where(out["truth"] != 0)
     out["coverage_mcse"] = [_mcse(p, r) for p, r in zip(out.coverage, out.reps,
                                                        strict=True)]
@@ -345,28 +354,18 @@ def _meets(row) -> bool:
     return bool(0.92 <= row.coverage <= 0.98 and abs(row.bias) < limit and ratio_ok)
 
 
-def render(df: pd.DataFrame, command: str = "") -> str:
-    """Markdown tables, one per design x mechanism."""
+def tables(df: pd.DataFrame, heading: str = "##") -> list[str]:
+    """Markdown lines: one table per design x mechanism under ``heading``."""
     s = summary_frame(df)
-    lines = ["# Multiple imputation: bias, coverage and interval width", ""]
-    if command:
-        lines += [f"Command: `{command}`", ""]
-    lines += [
-        "Per imputer and coefficient: bias of the pooled estimate (truth in the "
-        "header), coverage of the pooled 95 % interval (its Monte-Carlo standard "
-        "error in brackets), mean interval width over MICE's, mean fraction of "
-        "missing information, seconds per replication (fit + m draws + pooling). "
-        "A row is marked `ok` where every coefficient meets the goal of issue 32 "
-        "(coverage 0.92-0.98, |bias| < 10 % of the coefficient, width <= 1.3x "
-        "MICE's).", "",
-    ]
+    lines = []
     for (design, mech), part in s.groupby(["design", "mechanism"], sort=False):
         coefs = list(dict.fromkeys(part.coef))
         truth = part.drop_duplicates("coef").set_index("coef")["truth"]
         head = " | ".join(f"{c} ({truth[c]:+g})" for c in coefs)
-        lines += [f"## {design}, {mech}", "",
-                  f"| imputer | reps | {head} | fmi | width / MICE | seconds | goal |",
-                  "|---" * (len(coefs) + 6) + "|"]
+        lines += [f"{heading} {design}, {mech}", "",
+                  f"| imputer | reps | {head} | width | width / MICE | fmi | "
+                  "seconds | goal |",
+                  "|---" * (len(coefs) + 7) + "|"]
         for imp, rows in part.groupby("imputer", sort=False):
             rows = rows.set_index("coef").reindex(coefs)
             cells = [
@@ -377,27 +376,71 @@ def render(df: pd.DataFrame, command: str = "") -> str:
             ok = all(_meets(r) for r in rows.reset_index().itertuples())
             lines.append(
                 f"| {imp} | {int(rows.reps.min())} | " + " | ".join(cells)
-                + f" | {rows.fmi.mean():.2f} | "
+                + f" | {rows.width.mean():.2f} | "
                 + (f"{ratio:.2f}" if np.isfinite(ratio) else "-")
-                + f" | {rows.seconds.mean():.1f} | {'ok' if ok else ''} |"
+                + f" | {rows.fmi.mean():.2f} | {rows.seconds.mean():.1f} | "
+                + f"{'ok' if ok else ''} |"
             )
-        lines += ["", "Cells: bias, coverage (Monte-Carlo SE).", ""]
+        lines += [""]
+    return lines
+
+
+def render(df: pd.DataFrame) -> str:
+    """The summary printed after a run: one table per design x mechanism."""
+    lines = [
+        "# Multiple imputation: bias, coverage and interval width", "",
+        "Per imputer and coefficient: bias of the pooled estimate (truth in the "
+        "header), coverage of the pooled 95 % interval (its Monte-Carlo standard "
+        "error in brackets); mean interval width over the coefficients, and over "
+        "MICE's; mean fraction of missing information; seconds per replication "
+        "(fit + m draws + pooling). A row is marked `ok` where every coefficient "
+        "meets the goal of issue 32 (coverage 0.92-0.98, |bias| < 10 % of the "
+        "coefficient, width <= 1.3x MICE's).", "",
+        *tables(df),
+    ]
     return "\n".join(lines)
 
 
-def plot(df: pd.DataFrame, path: Path) -> Path:
+def markdown(paths) -> str:
+    """The report's tables of one or several CSVs of this suite (rendered
+    together), with the Monte-Carlo standard errors of the biases."""
+    paths = paths if isinstance(paths, list | tuple) else [paths]
+    df = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    s = summary_frame(df)
+    lines = tables(df, heading="####")
+    parts = []
+    for label, rows in (("at least 100 replications", s[s.reps >= 100]),
+                        ("10 to 99", s[(s.reps >= 10) & (s.reps < 100)])):
+        if len(rows):
+            parts.append(f"{rows.bias_mcse.min():.3f} to {rows.bias_mcse.max():.3f} "
+                         f"({label})")
+    if parts:
+        reps = int(s.reps.max())
+        lines.append(
+            "Monte-Carlo standard error of a bias (the estimates' standard "
+            "deviation over the square root of the replications): "
+            + ", ".join(parts) + "; of a coverage of 0.95 over "
+            f"{reps} replications: {_mcse(LEVEL, reps):.3f}.")
+    return "\n".join(lines).rstrip()
+
+
+def plot(df: pd.DataFrame, path: Path, min_reps: int = 1) -> Path:
     """Coverage per imputer and coefficient (with 2 Monte-Carlo SE), one panel per
-    design x mechanism."""
+    design x mechanism; imputers with fewer than ``min_reps`` replications left
+    out."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     s = summary_frame(df)
+    s = s[s.reps >= min_reps]
     panels = list(s.groupby(["design", "mechanism"], sort=False))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.5),
+    ncols = min(len(panels), 2)
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows),
                              squeeze=False)
-    for ax, ((design, mech), part) in zip(axes[0], panels, strict=True):
+    for ax, ((design, mech), part) in zip(axes.flat, panels, strict=False):
         imputers = list(dict.fromkeys(part.imputer))
         coefs = [c for c in dict.fromkeys(part.coef) if c != "const"]
         for k, coef in enumerate(coefs):
@@ -412,48 +455,84 @@ def plot(df: pd.DataFrame, path: Path) -> Path:
         ax.set_xlim(0, 1.02)
         ax.set_xlabel("coverage of the 95 % interval")
         ax.set_title(f"{design}, {mech}")
-    axes[0][0].legend(loc="lower left", fontsize=7)
+        ax.legend(loc="lower left", fontsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
     return save_figure(fig, path)
 
 
-# ------------------------------------------------------------------------- main
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common(parser, seeds=(0, 1), out=OUT, overrides=True, figure=None,
-               quick="n=200 rows, m=5 draws, replications 0-1, quick settings")
+def draw(paths, path: Path) -> Path:
+    """The report's coverage figure of the CSVs: the imputers with at least 10
+    replications (all of them where none has as many)."""
+    df = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    reps = df.groupby(["design", "mechanism", "imputer"])["rep"].nunique()
+    return plot(df, path, min_reps=10 if (reps >= 10).any() else 1)
+
+
+# ------------------------------------------------------------------ command line
+QUICK_HELP = "n=200 rows, m=5 draws, replications 0-1, quick settings"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The suite's flags (``--suite`` is the runner's)."""
+    add_common(parser, seeds=(0, 1), out=None, overrides=True, figure=True,
+               quick=QUICK_HELP)
     parser.add_argument("--reps", type=int, default=None,
                         help="replications 0..REPS-1 (instead of --seeds)")
     parser.add_argument("--designs", nargs="+", default=list(DESIGNS),
                         choices=DESIGNS)
     parser.add_argument("--mechanisms", nargs="+", default=list(MECHANISMS),
                         choices=MECHANISMS)
-    parser.add_argument("--imputers", nargs="+", default=list(DEFAULT_IMPUTERS))
+    parser.add_argument("--imputers", nargs="+", default=list(DEFAULT_IMPUTERS),
+                        metavar="NAME[:K=V,...]",
+                        help="registry names or references "
+                        f"({' '.join(REFERENCES)}), optionally with parameters")
     parser.add_argument("--n", type=int, default=500, help="rows (default 500)")
     parser.add_argument("--m", type=int, default=10, help="draws (default 10)")
     parser.add_argument("--shard", default="0/1",
                         help="K/N: run the replications with rep %% N == K")
     parser.add_argument("--summary", type=Path, default=None,
-                        help="markdown summary (default: the CSV with .md)")
+                        help="also write the markdown summary there")
     parser.add_argument("--summary-only", action="store_true",
                         help="render the summary (and figure) of the CSV only")
-    args = parser.parse_args(argv)
-    overrides = parse_overrides(args.set)
-    n, m = args.n, args.m
+
+
+def resolve(args, parser: argparse.ArgumentParser) -> None:
+    """Fill the defaults, check the imputer labels and the shard (no run)."""
+    try:
+        args.overrides = parse_overrides(args.set)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.quick:
         from deepimpute.imputers import QUICK
 
-        n, m = min(n, 200), min(m, 5)
-        overrides = {**QUICK, **overrides}
-    reps = list(range(args.reps)) if args.reps is not None else list(args.seeds)
-    k, _, shards = args.shard.partition("/")
-    k, shards = int(k), int(shards or 1)
-    reps = [r for r in reps if r % shards == k]
-    out = Path(args.out)
+        args.n, args.m = min(args.n, 200), min(args.m, 5)
+        args.overrides = {**QUICK, **args.overrides}
     for label in args.imputers:
-        parse_imputer(label, overrides)  # fail early on a bad name
+        try:
+            parse_imputer(label, args.overrides)
+        except ValueError as exc:
+            parser.error(f"--imputers: {exc}")
+    k, _, shards = args.shard.partition("/")
+    try:
+        args.shard_k, args.shards = int(k), int(shards or 1)
+    except ValueError:
+        parser.error(f"--shard expects K/N, got {args.shard!r}")
+    if not 0 <= args.shard_k < args.shards:
+        parser.error(f"--shard {args.shard}: K must be in 0..N-1")
+    reps = list(range(args.reps)) if args.reps is not None else list(args.seeds)
+    args.replications = [r for r in reps if r % args.shards == args.shard_k]
+    name = "multiple_imputation" + ("-quick" if args.quick else "")
+    args.out = args.out or RESULTS / f"{name}.csv"
+    args.outputs = [] if args.summary_only else [args.out]
+
+
+def main(args) -> int:
+    """Run (or resume) the replications of ``args``; print the summary."""
+    out = Path(args.out)
     if not args.summary_only:
         done = done_keys(out)
-        for rep in reps:
+        for rep in args.replications:
             for design in args.designs:
                 for mech in args.mechanisms:
                     for label in args.imputers:
@@ -462,8 +541,8 @@ def main(argv=None) -> int:
                             and label.partition(":")[0] in NUMERIC_ONLY
                         ):
                             continue
-                        rows = run_one(design, mech, label, rep, n=n, m=m,
-                                       overrides=overrides)
+                        rows = run_one(design, mech, label, rep, n=args.n, m=args.m,
+                                       overrides=args.overrides)
                         append_locked(out, rows)
                         cov = "".join(str(r["covers"]) for r in rows)
                         print(f"{design} {mech} {label} rep {rep}: covers {cov} "
@@ -472,16 +551,10 @@ def main(argv=None) -> int:
         print(f"no results in {out}", file=sys.stderr)
         return 1
     df = pd.read_csv(out)
-    command = "python -m benchmarks.multiple_imputation " + " ".join(
-        argv if argv is not None else sys.argv[1:])
-    text = render(df, command)
-    summary = args.summary or out.with_suffix(".md")
-    summary.write_text(text + "\n")
+    text = render(df)
+    if args.summary is not None:
+        args.summary.write_text(text + "\n")
     print(text)
     if args.figure is not None:
         plot(df, args.figure)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,7 +1,8 @@
 """Kernels and seconds per training step of the deep imputers, beside a plain MLP.
 
-For each method a synthetic mixed table (:func:`deepimpute.datasets.make_mixed_data`,
-MCAR 0.3, as ``benchmarks/epoch_cost.py``) fits one epoch with the method's defaults
+For each method a synthetic mixed table
+(:func:`deepimpute.datasets.make_mixed_data`, MCAR 0.3, as
+:mod:`benchmarks.perf.epoch_cost`) fits one epoch with the method's defaults
 (early stopping off); then, on its fitted core and the default batch size:
 
 * ``ops_per_step``: aten operators dispatched per training step, forward, backward
@@ -10,16 +11,18 @@ MCAR 0.3, as ``benchmarks/epoch_cost.py``) fits one epoch with the method's defa
   metadata-only operators left out), the number of kernels a step launches;
 * ``step_ms``: wall milliseconds per step (median of ``--repeats`` runs of
   ``--steps`` steps), beside ``mlp_step_ms``, the same for the equal-FLOP plain MLP
-  of ``benchmarks/epoch_cost.py`` (its parameters and multiply FLOPs per row match
+  of :mod:`benchmarks.perf.epoch_cost` (its parameters and multiply FLOPs per row match
   the method's), timed alternately in the same process so that the machine's load
   falls on both alike; ``ratio`` is their quotient and ``ratio_min`` / ``ratio_max``
   its spread over the repeats;
 * ``--top`` operators by self CPU time over the steps (torch.profiler), in
   ``step_profile_ops.csv``.
 
-``--label`` names the code measured (rows of other labels stay in the CSVs).
+``--label`` names the code measured (rows of other labels stay in the CSVs; a
+method's rows of the same label are replaced). The report renders the CSVs with
+:func:`summary` and :func:`ops_summary`.
 
-    python -m benchmarks.step_profile --label after
+    python -m benchmarks.studies.step_profile --label after
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ import pandas as pd
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from benchmarks._cli import versions
-from benchmarks.epoch_cost import (
+from benchmarks._cli import RESULTS, versions
+from benchmarks.perf.epoch_cost import (
     FIXED,
     PlainMLP,
     hidden_for,
@@ -45,7 +48,6 @@ from benchmarks.epoch_cost import (
 from deepimpute.imputers import IMPUTERS
 from deepimpute.training import Batch, table_tensors
 
-RESULTS = Path(__file__).resolve().parent / "results"
 NAME, OPS = "step_profile.csv", "step_profile_ops.csv"
 METHODS = ("vsae", "factvae", "rvi", "vad", "miwae", "hivae")
 
@@ -164,6 +166,7 @@ def _write(rows: list[dict], path: Path, label: str) -> None:
 
 
 def summary(path: Path) -> str:
+    """Kernels and milliseconds per step beside the MLP's, per method and label."""
     df = pd.read_csv(path)
     lines = ["| code | method | batch | kernels / step (MLP) | ms / step (MLP) | "
              "ratio (min-max) |", "|---" * 6 + "|"]
@@ -176,6 +179,7 @@ def summary(path: Path) -> str:
 
 
 def ops_summary(path: Path) -> str:
+    """The top operators' shares of a step, one line per method and label."""
     df = pd.read_csv(path)
     out = []
     for (method, label), sub in df.groupby(["imputer", "label"], sort=True):
@@ -184,7 +188,16 @@ def ops_summary(path: Path) -> str:
     return "\n".join(out)
 
 
-def main(argv=None) -> int:
+def markdown(paths) -> str:
+    """The report's view of ``[step_profile.csv, step_profile_ops.csv]``: the
+    per-step table, then each method's top operators."""
+    step, ops = paths
+    return (f"{summary(step)}\n\nTop operators by self CPU time over the steps "
+            f"(torch.profiler):\n\n{ops_summary(ops)}")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The study's arguments (runs nothing); ``outputs``: the two CSVs it updates."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
     ap.add_argument("--rows", type=int, default=20_000)
@@ -192,8 +205,18 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--top", type=int, default=10)
     ap.add_argument("--label", default="after")
-    ap.add_argument("--results", type=Path, default=RESULTS)
+    ap.add_argument("--results", type=Path, default=RESULTS,
+                    help=f"the folder of {NAME} and {OPS}")
     args = ap.parse_args(argv)
+    unknown = sorted(set(args.methods) - set(METHODS))
+    if unknown:
+        ap.error(f"--methods: unknown {unknown}; choose from {list(METHODS)}")
+    args.outputs = [args.results / NAME, args.results / OPS]
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     torch.set_num_threads(1)
     Xm = table(args.rows)
     rows, tops = [], []

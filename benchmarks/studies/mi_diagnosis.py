@@ -1,10 +1,11 @@
 """Why a sampler's draws are biased or too narrow: draws against the true conditional.
 
-On the ``linear`` design of :mod:`benchmarks.multiple_imputation` every column is
-jointly Gaussian, so the true conditional ``p(x_j | observed cells of the row)``
-of every missing cell is known in closed form (mean ``c`` and standard deviation
-``s``, from the design's covariance). For an imputer's ``m`` draws of a
-replication this script reports, over the missing cells of ``x1`` and ``x2``:
+On the ``linear`` design of :mod:`benchmarks.quality.multiple_imputation` every
+column is jointly Gaussian, so the true conditional
+``p(x_j | observed cells of the row)`` of every missing cell is known in closed
+form (mean ``c`` and standard deviation ``s``, from the design's covariance).
+For an imputer's ``m`` draws of a replication this study reports, over the
+missing cells of ``x1`` and ``x2``:
 
 * ``slope``: least-squares slope of the draws on ``c`` (1: the draws follow the
   relation of the cell to the observed ones; below 1 they ignore it and behave
@@ -20,11 +21,18 @@ replication this script reports, over the missing cells of ``x1`` and ``x2``:
   within variance) of the same draws.
 
 One CSV row per imputer x replication (imputer labels as in
-:mod:`benchmarks.multiple_imputation`, e.g. ``"rvi:numerical=gaussian_learned"``).
+:mod:`benchmarks.quality.multiple_imputation`, e.g.
+``"rvi:numerical=gaussian_learned"``). ``--compare BEFORE AFTER`` writes the
+summary of two such CSVs side by side (``--table``, the CSV the user guide
+includes) and prints it; the report renders the CSVs with :func:`markdown` and
+:func:`compare_markdown`.
 
-Example::
+Examples::
 
-    python -m benchmarks.mi_diagnosis --reps 4 --imputers mice vsae rvi
+    python -m benchmarks.studies.mi_diagnosis --reps 4 --imputers mice vsae rvi
+    python -m benchmarks.studies.mi_diagnosis --compare \
+        benchmarks/results/mi_diagnosis_before.csv \
+        benchmarks/results/mi_diagnosis_after.csv
 """
 
 from __future__ import annotations
@@ -38,8 +46,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks import multiple_imputation as mi
 from benchmarks._cli import RowWriter, add_common, parse_overrides
+from benchmarks.quality import multiple_imputation as mi
 from deepimpute.pooling import fit_pooled
 
 OUT = mi.RESULTS / "mi_diagnosis.csv"
@@ -154,28 +162,39 @@ def render(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def compare(before: Path, after: Path, md: Path, table: Path, command: str) -> str:
-    """The before / after table of two diagnosis CSVs, as markdown (``md``) and a
-    small CSV (``table``, for the user guide)."""
-    df = pd.concat([pd.read_csv(before).assign(version="before"),
-                    pd.read_csv(after).assign(version="after")], ignore_index=True)
-    text = "\n".join([
-        "# Draws against the true conditional (linear design)", "",
-        f"Command: `{command}`", "",
-        "Before: the samplers before the changes of issue 32 (MICE's draws "
-        "sharing chains, RVI / VAD / FactVAE / HI-VAE drawing z from the "
-        "encoder); after: with them. Columns: see benchmarks/mi_diagnosis.py.",
-        "", render(df), ""])
-    md.write_text(text)
+def _versions(paths) -> pd.DataFrame:
+    """The CSVs stacked, each labelled (``version``) by its name's last word
+    (``mi_diagnosis_before.csv`` -> ``before``)."""
+    return pd.concat([pd.read_csv(p).assign(version=Path(p).stem.rsplit("_", 1)[-1])
+                      for p in paths], ignore_index=True)
+
+
+def compare(before: Path, after: Path, table: Path) -> str:
+    """The before / after table of two diagnosis CSVs: written as a small CSV
+    (``table``, for the user guide), returned as markdown."""
+    df = _versions([before, after])
     s = summary_frame(df)
     s = s.round({c: 3 for c in ("slope", "offset_sd", "spread", "z_sd",
                                 "bias_x1", "bias_x2", "bw_x1")}).round(
         {"seconds": 1})
+    table.parent.mkdir(parents=True, exist_ok=True)
     s.to_csv(table, index=False)
-    return text
+    return render(df)
 
 
-def main(argv=None) -> int:
+def markdown(path: Path) -> str:
+    """The report's table of one diagnosis CSV."""
+    return render(pd.read_csv(path))
+
+
+def compare_markdown(paths) -> str:
+    """The report's table of several diagnosis CSVs side by side (``version``:
+    the last word of each CSV's name)."""
+    return render(_versions(paths))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The study's arguments (runs nothing); ``outputs``: the CSV it writes."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common(parser, seeds=(0, 1), out=OUT, overrides=True,
                quick="n=200 rows, m=5 draws, quick settings")
@@ -185,26 +204,39 @@ def main(argv=None) -> int:
                         choices=mi.MECHANISMS)
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--m", type=int, default=10)
-    parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--render-only", action="store_true",
+                        help="print the table of --out, run nothing")
     parser.add_argument("--compare", type=Path, nargs=2, metavar=("BEFORE", "AFTER"),
-                        help="render the before / after table of two CSVs into "
-                             "--summary (markdown) and --table (CSV), then exit")
-    parser.add_argument("--summary", type=Path, default=mi.RESULTS / "mi_diagnosis.md")
+                        help="write the before / after summary of two CSVs into "
+                             "--table, print it, run nothing")
     parser.add_argument("--table", type=Path,
                         default=mi.RESULTS / "mi_diagnosis_summary.csv")
     args = parser.parse_args(argv)
-    if args.compare:
-        command = "python -m benchmarks.mi_diagnosis " + " ".join(
-            argv if argv is not None else sys.argv[1:])
-        print(compare(*args.compare, args.summary, args.table, command))
-        return 0
-    overrides = parse_overrides(args.set)
-    n, m = args.n, args.m
+    try:
+        args.overrides = parse_overrides(args.set)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.quick:
         from deepimpute.imputers import QUICK
 
-        n, m = min(n, 200), min(m, 5)
-        overrides = {**QUICK, **overrides}
+        args.n, args.m = min(args.n, 200), min(args.m, 5)
+        args.overrides = {**QUICK, **args.overrides}
+    for label in args.imputers:
+        try:
+            mi.parse_imputer(label, args.overrides)
+        except ValueError as exc:
+            parser.error(f"--imputers: {exc}")
+    args.outputs = ([args.table] if args.compare else
+                    [] if args.render_only else [args.out])
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.compare:
+        print(compare(*args.compare, args.table))
+        return 0
+    n, m, overrides = args.n, args.m, args.overrides
     reps = list(range(args.reps)) if args.reps is not None else list(args.seeds)
     out = Path(args.out)
     if not args.render_only:
