@@ -1,4 +1,4 @@
-"""Docstring rules of the public imputers (issue 21): short parameter entries and the
+"""Docstring rules of the public imputers: short parameter entries and the
 scikit-learn order of sections. A small parser of our own, so it runs without numpydoc.
 """
 

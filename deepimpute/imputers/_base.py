@@ -199,7 +199,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         differently for batches of different sizes, so a numerical imputation of a
         row transformed alone may differ from the same row's in a larger batch by
         at most ``1e-5`` times the column's training standard deviation (tested
-        for every imputer in ``tests/test_field_reliability.py``). A
+        for every imputer in ``tests/test_user_frames.py``). A
         categorical imputation can differ only where two categories tie to within
         that precision. (``SklearnImputerAdapter`` is as row-independent as the
         imputer it wraps: ``KNNImputer`` breaks distance ties batch-dependently.)
