@@ -168,6 +168,12 @@ SHARED_PARAMETERS: dict[str, tuple[str, str]] = {
         "A column entirely missing at fit is dropped from the output (False) or "
         "kept, its missing entries set to 0 (True), as scikit-learn's imputers do.",
     ),
+    "numerical": (
+        "str",
+        'Likelihood of numerical attributes, one of '
+        '``deepimpute.nn.LIKELIHOODS["numerical"]``.',
+    ),
+    "activation": ('{"relu", "tanh", "leaky_relu", "elu"}', "Hidden activation."),
     "min_value, max_value": (
         "float or array-like of shape (n_features,)",
         "Bounds of the imputed values of numerical columns, per column or for all "
@@ -175,7 +181,8 @@ SHARED_PARAMETERS: dict[str, tuple[str, str]] = {
     ),
 }
 
-#: the fitted attributes every imputer has, and those of the torch imputers
+#: the fitted attributes every imputer has, those of the torch imputers and
+#: of the GAN imputers (``UnitScaledImputer``)
 SHARED_ATTRIBUTES: dict[str, tuple[str, str]] = {
     "spec_": ("ColumnSpec", "The resolved attribute description."),
     "module_": ("torch.nn.Module", "The trained torch core."),
@@ -195,6 +202,15 @@ SHARED_ATTRIBUTES: dict[str, tuple[str, str]] = {
         "MissingIndicator or None",
         "The indicator of ``add_indicator=True``, fitted on the missing entries of "
         "the training data; None otherwise.",
+    ),
+    "unit_low_": (
+        "ndarray of shape (n_model_columns,)",
+        "Model-space value mapped to 0 (observed training minimum of numerical "
+        "slots, 0 elsewhere).",
+    ),
+    "unit_span_": (
+        "ndarray of shape (n_model_columns,)",
+        "Model-space range mapped to [0, 1] (``max - min + 1e-6``; 1 elsewhere).",
     ),
 }
 

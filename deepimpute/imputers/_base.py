@@ -114,6 +114,11 @@ class BaseImputer(TransformerMixin, BaseEstimator):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if cls._renamed:  # an old name takes its new name's values, or the marker
+            cls._parameter_constraints = {
+                **cls._parameter_constraints,
+                **params.renamed_constraints(cls._renamed, cls._parameter_constraints),
+            }
         params.document(cls, cls._shared_attributes)
 
     def __getstate__(self):

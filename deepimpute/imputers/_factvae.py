@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._utils.params import renamed_constraints, store_params
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.factvae import FUSIONS, PRIOR_SCALINGS, FactVAE
 from ..nn import LIKELIHOODS
@@ -174,9 +174,6 @@ class FactVAEImputer(BaseDeepImputer):
         "n_draws": [Interval(Integral, 1, None, closed="left")],
     }
     _renamed = {"n_importance": "n_draws"}
-    _parameter_constraints.update(
-        renamed_constraints(_renamed, _parameter_constraints)
-    )
 
     def __init__(
         self,

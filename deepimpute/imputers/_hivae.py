@@ -41,11 +41,6 @@ class HIVAEImputer(BaseDeepImputer):
         Size of each attribute's intermediate code.
     hidden : tuple of int, default=(64,)
         Hidden widths of the encoders and (mirrored) of the shared decoder.
-    numerical : str, default="gaussian_hetero"
-        Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``.
-    activation : {"relu", "tanh", "leaky_relu", "elu"}, default="relu"
-        Hidden activation.
 
     Attributes
     ----------

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._utils.params import renamed_constraints, store_params
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.rvi import (
     INFERENCE_INITS,
@@ -64,9 +64,6 @@ class RVIImputer(BaseDeepImputer):
         Weight of the KL term. With the fixed unit-variance Gaussian likelihood of
         standardised numerical data, ``kl_weight = sigma_x**2`` is equivalent to a
         likelihood variance ``sigma_x**2`` (the objective is only rescaled).
-    numerical : str, default="gaussian"
-        Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``.
     posterior_learning_rate : float or None, default=None
         Adam step size of the training rows' parameters (None: ``learning_rate``).
     inference_steps : int or "auto", default="auto"
@@ -203,9 +200,6 @@ class RVIImputer(BaseDeepImputer):
         "row_dtype": [StrOptions(set(ROW_DTYPES))],
     }
     _renamed = {"beta": "kl_weight", "impute_draws": "n_draws"}
-    _parameter_constraints.update(
-        renamed_constraints(_renamed, _parameter_constraints)
-    )
 
     #: rows per inference optimisation: every row's parameters are independent, so
     #: a larger batch only spreads the per-step overhead (8 per transform chunk)
@@ -341,9 +335,6 @@ class VADImputer(RVIImputer):
         Initial (learned) or constant (fixed) posterior log-variance.
     kl_weight : float, default=1.0
         Weight of the KL term.
-    numerical : str, default="gaussian"
-        Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``.
     posterior_learning_rate : float or None, default=None
         Adam step size of the training rows' parameters (None: ``learning_rate``).
     inference_steps : int or "auto", default="auto"

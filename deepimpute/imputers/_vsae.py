@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._utils.params import renamed_constraints, store_params
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.vsae import CONDITIONS, IMPUTE_MODES, TARGETS, VSAE
 from ..nn import LIKELIHOODS
@@ -215,9 +215,6 @@ class VSAEImputer(BaseDeepImputer):
         "n_importance": "n_draws",
         "n_train_samples": "n_train_draws",
     }
-    _parameter_constraints.update(
-        renamed_constraints(_renamed, _parameter_constraints)
-    )
 
     def __init__(
         self,
