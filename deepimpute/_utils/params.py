@@ -159,7 +159,7 @@ SHARED_PARAMETERS: dict[str, tuple[str, str]] = {
     ),
     "add_indicator": (
         "bool",
-        "Append a :class:`~sklearn.impute.MissingIndicator` column (named "
+        "Append a ``MissingIndicator`` column (named "
         "``missingindicator_<name>``) for each feature with missing entries at "
         "fit.",
     ),
@@ -249,12 +249,10 @@ def document(cls, attributes: tuple[str, ...]) -> None:
             lines += own[key]
             continue
         if name in renamed:
-            lines += [
-                f"{name} : {_type_of(signature, renamed[name], own, key)}, "
-                f'default="{DEPRECATED}"',
-                f"    Deprecated: renamed ``{renamed[name]}`` in {RENAMED_IN}, "
-                f"removed in {REMOVED_IN}.",
-            ]
+            lines += _deprecated_entry(
+                [n for n in signature if n in renamed and n not in combined], renamed
+            )
+            done.update(renamed)
             continue
         if key not in SHARED_PARAMETERS:
             continue  # undocumented: tests/test_docstrings.py names it
@@ -281,12 +279,15 @@ def document(cls, attributes: tuple[str, ...]) -> None:
     cls.__doc__ = doc
 
 
-def _type_of(signature, new: str, own: dict, key: str) -> str:
-    """The numpydoc type of the new name of a renamed parameter."""
-    entry = own.get(new) or []
-    if entry:
-        return entry[0].split(" : ", 1)[1].split(", default=")[0]
-    return SHARED_PARAMETERS.get(new, ("object", ""))[0]
+def _deprecated_entry(names: list[str], renamed: dict[str, str]) -> list[str]:
+    """One entry for all the renamed parameters' old names: what each became."""
+    news = ", ".join(f"``{renamed[n]}``" for n in names)
+    what = "Old name" if len(names) == 1 else "Old names"
+    return [
+        f"{', '.join(names)} : deprecated",
+        *_wrap(f"{what} of {news}, renamed in {RENAMED_IN} and removed in "
+               f"{REMOVED_IN}; set the new name instead."),
+    ]
 
 
 def _default(value) -> str:

@@ -63,8 +63,8 @@ class GAINImputer(UnitScaledImputer):
 
     Notes
     -----
-    :meth:`transform` makes one generator pass with a noise vector shared by all
-    rows. :meth:`sample` draws fresh noise per row; since the noise is only
+    ``transform`` makes one generator pass with a noise vector shared by all
+    rows. ``sample`` draws fresh noise per row; since the noise is only
     U(0, 0.01), GAIN's draws differ very little (it is a single-imputation method).
     Its draws are not meant for inference: the generator all but ignores its noise,
     so the draws are near copies of one imputation and pooled intervals are far

@@ -26,9 +26,8 @@ class HIVAEImputer(BaseDeepImputer):
     ``sample`` resamples ``(s, z)`` by importance weight among 100 draws of the
     encoder's posterior (sampling-importance-resampling: a draw from the model's
     conditional of the missing given the observed entries), then x from the
-    decoder. Its draws are not meant for inference: on a known-truth design the
-    fitted model's conditional was off and pooled coefficients of imputed
-    covariates were biased by about 60 % (user guide, "Multiple imputation"). See
+    decoder. Its draws are not meant for inference: pooled coefficients of
+    imputed covariates come out biased (user guide, "Multiple imputation"). See
     ``deepimpute.models.hivae`` for what this compact version simplifies.
 
     Parameters

@@ -63,7 +63,7 @@ class MisGANImputer(UnitScaledImputer):
         Let the imputation critic's score of generated rows train the data
         generator, as the paper's objective does.
     n_draws : int, default=1
-        Imputer draws averaged by :meth:`transform`. 1 (one draw with a noise
+        Imputer draws averaged by ``transform``. 1 (one draw with a noise
         vector shared by all rows) is what the reference evaluates; averaging
         more draws usually lowers the RMSE.
     max_iter : int or "auto", default=200
@@ -90,7 +90,7 @@ class MisGANImputer(UnitScaledImputer):
 
     Notes
     -----
-    :meth:`sample` gives independent imputer draws (fresh noise per row); it
+    ``sample`` gives independent imputer draws (fresh noise per row); it
     inherits the spread the adversarial training gives the imputer, which is not a
     calibrated posterior. Its draws are not meant for inference: on a known-truth
     design they barely differ and do not follow the relation of the missing cells
