@@ -380,8 +380,9 @@ class VADImputer(RVIImputer):
 
     References
     ----------
-    A. Zadeh, S. Benoit, L.-P. Morency. "Relay Variational Inference: A Method
-    for Accelerated Encoderless VI", arXiv:2110.13422.
+    A. Zadeh, Y.-C. Lim, P. P. Liang, L.-P. Morency. "Variational Auto-Decoder:
+    Neural Generative Modeling from Partial Data", arXiv:1903.00840, 2019 (the
+    baseline of the RVI paper, arXiv:2110.13422).
 
     Examples
     --------
