@@ -85,3 +85,29 @@ def correlated_table(n=300, p=5, missing_rate=0.2, seed=0):
     Xm = X.copy()
     Xm[r.random(X.shape) < missing_rate] = np.nan
     return X, Xm
+
+
+# ---------------------------------------------------------------- torch cores
+def encoded_batch(X_missing, spec=None):
+    """``(encoder, Batch)`` of a table with missing cells, as an estimator hands it
+    to its torch core (float32 model view of the whole table)."""
+    import torch
+
+    from deepimpute._data import TableEncoder
+    from deepimpute.schema import ColumnSpec
+    from deepimpute.training import Batch
+
+    enc = TableEncoder(spec or ColumnSpec.infer(X_missing)).fit(X_missing)
+    _, data = enc.encode(X_missing)
+    tensors = (data.values, data.observed, data.attr_observed)
+    return enc, Batch(*(torch.from_numpy(a) for a in tensors),
+                      torch.arange(data.n_rows))
+
+
+def fit_core(module, batch, steps: int, learning_rate: float = 1e-2) -> list:
+    """Full-batch training of a core with its own optimiser: the step losses."""
+    module.train()
+    optimizers = module.configure_optimizers(learning_rate)
+    losses = [module.training_step(batch, optimizers)["loss"] for _ in range(steps)]
+    module.eval()
+    return losses

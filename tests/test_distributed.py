@@ -113,16 +113,17 @@ def test_two_gloo_ranks_fit_like_one_process(tmp_path):
         assert "per training row" in (tmp_path / f"rvi{r}.txt").read_text()
 
 
-def test_fit_on_dask_workers_like_one_process(client):
-    """One rank per worker of a 2-process LocalCluster: identical parameters on
-    both ranks, and the fit imputes like a one-process streamed fit."""
+def _fit_on_workers(client, max_iter: int):
+    """Fit ``PARAMS`` for ``max_iter`` epochs with one rank per worker of a
+    2-process LocalCluster (after the launcher's input errors); every rank must
+    hold the same model. Returns the ranks' imputers, the parameters, the data."""
     dd = pytest.importorskip("dask.dataframe")
     from deepimpute.distributed import _launch, fit_on_dask
 
     full, X = _data()
     # every epoch in both fits: on 800 rows an early stop on a noisy validation
     # loss would compare two fits of different lengths, not the two launchers
-    params = {**PARAMS, "n_iter_no_change": PARAMS["max_iter"]}
+    params = {**PARAMS, "max_iter": max_iter, "n_iter_no_change": max_iter}
     ddf = dd.from_pandas(X, npartitions=6)
     imputer = VAEImputer(**params)
     ests = _launch(client, imputer, ddf)
@@ -136,7 +137,22 @@ def test_fit_on_dask_workers_like_one_process(client):
     assert s0.keys() == s1.keys()
     for k in s0:
         assert torch.equal(s0[k], s1[k]), k
-    assert ests[0].n_iter_ == ests[1].n_iter_
+    assert ests[0].n_iter_ == ests[1].n_iter_ == max_iter
+    return ests, params, full, X, ddf
+
+
+def test_fit_on_dask_workers_gives_every_rank_the_same_model(client):
+    """The launcher's path in two epochs: clone, errors, identical ranks."""
+    ests, _, _, X, _ = _fit_on_workers(client, max_iter=2)
+    out = ests[0].transform(X)
+    seen = X.notna().to_numpy()
+    np.testing.assert_array_equal(out.to_numpy()[seen], X.to_numpy()[seen])
+
+
+@pytest.mark.slow  # ~30 s of CPU in three 40-epoch fits; the path runs fast above
+def test_fit_on_dask_workers_like_one_process(client):
+    """One rank per worker: the fit imputes like a one-process streamed fit."""
+    ests, params, full, X, ddf = _fit_on_workers(client, max_iter=PARAMS["max_iter"])
     single = VAEImputer(**params).fit(ddf)  # one process, the same partitions
     num = [c for c in X.columns if c.startswith("num")]
     mask = X[num].isna().to_numpy()

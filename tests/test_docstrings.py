@@ -1,10 +1,11 @@
-"""Docstring rules of the public imputers (issue 21): short parameter entries and the
+"""Docstring rules of the public imputers: short parameter entries and the
 scikit-learn order of sections. A small parser of our own, so it runs without numpydoc.
 """
 
 from __future__ import annotations
 
 import inspect
+import pydoc
 import re
 
 import pytest
@@ -196,3 +197,67 @@ def test_string_choices_in_docstring_are_the_accepted_ones(cls):
             f"fit accepts {sorted(accepted)}"
         )
     assert checked, f"{cls.__name__}: no string option checked"
+
+
+# ------------------------------------------------------------ help() in a terminal
+#: lines of ``help(imputer)``: its docstring, its methods' and the scikit-learn
+#: methods it inherits (about 120 lines of those); VSAE's was 486 before the
+#: docstrings were written for the terminal
+MAX_HELP_LINES = 450
+#: raw Sphinx roles in what this package writes into ``help()``: a link to the
+#: user guide at most (scikit-learn's own methods bring theirs, not counted)
+MAX_OWN_ROLES = 1
+_ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`")
+
+
+def _own_docstrings(cls):
+    """The docstrings ``help(cls)`` shows that this package wrote: the class's and
+    those of the members that a deepimpute class of its MRO defines first."""
+    yield inspect.getdoc(cls) or ""
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        for name, member in vars(klass).items():
+            if name in seen:
+                continue
+            seen.add(name)
+            routine = pydoc.visiblename(name) and (
+                inspect.isfunction(member)
+                or isinstance(member, (property, classmethod, staticmethod))
+            )
+            if routine and klass.__module__.startswith("deepimpute"):
+                yield inspect.getdoc(member) or ""
+
+
+@pytest.mark.parametrize("cls", PUBLIC_IMPUTERS, ids=lambda c: c.__name__)
+def test_help_reads_in_a_terminal(cls):
+    text = pydoc.plain(pydoc.render_doc(cls))
+    n_lines = len(text.splitlines())
+    assert n_lines <= MAX_HELP_LINES, f"help({cls.__name__}) is {n_lines} lines"
+    roles = [r for doc in _own_docstrings(cls) for r in _ROLE.findall(doc)]
+    assert len(roles) <= MAX_OWN_ROLES, f"{cls.__name__}: raw roles {roles}"
+
+
+@pytest.mark.parametrize(
+    "cls", [c for c in PUBLIC_IMPUTERS if c._renamed], ids=lambda c: c.__name__
+)
+def test_deprecated_parameters_share_one_short_entry(cls):
+    entries = parameter_entries(inspect.getdoc(cls))
+    old = set(cls._renamed)
+    holding = [k for k in entries if old & {n.strip() for n in k.split(",")}]
+    assert len(holding) == 1, f"{cls.__name__}: {holding}"
+    (key,) = holding
+    assert {n.strip() for n in key.split(",")} == old
+    text = " ".join(line.strip() for line in entries[key])
+    for new in cls._renamed.values():
+        assert f"``{new}``" in text
+    assert len(entries[key]) <= 3
+
+
+@pytest.mark.parametrize("cls", PUBLIC_IMPUTERS, ids=lambda c: c.__name__)
+def test_docstring_quotes_no_measurements(cls):
+    # measured evidence (percentages, +- values, seeds, commit ids) belongs to the
+    # user guide and the benchmark report, which the docstrings may link to
+    doc = inspect.getdoc(cls)
+    found = re.findall(r"[^\n]*(?:\d ?%|\+-|±|\bseeds? \d|\b[0-9a-f]{7,40}\b)[^\n]*",
+                       doc)
+    assert not found, f"{cls.__name__}: {found}"

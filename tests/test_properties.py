@@ -1,4 +1,4 @@
-"""Property-based contract of every imputer on random real-world frames (issue 17).
+"""Property-based contract of every imputer on random real-world frames.
 
 Hypothesis draws mixed DataFrames (float, extreme magnitudes, nullable Int/UInt/
 Float/boolean, pandas ``str`` and ``string`` dtypes, object strings, categories with

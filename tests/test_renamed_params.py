@@ -1,4 +1,4 @@
-"""Parameters renamed in 0.2 (issue 23): the old names still work for one release,
+"""Parameters renamed in 0.2: the old names still work for one release,
 warn, and give the same fitted imputer as the new ones."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``transform`` and ``sample`` stream large inputs in row chunks (issue 7).
+"""``transform`` and ``sample`` stream large inputs in row chunks.
 
 The chunk size is patched down to a few rows so that small tables span several
 chunks (one of them without a missing cell, the last one ragged).

@@ -159,7 +159,7 @@ SHARED_PARAMETERS: dict[str, tuple[str, str]] = {
     ),
     "add_indicator": (
         "bool",
-        "Append a :class:`~sklearn.impute.MissingIndicator` column (named "
+        "Append a ``MissingIndicator`` column (named "
         "``missingindicator_<name>``) for each feature with missing entries at "
         "fit.",
     ),
@@ -168,6 +168,12 @@ SHARED_PARAMETERS: dict[str, tuple[str, str]] = {
         "A column entirely missing at fit is dropped from the output (False) or "
         "kept, its missing entries set to 0 (True), as scikit-learn's imputers do.",
     ),
+    "numerical": (
+        "str",
+        'Likelihood of numerical attributes, one of '
+        '``deepimpute.nn.LIKELIHOODS["numerical"]``.',
+    ),
+    "activation": ('{"relu", "tanh", "leaky_relu", "elu"}', "Hidden activation."),
     "min_value, max_value": (
         "float or array-like of shape (n_features,)",
         "Bounds of the imputed values of numerical columns, per column or for all "
@@ -175,7 +181,8 @@ SHARED_PARAMETERS: dict[str, tuple[str, str]] = {
     ),
 }
 
-#: the fitted attributes every imputer has, and those of the torch imputers
+#: the fitted attributes every imputer has, those of the torch imputers and
+#: of the GAN imputers (``UnitScaledImputer``)
 SHARED_ATTRIBUTES: dict[str, tuple[str, str]] = {
     "spec_": ("ColumnSpec", "The resolved attribute description."),
     "module_": ("torch.nn.Module", "The trained torch core."),
@@ -195,6 +202,15 @@ SHARED_ATTRIBUTES: dict[str, tuple[str, str]] = {
         "MissingIndicator or None",
         "The indicator of ``add_indicator=True``, fitted on the missing entries of "
         "the training data; None otherwise.",
+    ),
+    "unit_low_": (
+        "ndarray of shape (n_model_columns,)",
+        "Model-space value mapped to 0 (observed training minimum of numerical "
+        "slots, 0 elsewhere).",
+    ),
+    "unit_span_": (
+        "ndarray of shape (n_model_columns,)",
+        "Model-space range mapped to [0, 1] (``max - min + 1e-6``; 1 elsewhere).",
     ),
 }
 
@@ -233,12 +249,10 @@ def document(cls, attributes: tuple[str, ...]) -> None:
             lines += own[key]
             continue
         if name in renamed:
-            lines += [
-                f"{name} : {_type_of(signature, renamed[name], own, key)}, "
-                f'default="{DEPRECATED}"',
-                f"    Deprecated: renamed ``{renamed[name]}`` in {RENAMED_IN}, "
-                f"removed in {REMOVED_IN}.",
-            ]
+            lines += _deprecated_entry(
+                [n for n in signature if n in renamed and n not in combined], renamed
+            )
+            done.update(renamed)
             continue
         if key not in SHARED_PARAMETERS:
             continue  # undocumented: tests/test_docstrings.py names it
@@ -265,12 +279,15 @@ def document(cls, attributes: tuple[str, ...]) -> None:
     cls.__doc__ = doc
 
 
-def _type_of(signature, new: str, own: dict, key: str) -> str:
-    """The numpydoc type of the new name of a renamed parameter."""
-    entry = own.get(new) or []
-    if entry:
-        return entry[0].split(" : ", 1)[1].split(", default=")[0]
-    return SHARED_PARAMETERS.get(new, ("object", ""))[0]
+def _deprecated_entry(names: list[str], renamed: dict[str, str]) -> list[str]:
+    """One entry for all the renamed parameters' old names: what each became."""
+    news = ", ".join(f"``{renamed[n]}``" for n in names)
+    what = "Old name" if len(names) == 1 else "Old names"
+    return [
+        f"{', '.join(names)} : deprecated",
+        *_wrap(f"{what} of {news}, renamed in {RENAMED_IN} and removed in "
+               f"{REMOVED_IN}; set the new name instead."),
+    ]
 
 
 def _default(value) -> str:

@@ -113,7 +113,13 @@ class BaseImputer(TransformerMixin, BaseEstimator):
     _transform_chunk_rows = 65536
 
     def __init_subclass__(cls, **kwargs):
+        """Complete a subclass: the renamed names' constraints, its docstring."""
         super().__init_subclass__(**kwargs)
+        if cls._renamed:  # an old name takes its new name's values, or the marker
+            cls._parameter_constraints = {
+                **cls._parameter_constraints,
+                **params.renamed_constraints(cls._renamed, cls._parameter_constraints),
+            }
         params.document(cls, cls._shared_attributes)
 
     def __getstate__(self):
@@ -177,7 +183,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         Returns
         -------
         X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
-            Same type as :meth:`transform`'s output.
+            Same type as ``transform``'s output.
         """
         if _dask.is_dask_frame(X):  # lazy: fit from the partitions, then transform
             return self.fit(X).transform(X)
@@ -193,19 +199,12 @@ class BaseImputer(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Impute the missing entries of ``X``.
 
-        The point imputation is deterministic for a fitted imputer and does not
-        depend on which other rows are transformed with a row, up to float
-        rounding: the deep models compute in float32, whose matrix products round
-        differently for batches of different sizes, so a numerical imputation of a
-        row transformed alone may differ from the same row's in a larger batch by
-        at most ``1e-5`` times the column's training standard deviation (tested
-        for every imputer in ``tests/test_field_reliability.py``). A
-        categorical imputation can differ only where two categories tie to within
-        that precision. (``SklearnImputerAdapter`` is as row-independent as the
-        imputer it wraps: ``KNNImputer`` breaks distance ties batch-dependently.)
-        Observed entries are returned unchanged and ``X`` is not modified. Large
-        inputs are encoded and imputed in chunks of rows, so the intermediate
-        encodings take memory bounded by the chunk size, not by the number of rows.
+        Deterministic, and a row's imputation does not depend on the other rows
+        up to float32 rounding: at most ``1e-5`` times the column's training
+        standard deviation (categories differ only at near ties;
+        ``SklearnImputerAdapter`` is as row-independent as the imputer it wraps).
+        Observed entries come back unchanged and ``X`` is not modified. Large
+        inputs are imputed in chunks of rows (memory bounded by the chunk size).
 
         Parameters
         ----------
@@ -219,12 +218,10 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             Same type, columns, index and dtypes as ``X`` (a float array for
             array input); columns entirely missing at fit are left out unless
             ``keep_empty_features``, and ``add_indicator`` appends the indicator's
-            boolean columns (see :meth:`get_feature_names_out`).
-            Categorical cells get only categories observed at fit
-            (declared but unused pandas categories stay in the dtype, never in a
-            cell); integer columns (numpy or nullable) get integers within the
-            range observed at fit; dates, durations and periods come back in their
-            dtype (and time zone); every imputed number is finite.
+            boolean columns (see ``get_feature_names_out``). Categorical cells get
+            categories observed at fit, integer columns integers within the
+            observed range, dates, durations and periods their dtype; every
+            imputed number is finite.
         """
         check_is_fitted(self)
         if _dask.is_dask_frame(X):  # lazy, partition by partition
@@ -237,15 +234,10 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         """Multiple imputation: ``n_draws`` completed copies of ``X``.
 
         Each copy holds an independent draw of the missing values from the fitted
-        model; observed entries are identical in every copy.
-
-        With a fixed ``random_state`` the draws are reproducible for the same ``X``.
-        Unlike :meth:`transform`, a row's draws may depend on the other rows of
-        ``X`` (the samplers draw noise in sequence over the rows). Inputs longer than
-        ``_transform_chunk_rows`` rows are drawn chunk by chunk, the first chunk
-        with the seed of ``random_state`` and each later one with its own seed
-        derived from it, so chunks do not share noise; those draws differ from
-        what one pass over all rows would give.
+        model; observed entries are identical in every copy. A fixed
+        ``random_state`` reproduces the draws for the same ``X``; unlike
+        ``transform``, a row's draws may depend on the other rows (noise is drawn
+        in sequence over the rows, each chunk of large inputs with its own seed).
 
         Parameters
         ----------
@@ -260,7 +252,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         Returns
         -------
         list of DataFrame or ndarray
-            ``n_draws`` completed datasets of the same type as :meth:`transform`'s.
+            ``n_draws`` completed datasets of the same type as ``transform``'s.
         """
         check_is_fitted(self)
         if _dask.is_dask_frame(X):  # one lazy Dask DataFrame per draw

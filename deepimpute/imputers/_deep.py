@@ -20,6 +20,7 @@ import torch
 
 from .._data import EncodedTable
 from .._utils import params
+from .._utils.scaling import unit_range
 from .._utils.sklearn_compat import Interval, StrOptions
 from .._utils.torch_utils import resolve_device, seeded
 from ..schema import ModelLayout
@@ -235,6 +236,29 @@ class BaseDeepImputer(BaseImputer):
             wanted = torch.device("cpu")
         self.module_ = module.to(wanted)
 
+
+
+class UnitScaledImputer(BaseDeepImputer):
+    """A torch imputer whose core works on the table min-max scaled to [0, 1] (the
+    GAN imputers): ``unit_low_`` and ``unit_span_`` are fitted on the training rows
+    and handed to the core as its ``low`` and ``span``."""
+
+    _shared_attributes = (
+        *BaseDeepImputer._shared_attributes, "unit_low_", "unit_span_"
+    )
+    #: the fit needs every column's range in model space: a Dask fit samples
+    _streamed_fit = False
+
+    def _fit(self, C, data, seed):
+        self.unit_low_, self.unit_span_ = unit_range(self.encoder_.layout, data)
+        super()._fit(C, data, seed)
+
+    def _core_arguments(self, layout, n_rows):
+        return dict(
+            layout=layout,
+            low=torch.from_numpy(self.unit_low_),
+            span=torch.from_numpy(self.unit_span_),
+        )
 
 @contextmanager
 def named_errors(name: str):

@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._utils.params import renamed_constraints, store_params
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.factvae import FUSIONS, PRIOR_SCALINGS, FactVAE
 from ..nn import LIKELIHOODS
@@ -62,31 +62,27 @@ class FactVAEImputer(BaseDeepImputer):
         ``eta * sparsity`` per step.
     group_available_prob : float, default=0.7
         During training each observed group is kept for inference with this
-        probability (the likelihood still uses every observed group). Our choice:
-        the paper keeps 0.9; 0.7 imputed better on every table and rate measured
-        (:ref:`defaults-factvae`).
+        probability (the likelihood still uses every observed group). Ours; the
+        paper keeps 0.9 (see Notes).
     fusion : {"poe", "moe"}, default="poe"
         ``"poe"``: product of experts (factVAE); ``"moe"``: uniform mixture of the
         same experts, each combined with the prior (the JMVAE+ baseline).
     numerical : str, default="huber"
         Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``. Our choice: a Gaussian core
-        with exponential tails (VSAE's default). With the paper's
-        ``"gaussian"`` spambase's skewed counts were imputed 18-19 % worse,
-        above the column mean's error, and the other tables within 2.2 %
-        (:ref:`defaults-factvae`).
+        ``deepimpute.nn.LIKELIHOODS["numerical"]``. Ours: a Gaussian core with
+        exponential tails (VSAE's default), more robust to skewed columns than
+        the paper's ``"gaussian"``.
     numerical_scale : float, default=0.3
         Fixed (``"gaussian"``, ``"huber"``: its Gaussian core) or initial
         (``"gaussian_learned"``) standard deviation of the numerical likelihood
-        on standardised data. Our choice:
-        a learned variance started at 1 imputes about the column mean (runner
-        suite ``factvae-uci``, section "factVAE" of the benchmark report).
+        on standardised data. Ours: a learned variance started at 1 imputes about
+        the column mean.
     prior_scaling : {"per_batch_mean", "dataset"}, default="dataset"
         Scale of the lasso and weight priors: against the dataset ELBO (divided by
         the number of training rows, which also divides the lasso's proximal
         threshold) or against the per-row mean ELBO (``"per_batch_mean"``, the
         authors' code, so ``sparsity`` means the same as in the paper; it tends to
-        impute the mode on categorical tables, :ref:`defaults-factvae`).
+        impute the mode on categorical tables).
     weight_prior_std : float, default=1.0
         Standard deviation of the Gaussian prior on the generator weights (not
         biases). With ``prior_scaling="per_batch_mean"`` this prior is not divided
@@ -96,10 +92,10 @@ class FactVAEImputer(BaseDeepImputer):
         Initial value of the learned scalar ``b_g`` inside the expert precision
         ``|V_g (phi_g + b_g)|`` (the authors' code uses 100, which keeps precisions
         away from 0 early on; smaller values give wider initial posteriors and a
-        tighter :meth:`score_samples` bound after short training).
+        tighter ``score_samples`` bound after short training).
     n_draws : int, default=100
-        Importance samples per row in :meth:`score_samples` and proposals per row
-        of the sampling-importance-resampling draws of :meth:`sample`.
+        Importance samples per row in ``score_samples`` and proposals per row of
+        the sampling-importance-resampling draws of ``sample``.
     max_iter : int or "auto", default="auto"
         Training epochs. ``"auto"`` (resolved into ``max_iter_``) allows about
         20,000 optimiser steps, between 10 and 1000 epochs; early stopping
@@ -124,15 +120,10 @@ class FactVAEImputer(BaseDeepImputer):
 
     Notes
     -----
-    Limit of the defaults: on Gaussian data its error is 9-10 % above the exact
-    conditional mean, and on a 300-row mixed table with 20 % of cells missing
-    (heart) its numerical error was not below the column mean's
-    (report, sections "Oracle floor" and "Defaults against the column mean").
-
-    Its draws are not meant for inference: with the default fixed-scale
-    likelihood they spread about half as much as the true conditional, and with
-    ``numerical="gaussian_learned"`` their conditional mean was off and varied
-    between fits (user guide, "Multiple imputation").
+    On small mixed tables the defaults may not beat the column mean; its draws
+    are not meant for inference (with the default fixed-scale likelihood they
+    spread less than the true conditional). Measurements behind the defaults and
+    their limits: :ref:`defaults-factvae`.
 
     References
     ----------
@@ -174,9 +165,6 @@ class FactVAEImputer(BaseDeepImputer):
         "n_draws": [Interval(Integral, 1, None, closed="left")],
     }
     _renamed = {"n_importance": "n_draws"}
-    _parameter_constraints.update(
-        renamed_constraints(_renamed, _parameter_constraints)
-    )
 
     def __init__(
         self,

@@ -5,18 +5,16 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 
 from .._utils.params import store_params
-from .._utils.scaling import unit_range
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.gain import GAIN, HINT_MODES
-from ._deep import BaseDeepImputer
+from ._deep import BaseDeepImputer, UnitScaledImputer
 
 __all__ = ["GAINImputer"]
 
 
-class GAINImputer(BaseDeepImputer):
+class GAINImputer(UnitScaledImputer):
     """Generative adversarial imputation nets (GAIN; Yoon et al., 2018).
 
     A generator fills missing entries from the observed ones, the mask and
@@ -55,11 +53,6 @@ class GAINImputer(BaseDeepImputer):
 
     Attributes
     ----------
-    unit_low_ : ndarray of shape (n_model_columns,)
-        Model-space value mapped to 0 (observed training minimum of numerical
-        slots, 0 elsewhere).
-    unit_span_ : ndarray of shape (n_model_columns,)
-        Model-space range mapped to [0, 1] (``max - min + 1e-6``; 1 elsewhere).
     history_ : list of dict
         Per-epoch means of ``loss`` (generator objective), ``d_loss``, ``g_adv``
         and ``rec``.
@@ -70,8 +63,8 @@ class GAINImputer(BaseDeepImputer):
 
     Notes
     -----
-    :meth:`transform` makes one generator pass with a noise vector shared by all
-    rows. :meth:`sample` draws fresh noise per row; since the noise is only
+    ``transform`` makes one generator pass with a noise vector shared by all
+    rows. ``sample`` draws fresh noise per row; since the noise is only
     U(0, 0.01), GAIN's draws differ very little (it is a single-imputation method).
     Its draws are not meant for inference: the generator all but ignores its noise,
     so the draws are near copies of one imputation and pooled intervals are far
@@ -99,8 +92,6 @@ class GAINImputer(BaseDeepImputer):
     )
 
     _core = GAIN
-    #: its fit needs every column's range in model space: a Dask fit samples
-    _streamed_fit = False
 
     _parameter_constraints: dict = {
         **BaseDeepImputer._parameter_constraints,
@@ -136,14 +127,3 @@ class GAINImputer(BaseDeepImputer):
         max_value=np.inf,
     ):
         store_params(self, locals())
-
-    def _fit(self, C, data, seed):
-        self.unit_low_, self.unit_span_ = unit_range(self.encoder_.layout, data)
-        super()._fit(C, data, seed)
-
-    def _core_arguments(self, layout, n_rows):
-        return dict(
-            layout=layout,
-            low=torch.from_numpy(self.unit_low_),
-            span=torch.from_numpy(self.unit_span_),
-        )

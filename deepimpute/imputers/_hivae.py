@@ -26,9 +26,8 @@ class HIVAEImputer(BaseDeepImputer):
     ``sample`` resamples ``(s, z)`` by importance weight among 100 draws of the
     encoder's posterior (sampling-importance-resampling: a draw from the model's
     conditional of the missing given the observed entries), then x from the
-    decoder. Its draws are not meant for inference: on a known-truth design the
-    fitted model's conditional was off and pooled coefficients of imputed
-    covariates were biased by about 60 % (user guide, "Multiple imputation"). See
+    decoder. Its draws are not meant for inference: pooled coefficients of
+    imputed covariates come out biased (user guide, "Multiple imputation"). See
     ``deepimpute.models.hivae`` for what this compact version simplifies.
 
     Parameters
@@ -41,11 +40,6 @@ class HIVAEImputer(BaseDeepImputer):
         Size of each attribute's intermediate code.
     hidden : tuple of int, default=(64,)
         Hidden widths of the encoders and (mirrored) of the shared decoder.
-    numerical : str, default="gaussian_hetero"
-        Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``.
-    activation : {"relu", "tanh", "leaky_relu", "elu"}, default="relu"
-        Hidden activation.
 
     Attributes
     ----------

@@ -177,11 +177,11 @@ class MICEImputer(BaseImputer):
     Each of ``n_imputations`` independent chains starts from the column means
     (numerical) and modes (categorical) and visits the columns in order of
     increasing missingness, ``max_iter`` rounds. A numerical (or image) column is
-    regressed on all others with :class:`~sklearn.linear_model.BayesianRidge` fitted
+    regressed on all others with ``BayesianRidge`` fitted
     on the rows where it is observed; its missing cells are replaced by draws from
     the posterior predictive normal (predicted mean and standard deviation). A
     categorical column gets a multinomial
-    :class:`~sklearn.linear_model.LogisticRegression` and its missing cells are
+    ``LogisticRegression`` and its missing cells are
     drawn from the predicted class probabilities. Categorical predictors enter
     one-hot; imputed image pixels are clipped to [0, 1] (their code range). With
     ``sample_posterior=False`` the draws are replaced by the predicted mean / most
@@ -189,14 +189,14 @@ class MICEImputer(BaseImputer):
     scikit-learn's tolerance rule: this reproduces
     ``IterativeImputer(BayesianRidge(), sample_posterior=False)`` on numerical data.
 
-    ``fit`` keeps each chain's models of its last round. :meth:`transform` runs
+    ``fit`` keeps each chain's models of its last round. ``transform`` runs
     every chain's stored models over the new rows' missing cells with point
     predictions (predicted mean, most probable class), starting from the training
     means/modes, for as many passes as the fit ran rounds (at least 2, at most
     ``max_iter``), and pools the chains: mean for numerical columns, majority vote
     for categorical ones (ties: lowest code). Point predictions make ``transform``
     deterministic and independent of the other rows passed along (random draws per
-    cell cannot be). :meth:`sample` gives the draws: draw ``d`` runs chain
+    cell cannot be). ``sample`` gives the draws: draw ``d`` runs chain
     ``d % n_imputations`` with its own draw of every model's parameters from
     their posterior (the normal-inverse-chi-squared posterior of the Bayesian
     linear regression, the Laplace approximation of the logistic one), then
@@ -218,7 +218,7 @@ class MICEImputer(BaseImputer):
         imputed value in a round is below ``tol`` times the largest absolute
         observed value (column codes), as ``IterativeImputer`` does.
     alpha_1, alpha_2, lambda_1, lambda_2 : float, default=1e-6
-        Gamma hyperpriors of :class:`~sklearn.linear_model.BayesianRidge`.
+        Gamma hyperpriors of ``BayesianRidge``.
     C : float, default=1.0
         Inverse L2 strength of the multinomial logistic regressions.
     random_state : int, RandomState instance or None, default=None
@@ -249,7 +249,7 @@ class MICEImputer(BaseImputer):
     round (the pooled multiple imputation); ``transform`` on the training rows
     re-imputes them from the start values with the stored models and differs from
     it. The predictive draws during ``fit`` are per cell (``IterativeImputer``'s
-    ``sample_posterior``); those of :meth:`sample` first draw the regression
+    ``sample_posterior``); those of ``sample`` first draw the regression
     coefficients jointly, once per draw and model.
 
     References
@@ -377,7 +377,7 @@ class MICEImputer(BaseImputer):
                     model = self._fit_model(Z, X, j, obs_rows)
                     models.append((int(j), model))
                     if rng is not None and it == self.max_iter:
-                        # the kept models: what :meth:`sample` needs to draw them
+                        # the kept models: what ``sample`` needs to draw them
                         Zo = _predictors(Z, obs_rows, self._design.others(j))
                         posterior[int(j)] = _posterior_info(model, Zo)
                     rows = np.flatnonzero(missing[:, j])

@@ -5,18 +5,16 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 
-from .._utils.params import renamed_constraints, store_params
-from .._utils.scaling import unit_range
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.misgan import MASK_TRANSFORMS, MisGAN
-from ._deep import BaseDeepImputer
+from ._deep import BaseDeepImputer, UnitScaledImputer
 
 __all__ = ["MisGANImputer"]
 
 
-class MisGANImputer(BaseDeepImputer):
+class MisGANImputer(UnitScaledImputer):
     """MisGAN imputer (Li, Jiang & Marlin, 2019).
 
     A data generator and a mask generator learn the distribution of incomplete rows
@@ -65,7 +63,7 @@ class MisGANImputer(BaseDeepImputer):
         Let the imputation critic's score of generated rows train the data
         generator, as the paper's objective does.
     n_draws : int, default=1
-        Imputer draws averaged by :meth:`transform`. 1 (one draw with a noise
+        Imputer draws averaged by ``transform``. 1 (one draw with a noise
         vector shared by all rows) is what the reference evaluates; averaging
         more draws usually lowers the RMSE.
     max_iter : int or "auto", default=200
@@ -82,11 +80,6 @@ class MisGANImputer(BaseDeepImputer):
 
     Attributes
     ----------
-    unit_low_ : ndarray of shape (n_model_columns,)
-        Model-space value mapped to 0 (observed training minimum of numerical
-        slots, 0 elsewhere).
-    unit_span_ : ndarray of shape (n_model_columns,)
-        Model-space range mapped to [0, 1] (``max - min + 1e-6``; 1 elsewhere).
     history_ : list of dict
         Per-epoch means of the critic losses ``d_x``, ``d_m``, ``d_i`` and of
         ``loss`` (the imputer's adversarial loss).
@@ -97,7 +90,7 @@ class MisGANImputer(BaseDeepImputer):
 
     Notes
     -----
-    :meth:`sample` gives independent imputer draws (fresh noise per row); it
+    ``sample`` gives independent imputer draws (fresh noise per row); it
     inherits the spread the adversarial training gives the imputer, which is not a
     calibrated posterior. Its draws are not meant for inference: on a known-truth
     design they barely differ and do not follow the relation of the missing cells
@@ -123,8 +116,6 @@ class MisGANImputer(BaseDeepImputer):
     )
 
     _core = MisGAN
-    #: its fit needs every column's range in model space: a Dask fit samples
-    _streamed_fit = False
 
     _parameter_constraints: dict = {
         **BaseDeepImputer._parameter_constraints,
@@ -143,9 +134,6 @@ class MisGANImputer(BaseDeepImputer):
         "n_draws": [Interval(Integral, 1, None, closed="left")],
     }
     _renamed = {"n_draws_impute": "n_draws"}
-    _parameter_constraints.update(
-        renamed_constraints(_renamed, _parameter_constraints)
-    )
 
     def __init__(
         self,
@@ -183,14 +171,3 @@ class MisGANImputer(BaseDeepImputer):
         max_value=np.inf,
     ):
         store_params(self, locals())
-
-    def _fit(self, C, data, seed):
-        self.unit_low_, self.unit_span_ = unit_range(self.encoder_.layout, data)
-        super()._fit(C, data, seed)
-
-    def _core_arguments(self, layout, n_rows):
-        return dict(
-            layout=layout,
-            low=torch.from_numpy(self.unit_low_),
-            span=torch.from_numpy(self.unit_span_),
-        )

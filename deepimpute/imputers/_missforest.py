@@ -87,7 +87,7 @@ def _warn_many_classes(encoder, C: np.ndarray, is_cat: np.ndarray, name: str) ->
 
 @contextmanager
 def _without_many_classes_warning():
-    """Silence scikit-learn's repeat of the warning :func:`_warn_many_classes`
+    """Silence scikit-learn's repeat of the warning ``_warn_many_classes``
     gives once per column."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_MANY_CLASSES, category=UserWarning)
@@ -124,12 +124,12 @@ class MissForestImputer(BaseImputer):
 
     Starting from the column means (numerical) and modes (categorical), the columns
     are visited in order of increasing missingness. For each one a
-    :class:`~sklearn.ensemble.RandomForestRegressor` (numerical and image columns) or
-    :class:`~sklearn.ensemble.RandomForestClassifier` (categorical columns) is trained
+    ``RandomForestRegressor`` (numerical and image columns) or
+    ``RandomForestClassifier`` (categorical columns) is trained
     on the rows where it is observed, with the current imputation of every other
     column as predictors, and predicts the rows where it is missing. Rounds repeat
     until the published stopping rule fires: the round-to-round change of the
-    imputation, measured as :math:`\\sum (X^{new}-X^{old})^2 / \\sum (X^{new})^2` over
+    imputation, measured as ``sum((X_new - X_old)**2) / sum(X_new**2)`` over
     numerical columns and as the share of changed entries among missing categorical
     cells, increases (for both parts, when both are present); the imputation of the
     previous round is then returned. ``max_iter`` caps the rounds.
@@ -137,7 +137,7 @@ class MissForestImputer(BaseImputer):
     Unlike the published algorithm (and the R / missingpy / missforest packages),
     fitting and imputing are separated: the imputer keeps the forests that produced
     its training imputation, one per column (columns complete at fit get a forest
-    trained on the final imputation), and :meth:`transform` imputes new rows by
+    trained on the final imputation), and ``transform`` imputes new rows by
     running those stored forests over the new rows' missing cells, in the stored
     order, starting from the training means/modes, for as many passes as the
     rounds behind the training imputation (at least 2, at most ``max_iter``). No
@@ -168,7 +168,7 @@ class MissForestImputer(BaseImputer):
     n_jobs : int or None, default=None
         Parallel jobs of each forest's fit and predict (scikit-learn semantics).
     random_state : int, RandomState instance or None, default=None
-        Seeds every forest (and the draws of :meth:`sample`).
+        Seeds every forest (and the draws of ``sample``).
     verbose : int, default=0
         1 logs each round's changes to the ``"deepimpute"`` logger; higher values
         also make the forests verbose (``verbose - 1``).
@@ -209,7 +209,7 @@ class MissForestImputer(BaseImputer):
     ``transform`` on the training rows re-imputes them from the start values with
     the stored forests and may therefore differ slightly from it.
 
-    :meth:`sample` is an addition to the paper: each missing cell of a draw takes
+    ``sample`` is an addition to the paper: each missing cell of a draw takes
     the prediction of one randomly chosen tree (numerical) or a category drawn
     from the forest's class probabilities (categorical), through the same passes.
     Its draws are not meant for inference: the forests shrink a linear relation,

@@ -6,7 +6,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .._utils.params import renamed_constraints, store_params
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.miwae import MIWAE
 from ..nn import ACTIVATIONS, LIKELIHOODS
@@ -43,13 +43,8 @@ class MIWAEImputer(BaseDeepImputer):
         Importance samples K of the training bound.
     n_draws : int, default=1000
         Importance samples per row at transform / sample time.
-    numerical : str, default="student_t"
-        Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``.
     fill : {"zeros", "learned"}, default="zeros"
         Encoder input for missing entries: zeros (the paper) or a learned constant.
-    activation : {"relu", "tanh", "leaky_relu", "elu"}, default="relu"
-        Hidden activation.
 
     Attributes
     ----------
@@ -87,9 +82,6 @@ class MIWAEImputer(BaseDeepImputer):
         "activation": [StrOptions(set(ACTIVATIONS))],
     }
     _renamed = {"n_samples": "n_train_draws", "n_importance": "n_draws"}
-    _parameter_constraints.update(
-        renamed_constraints(_renamed, _parameter_constraints)
-    )
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._utils.params import renamed_constraints, store_params
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.rvi import (
     INFERENCE_INITS,
@@ -34,7 +34,7 @@ class RVIImputer(BaseDeepImputer):
     steps with the decoder and relay vectors frozen, then decoding the posterior
     mean (Zadeh et al., arXiv 2110.13422; method note ``docs/methods/rvi.md``).
     ``relay_groups=()`` gives the Variational Auto-Decoder (see
-    :class:`VADImputer`). Its draws are not meant for inference: the default
+    ``VADImputer``). Its draws are not meant for inference: the default
     unit-variance likelihood makes them noise around a weak conditional mean,
     which attenuates the coefficients of imputed covariates (user guide,
     "Multiple imputation").
@@ -64,19 +64,15 @@ class RVIImputer(BaseDeepImputer):
         Weight of the KL term. With the fixed unit-variance Gaussian likelihood of
         standardised numerical data, ``kl_weight = sigma_x**2`` is equivalent to a
         likelihood variance ``sigma_x**2`` (the objective is only rescaled).
-    numerical : str, default="gaussian"
-        Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``.
     posterior_learning_rate : float or None, default=None
         Adam step size of the training rows' parameters (None: ``learning_rate``).
     inference_steps : int or "auto", default="auto"
         Adam steps (>= 0) on the parameters of new rows at transform (and sample)
         time; ``transform`` costs about this many decoder passes per row. Lower it
         for speed, raise it if imputations of new rows lag the training rows'.
-        ``"auto"`` (resolved into ``inference_steps_``): 80 from the prior; from
-        the guide's guess, the fewest of 20 or 40 that impute held-out training
-        cells within 1 % of 80 steps from the prior (if neither does, new rows
-        start at the prior; see Notes).
+        ``"auto"`` (into ``inference_steps_``): 80 from the prior; from the
+        guide's guess, the fewest of 20 or 40 that impute held-out training cells
+        as well as 80 steps from the prior (else new rows start at the prior).
     inference_learning_rate : float, default=3e-3
         Adam step size of new rows' parameters.
     n_draws : int, default=0
@@ -109,9 +105,8 @@ class RVIImputer(BaseDeepImputer):
     max_iter : int or "auto", default="auto"
         Training epochs (>= 1). ``"auto"`` (resolved into ``max_iter_``) allows
         about 5,000 optimiser steps, between 10 and 1000 epochs. Without early
-        stopping (the default) every epoch runs;
-        :func:`~deepimpute.plotting.plot_history` shows whether the loss has
-        levelled off.
+        stopping (the default) every epoch runs; ``plot_history`` shows whether
+        the loss has levelled off.
     learning_rate : float, default=1e-3
         Adam step size of the decoder and relay vectors.
     validation_fraction : float, default=0.0
@@ -203,9 +198,6 @@ class RVIImputer(BaseDeepImputer):
         "row_dtype": [StrOptions(set(ROW_DTYPES))],
     }
     _renamed = {"beta": "kl_weight", "impute_draws": "n_draws"}
-    _parameter_constraints.update(
-        renamed_constraints(_renamed, _parameter_constraints)
-    )
 
     #: rows per inference optimisation: every row's parameters are independent, so
     #: a larger batch only spreads the per-step overhead (8 per transform chunk)
@@ -321,13 +313,13 @@ class RVIImputer(BaseDeepImputer):
 
 
 class VADImputer(RVIImputer):
-    """Variational Auto-Decoder imputer: :class:`RVIImputer` without relay vectors.
+    """Variational Auto-Decoder imputer: ``RVIImputer`` without relay vectors.
 
     Every training row owns a free Gaussian posterior (mean and log-variance),
     fitted jointly with the decoder on the ELBO of the observed entries; new rows
     are inferred by gradient steps with the decoder frozen (Zadeh et al., arXiv
     1903.00840). Identical to ``RVIImputer(relay_groups=())``. Its draws are not
-    meant for inference, for the reason :class:`RVIImputer` gives.
+    meant for inference, for the reason ``RVIImputer`` gives.
 
     Parameters
     ----------
@@ -341,19 +333,16 @@ class VADImputer(RVIImputer):
         Initial (learned) or constant (fixed) posterior log-variance.
     kl_weight : float, default=1.0
         Weight of the KL term.
-    numerical : str, default="gaussian"
-        Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``.
     posterior_learning_rate : float or None, default=None
         Adam step size of the training rows' parameters (None: ``learning_rate``).
     inference_steps : int or "auto", default="auto"
         Adam steps on new rows' parameters at transform time; ``"auto"`` as in
-        :class:`RVIImputer`.
+        ``RVIImputer``.
     inference_learning_rate : float, default=3e-3
         Adam step size of new rows' parameters.
     n_draws : int, default=0
         0 decodes the posterior mean; ``k > 0`` averages the decoded means of
-        ``k`` posterior draws (see :class:`RVIImputer`).
+        ``k`` posterior draws (see ``RVIImputer``).
     reuse_train_posteriors : bool, default=True
         ``fit_transform`` decodes the learned training posteriors.
     inference_tol : float or None, default=None
@@ -365,25 +354,25 @@ class VADImputer(RVIImputer):
         Steps without improvement before a new row stops (with ``inference_tol``).
     inference_init : {"guide", "prior"}, default="guide"
         Where a new row's optimisation starts: the guide's guess or the prior mean
-        (see :class:`RVIImputer`).
+        (see ``RVIImputer``).
     row_dtype : {"float32", "bfloat16"}, default="float32"
         Storage of the per-row table and its Adam moments (see
-        :class:`RVIImputer`).
+        ``RVIImputer``).
     max_iter : int or "auto", default="auto"
-        Training epochs; ``"auto"`` as in :class:`RVIImputer`.
+        Training epochs; ``"auto"`` as in ``RVIImputer``.
     learning_rate : float, default=1e-3
         Adam step size of the decoder.
     validation_fraction : float, default=0.0
-        Share of rows held out for early stopping (see :class:`RVIImputer`).
+        Share of rows held out for early stopping (see ``RVIImputer``).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling and inference.
 
     Attributes
     ----------
     inference_steps_ : int
-        Inference steps of a new row (see :class:`RVIImputer`).
+        Inference steps of a new row (see ``RVIImputer``).
     guide_history_, guide_check_ : list of dict
-        The guide's fit and check (see :class:`RVIImputer`).
+        The guide's fit and check (see ``RVIImputer``).
 
     See Also
     --------
@@ -391,8 +380,9 @@ class VADImputer(RVIImputer):
 
     References
     ----------
-    A. Zadeh, S. Benoit, L.-P. Morency. "Relay Variational Inference: A Method
-    for Accelerated Encoderless VI", arXiv:2110.13422.
+    A. Zadeh, Y.-C. Lim, P. P. Liang, L.-P. Morency. "Variational Auto-Decoder:
+    Neural Generative Modeling from Partial Data", arXiv:1903.00840, 2019 (the
+    baseline of the RVI paper, arXiv:2110.13422).
 
     Examples
     --------

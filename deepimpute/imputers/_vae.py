@@ -6,7 +6,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .._utils.params import renamed_constraints, store_params
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.vae import VAE
 from ..nn import LIKELIHOODS
@@ -39,9 +39,6 @@ class VAEImputer(BaseDeepImputer):
         ``"ae"``: deterministic autoencoder (imputes the decoder mean at the code);
         ``"cvae"``: encoder and decoder conditioned on the attribute mask
         ("CVAE w/ mask").
-    numerical : str, default="gaussian"
-        Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``.
     n_draws : int, default=1000
         Importance samples per row at transform time.
 
@@ -79,9 +76,6 @@ class VAEImputer(BaseDeepImputer):
         "n_draws": [Interval(Integral, 1, None, closed="left")],
     }
     _renamed = {"n_importance": "n_draws"}
-    _parameter_constraints.update(
-        renamed_constraints(_renamed, _parameter_constraints)
-    )
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._utils.params import renamed_constraints, store_params
+from .._utils.params import store_params
 from .._utils.sklearn_compat import Interval, StrOptions
 from ..models.vsae import CONDITIONS, IMPUTE_MODES, TARGETS, VSAE
 from ..nn import LIKELIHOODS
@@ -19,119 +19,96 @@ class VSAEImputer(BaseDeepImputer):
     """Variational Selective Autoencoder imputer.
 
     Each attribute (a numerical column, a categorical column or an image block) has
-    its own latent block. An observed attribute's block is inferred by its own
-    *attributive* encoder from that attribute alone; an unobserved attribute's block
-    by a *collective* encoder that reads every observed attribute (missing ones
-    replaced by noise) and the mask. A mask decoder models ``p(m | z)`` and its
-    output conditions the data decoder ``p(x | z, m)``. Training fits the
-    observed attributes; with ``warmup_epochs`` set (the paper's schedule) it then
-    adds the likelihood of detached draws of the unobserved attributes (an
-    EM-like stage). ``transform``
-    returns the self-normalised importance-sampling mean over ``n_draws``
-    proposal draws, weighted by ``p(x_o | z, m) p(m | z) p(z) / q(z | x_o, m)``.
+    its own latent block, inferred from the attribute itself when it is observed
+    (an *attributive* encoder) and from the observed attributes and the mask when
+    it is not (the *collective* encoder). A mask decoder models ``p(m | z)``; its
+    output conditions the data decoder ``p(x | z, m)``. With ``warmup_epochs`` set
+    (the paper's schedule) a second stage also fits detached draws of the
+    unobserved attributes. ``transform`` decodes the selective proposal's means
+    (``impute="proposal_mean"``) or the paper's importance-weighted mean.
     Method note (what is from the paper, what is reconstructed):
     ``docs/methods/vsae.md``.
 
     Parameters
     ----------
     latent_dim : int, default=2
-        Latent size per attribute (>= 1). 2 is the paper's UCI setting; raise it
-        for images (the paper uses 256) or attributes with many categories.
+        Latent size per attribute (paper: 2 for UCI tables, 256 for images).
     numerical_hidden : tuple of int, default=(16, 16)
-        Hidden widths of each numerical attribute's attributive encoder (with its
-        output layer, the paper's 3-layer 16-unit MLP with BatchNorm + LeakyReLU).
+        Hidden widths of each numerical attribute's encoder (paper: 16 units,
+        BatchNorm and LeakyReLU).
     categorical_hidden : tuple of int, default=(64, 64)
         Same for categorical attributes (paper: 64 units).
     image_hidden : tuple of int, default=(128, 128)
         Same for image attributes (paper: 128 units, no BatchNorm).
     collective_hidden : tuple of int, default=(128, 128, 128)
-        Hidden widths of the collective encoder (not given by the paper; chosen
-        together with ``impute``, see there).
+        Hidden widths of the collective encoder (not given by the paper).
     mask_hidden : tuple of int, default=(16, 16, 16)
         Hidden widths of the mask decoder (paper, App. C.2).
     decoder_hidden : tuple of int, default=(64, 64, 64)
         Hidden widths of the data decoder (paper, App. C.2; 128 for images).
     mask_decoder : bool, default=True
-        Model the mask with ``p(m | z)``. False removes the mask decoder, its loss
-        term and its importance weight (ablation for missing-not-at-random data).
+        Model the mask with ``p(m | z)``; False removes the mask decoder, its loss
+        term and its importance weight.
     decoder_mask_condition : {"predicted", "true", "sampled"}, default="predicted"
-        Condition of the data decoder: the mask decoder's probabilities (the
-        paper's reading), the true attribute mask, or a Bernoulli draw of the
-        probabilities during training (probabilities at inference). Without a mask
-        decoder only ``"true"`` adds a condition.
+        What conditions the data decoder: the mask decoder's probabilities (the
+        paper), the true mask, or a Bernoulli draw of the probabilities in
+        training. Without a mask decoder only ``"true"`` adds a condition.
     warmup_epochs : int, "auto" or None, default=None
-        Stage-1 epochs without the unobserved attributes' likelihood. None (the
-        default) never starts stage 2 and monitors the validation loss from the
-        first epoch; ``"auto"`` is the paper's schedule, ``min(100, max_iter // 2)``
-        warm-up epochs then stage 2, with early stopping after the warm-up only.
-        Try ``"auto"`` on categorical tables; it costs about three times the time
-        (measurements: :ref:`defaults-vsae`).
+        Epochs before stage 2 starts. None: no stage 2; ``"auto"``: the paper's
+        ``min(100, max_iter // 2)``, early stopping after the warm-up only. Worth
+        trying on categorical tables, at about three times the time.
     n_target_draws : int, default=100
-        Draws of the unobserved attributes per row and step in stage 2 (paper: 100).
+        Stage-2 draws of the unobserved attributes per row and step (paper: 100).
     x_u_target : {"sample", "mean", "importance"}, default="sample"
-        Stage-2 targets: likelihood draws (paper), decoder means, or likelihood
-        draws weighted by self-normalised importance weights.
+        Stage-2 targets: likelihood draws (paper), decoder means, or
+        importance-weighted likelihood draws.
     n_draws : int, default=1000
-        Importance samples per row for ``impute="importance"`` and for
-        :meth:`sample` (paper: 1000).
+        Importance samples per row for ``impute="importance"`` and ``sample()``
+        (paper: 1000).
     mask_in_weights : bool, default=True
-        Include ``log p(m | z)`` in the importance weights (False gives MIWAE-style
-        weights).
+        Include ``log p(m | z)`` in the importance weights (False: MIWAE's).
     impute : {"proposal_mean", "importance"}, default="proposal_mean"
-        Point imputation: one decoder pass at the selective proposal's means
-        (``n_draws`` times cheaper), or the paper's self-normalised
-        importance-weighted mean over ``n_draws`` proposal draws.
-        ``"importance"`` imputed images slightly better and tables worse in our
-        runs (:ref:`defaults-vsae`).
+        Point imputation: one decoder pass at the proposal's means (``n_draws``
+        times cheaper), or the paper's importance-weighted mean over ``n_draws``
+        proposal draws.
     numerical : str, default="huber"
         Likelihood of numerical attributes, one of
-        ``deepimpute.nn.LIKELIHOODS["numerical"]``. The default is a Gaussian of
-        fixed standard deviation ``numerical_scale`` within 6 of those from the mean
-        and exponential beyond (a Huber density), so a few far-out values cannot
-        dominate the loss. ``"gaussian"`` is the paper's choice; use
-        ``"gaussian_learned"`` for calibrated draws in :meth:`sample`.
+        ``deepimpute.nn.LIKELIHOODS["numerical"]``. ``"huber"``: Gaussian within
+        6 ``numerical_scale`` of the mean, exponential tails, so far-out values
+        cannot dominate the loss; ``"gaussian"``: the paper's;
+        ``"gaussian_learned"``: calibrated draws in ``sample()``.
     numerical_scale : float, default=0.3
-        Standard deviation of the numerical likelihood (fixed, or initial when
-        learned; of the Huber density's Gaussian core) on standardised data. The
-        paper does not state it; with 1.0 the model ignores its latents on
-        standardised UCI tables (posterior collapse, imputations equal the column
-        mean), see Notes.
+        Standard deviation of the numerical likelihood on standardised data
+        (fixed, or initial when learned). Not stated by the paper; at 1.0 the
+        latents are ignored (posterior collapse, see Notes).
     extra_drop_rate : float, default=0.5
-        During training, share of observed attributes hidden from the encoders
-        (kept in the likelihood). This is what trains the collective encoder to
-        predict an attribute from the others; at 0 (the paper's recipe as we read
-        it) it only learns through the stage-2 self-generated targets.
+        Share of observed attributes hidden from the encoders in training (kept in
+        the likelihood): it trains the collective encoder. 0 is the paper's.
     kl_weight : float, default=0.1
-        Weight (> 0) of the KL term in training and validation (1 = the ELBO
-        of the paper). Below 1 it counters posterior collapse (every imputation at
-        the column mean or mode, :ref:`defaults-vsae`); use 1 for draws in
-        ``sample`` that spread like the data.
+        Weight of the KL term (1: the paper's ELBO). Below 1 it counters posterior
+        collapse; use 1 for draws that spread like the data.
     kl_warmup_epochs : int, default=0
-        Raise the KL term's weight linearly from 0 to 1 over this many epochs
-        (not in the paper; a standard remedy for posterior collapse). 0 = off.
+        Epochs over which the KL weight rises linearly from 0 (0: off).
     n_train_draws : int, default=1
-        Latent draws per row in training: 1 trains on the ELBO (the paper); more
-        train on the importance-weighted bound over that many draws (as MIWAE),
-        at about that many times the decoder's cost.
+        Latent draws per row in training: 1 trains on the ELBO (the paper), more
+        on the importance-weighted bound (as MIWAE), at that many times the cost.
     weight_decay : float, default=0.0
-        Decoupled weight decay (AdamW) of all network parameters, per optimiser
-        step; 0 trains with Adam (the paper). See Notes for its measured effect.
+        Decoupled weight decay (AdamW) per optimiser step; 0 trains with Adam (the
+        paper).
     max_iter : int or "auto", default="auto"
-        Training epochs. ``"auto"`` (resolved into ``max_iter_``) allows about
-        20,000 optimiser steps, between 10 and 1000 epochs (the paper's maximum),
-        so a small table gets many epochs and a large one a few; early stopping
-        usually ends training sooner.
+        Training epochs; ``"auto"`` allows about 20,000 optimiser steps, 10 to 1000
+        epochs (the paper's maximum), into ``max_iter_``. Early stopping usually
+        ends training sooner.
     learning_rate : float, default=1e-3
-        Adam step size (> 0; paper: 1e-3 numerical/mixed, 1e-2 categorical
-        tables). Lower it if the training loss diverges.
+        Adam step size (paper: 1e-3 numerical and mixed tables, 1e-2
+        categorical). Lower it if the training loss diverges.
     validation_fraction : float, default=0.1
-        Share of training rows held out, in [0, 1); the monitored quantity is their
-        negative ELBO of the observed attributes and the mask. 0 monitors the
-        training loss and restores no best checkpoint.
+        Share of training rows held out; their negative ELBO (observed attributes
+        and mask) is monitored. 0 monitors the training loss and restores no best
+        checkpoint.
     n_iter_no_change : int or None, default=20
         Patience of early stopping in epochs, counted after the warm-up; None
-        trains all ``max_iter`` epochs. Raise it when the validation loss is noisy
-        (see :func:`~deepimpute.plotting.plot_history`).
+        trains all ``max_iter`` epochs.
 
     Attributes
     ----------
@@ -149,21 +126,14 @@ class VSAEImputer(BaseDeepImputer):
 
     Notes
     -----
-    Four defaults are our decisions, not the paper's (``numerical_scale``,
-    ``extra_drop_rate``, ``kl_weight`` and the Huber likelihood; method note
-    ``docs/methods/vsae.md``): with the paper's values every imputation is the
-    column mean or mode on standardised tables. The measurements behind them, the
-    settings tried and the limits of the defaults are in the user guide
-    (:ref:`defaults-vsae`).
-
-    With ``validation_fraction=0`` the training loss is monitored; with a stage 2
-    it jumps when the stage-2 term is added, so prefer ``n_iter_no_change=None``
-    in that case.
-
-    The defaults aim at point imputation; for draws that spread like the data use
-    ``numerical="gaussian_learned", extra_drop_rate=0, kl_weight=1``
-    (:ref:`defaults-vsae`). Its draws are not meant for inference (user guide,
-    "Multiple imputation").
+    Four defaults are ours, not the paper's: ``numerical_scale``,
+    ``extra_drop_rate``, ``kl_weight`` and the Huber likelihood. With the paper's
+    values every imputation is the column mean or mode on standardised tables.
+    For draws that spread like the data, use ``numerical="gaussian_learned",
+    extra_drop_rate=0, kl_weight=1``; the draws are not meant for inference. With
+    a stage 2 and ``validation_fraction=0`` the monitored loss jumps when stage 2
+    starts: prefer ``n_iter_no_change=None`` then. Measurements behind the
+    defaults: :ref:`defaults-vsae`.
 
     References
     ----------
@@ -215,9 +185,6 @@ class VSAEImputer(BaseDeepImputer):
         "n_importance": "n_draws",
         "n_train_samples": "n_train_draws",
     }
-    _parameter_constraints.update(
-        renamed_constraints(_renamed, _parameter_constraints)
-    )
 
     def __init__(
         self,

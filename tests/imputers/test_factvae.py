@@ -126,6 +126,10 @@ def test_bad_groups_raise():
 
 
 # -------------------------------------------------------------- bars, fast
+# ~12 s of CPU; in the default run the proximal step that makes the pattern is
+# tested on the core (tests/models/test_factvae_core.py), the sparsity map's shape
+# and seeding above and below
+@pytest.mark.slow
 def test_bars_fast_pattern_and_right_half():
     """A reduced bars run: 2,000 rows, 30 epochs, 10x the prox step, Adam 5e-3.
 

@@ -1,9 +1,9 @@
-"""Issue 17: the contract on the frames and values real users bring.
+"""The contract on the frames and values real users bring: column labels of any
+type, extreme magnitudes, dates and durations, unused categories, nullable integers,
+refused frames and row-wise transforms.
 
-One test (or parametrized group) per numbered item of the issue that the encoder
-and input validation own (1, 2, 4, 5, 6, 7, 9); each fails on the code before the
-fix. Every imputer shares the encoder, so most groups run over all of them at the
-tiny settings of ``tests/instances.py``.
+The encoder and input validation own these cases; every imputer shares them, so
+most groups run over all imputers at the tiny settings of ``tests/instances.py``.
 """
 
 import re
@@ -46,9 +46,9 @@ def _sample_or_none(est, X):
         return None
 
 
-# ------------------------------------------------------------------- item 1
+# ------------------------------------------------------------ column labels
 @pytest.mark.parametrize("name", NAMES)
-def test_item1_integer_column_labels(name):
+def test_integer_column_labels(name):
     r = np.random.default_rng(0)
     X = pd.DataFrame(
         {
@@ -71,7 +71,7 @@ def test_item1_integer_column_labels(name):
         est.transform(X[[0, 1]])
 
 
-def test_item1_mixed_label_types_and_pipelines():
+def test_mixed_label_types_and_pipelines():
     r = np.random.default_rng(0)
     X = pd.DataFrame({0: r.normal(size=60), "b": r.normal(size=60), 2.5: "u"})
     X.iloc[::4, 0] = np.nan
@@ -86,7 +86,7 @@ def test_item1_mixed_label_types_and_pipelines():
         assert np.isfinite(scores).all()
 
 
-# ------------------------------------------------------------------- item 2
+# ------------------------------------------------------- extreme magnitudes
 EXTREME = {
     "huge": [1e308, 1e308, 1e308, 5e307, np.nan] * 8,
     "wide": [1e155, -1e155, 3e154, np.nan, 2e154] * 8,
@@ -96,7 +96,7 @@ EXTREME = {
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_item2_extreme_magnitudes(name):
+def test_extreme_magnitudes(name):
     X = pd.DataFrame(EXTREME)
     out = tiny(name).fit(X).transform(X)
     assert_contract(X, out)
@@ -111,14 +111,14 @@ def test_item2_extreme_magnitudes(name):
     np.testing.assert_array_equal(out_arr[obs], arr[obs])
 
 
-def test_item2_mean_is_exact_at_the_edge_of_float64():
+def test_mean_is_exact_at_the_edge_of_float64():
     X = pd.DataFrame(EXTREME)
     out = MeanModeImputer().fit_transform(X)
     assert out["huge"].iloc[4] == pytest.approx(8.75e307, rel=1e-12)
     assert out["tiny"].iloc[2] == pytest.approx(1.725e-300, rel=1e-12)
 
 
-# ------------------------------------------------------------------- item 4
+# ------------------------------------------------ dates, durations, periods
 def _dates_frame(n=40):
     r = np.random.default_rng(3)
     base = pd.Timestamp("2020-01-01")
@@ -142,7 +142,7 @@ def _dates_frame(n=40):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_item4_dates_durations_periods(name):
+def test_dates_durations_periods(name):
     X = _dates_frame()
     est = tiny(name).fit(X)
     assert est.spec_.kinds == ("numerical",) * 5
@@ -154,7 +154,7 @@ def test_item4_dates_durations_periods(name):
     assert out["aware"].max() < pd.Timestamp("2100-01-01", tz="UTC")
 
 
-def test_item4_mean_of_dates():
+def test_mean_of_dates():
     X = _dates_frame()
     out = MeanModeImputer().fit_transform(X)
     hole = X["naive"].isna().to_numpy().argmax()
@@ -165,7 +165,7 @@ def test_item4_mean_of_dates():
     assert enc.loc[4] == pytest.approx(X["x"].mean())
 
 
-# ------------------------------------------------------------------- item 5
+# ----------------------------------------------- categories observed at fit
 def _unused_levels_frame(n=60):
     r = np.random.default_rng(9)
     declared = ["u0", "a", "u1", "b", "u2", "u3", "u4", "u5", "u6", "u7"]
@@ -183,7 +183,7 @@ def _unused_levels_frame(n=60):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_item5_only_observed_categories(name):
+def test_only_observed_categories(name):
     X = _unused_levels_frame()
     spec = ColumnSpec(
         [
@@ -202,7 +202,7 @@ def test_item5_only_observed_categories(name):
             assert set(out["s"]) <= {"p", "q"}
 
 
-def test_item5_declared_but_unseen_value_at_transform_is_unknown():
+def test_declared_but_unseen_value_at_transform_is_unknown():
     X = _unused_levels_frame()
     est = MeanModeImputer().fit(X)
     Y = X.copy()
@@ -211,12 +211,12 @@ def test_item5_declared_but_unseen_value_at_transform_is_unknown():
         est.transform(Y)
 
 
-# ------------------------------------------------------------------- item 6
+# -------------------------------------------------------- nullable integers
 INT_DTYPES = ["Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64"]
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_item6_nullable_integers(name):
+def test_nullable_integers(name):
     r = np.random.default_rng(13)
     n = 40
     cols = {
@@ -245,8 +245,8 @@ def test_item6_nullable_integers(name):
             assert col.min() >= X[dt].min() and col.max() <= X[dt].max()
 
 
-# ------------------------------------------------------------------- item 7
-def test_item7_multiindex_columns():
+# ---------------------------------------- frames refused with a clear error
+def test_multiindex_columns_are_refused():
     X = pd.DataFrame(
         np.arange(8.0).reshape(4, 2), columns=pd.MultiIndex.from_tuples([("g", "a"),
                                                                         ("g", "b")])
@@ -257,7 +257,7 @@ def test_item7_multiindex_columns():
         MeanModeImputer().fit(X)
 
 
-def test_item7_array_for_an_imputer_fitted_on_a_mixed_frame():
+def test_array_for_an_imputer_fitted_on_a_mixed_frame():
     X = pd.DataFrame({"a": [1.0, np.nan, 3, 4], "b": ["x", "y", None, "x"]})
     est = VSAEImputer(max_iter=2, random_state=0).fit(X)
     with pytest.raises(ValueError, match="'b' is (object|str).*Pass a DataFrame"):
@@ -268,7 +268,7 @@ def test_item7_array_for_an_imputer_fitted_on_a_mixed_frame():
     assert isinstance(out, np.ndarray) and not np.isnan(out).any()
 
 
-def test_item7_complex_columns_are_refused():
+def test_complex_columns_are_refused():
     X = pd.DataFrame({"a": [1.0, np.nan, 3.0], "z": [1 + 1j, 2j, np.nan]})
     with pytest.raises(ValueError, match="column 'z' holds complex"):
         MeanModeImputer().fit(X)
@@ -279,10 +279,10 @@ def test_item7_complex_columns_are_refused():
         MeanModeImputer().fit(pd.DataFrame([[1.0, 2.0]], columns=["z", "z"]))
 
 
-# ------------------------------------------------------------------- item 9
+# ------------------------------------------------------- row-wise transform
 # the adapter is as row-independent as the imputer it wraps (KNN ties: not)
 @pytest.mark.parametrize("name", [n for n in NAMES if n != "adapter"])
-def test_item9_rowwise_transform_within_stated_tolerance(name):
+def test_rowwise_transform_within_stated_tolerance(name):
     """A row alone and in a batch agree within the tolerance that ``transform``'s
     docstring states (a fraction of the column's sd); categories identical."""
     doc = " ".join(BaseImputer.transform.__doc__.split())
