@@ -48,3 +48,23 @@ def test_row_memory_state_halves_with_bfloat16_tables():
     # table + two moments in the row dtype, a float32 step count per row
     assert f32["state_bytes_per_row"] - 4 == 2 * (bf16["state_bytes_per_row"] - 4)
     assert f32["state_mb"] == pytest.approx(300 * f32["state_bytes_per_row"] / 2**20)
+
+
+def test_before_after_pairs_seeds_and_flags_a_shift_beyond_seed_noise():
+    import pandas as pd
+
+    from benchmarks.quality.before_after import paired
+
+    def frame(errors, imputer="vsae-default"):
+        return pd.DataFrame(dict(dataset="yeast", mechanism="mcar", rate=0.5,
+                                 imputer=imputer, seed=range(len(errors)),
+                                 nrmse_per_feature=errors))
+
+    before = pd.concat([frame([1.0, 1.2, 1.4]), frame([0.5, 0.5, 0.5], "oracle")])
+    # seed 2 missing from the rerun: only seeds 0 and 1 are paired
+    close = paired(before, frame([1.05, 1.15]))
+    assert len(close) == 1 and close.seeds.iloc[0] == 2
+    assert close["diff"].iloc[0] == pytest.approx(0.0)
+    assert bool(close.within.iloc[0])
+    far = paired(before, frame([2.0, 2.2, 2.4]))
+    assert far["diff"].iloc[0] == pytest.approx(1.0) and not bool(far.within.iloc[0])
