@@ -96,8 +96,10 @@ class RowMemory(Benchmark):
         return summary(out)
 
 
-def summary(path: Path) -> str:
-    df = pd.read_csv(path)
+def summary(paths: Path | list[Path]) -> str:
+    """Markdown of one CSV of the suite, or of several together."""
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    df = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
     df = df[df.status == "ok"]
     lines = ["| method | row tables | rows | fit peak growth (MB) | bytes / row | "
              "row state (MB) | state bytes / row | fit s |", "|---" * 8 + "|"]
