@@ -60,6 +60,8 @@ SUITES: dict[str, str] = {
     "dask_fit": "dask_scale:DaskFit",
     "ddp": "ddp:DDP",
     "gpu": "gpu:GPU",
+    "step_kernels": "step_kernels:StepKernels",
+    "row_memory": "row_memory:RowMemory",
 }
 
 PREFIXES = {"time": "{}_seconds", "peakmem": "{}_peak_mb", "track": None}
