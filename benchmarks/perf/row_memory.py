@@ -15,8 +15,7 @@ The batch size is a ``--set`` parameter: a larger batch takes fewer steps (the r
 tables and moments do not depend on it; the batch's working memory does, a few
 MB at 8192 rows).
 
-    python -m benchmarks.perf --suite row_memory --rows 1e5 1e6 \\
-        --set batch_size=8192
+    python -m benchmarks.perf --suite row_memory --rows 1e5 1e6 --set batch_size=8192
 """
 
 from __future__ import annotations
