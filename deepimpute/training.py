@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ._utils.torch_utils import rng
+
 __all__ = [
     "Batch",
     "BatchStream",
@@ -139,7 +141,8 @@ def iterate_batches(
     ``min_batch`` is merged into the previous one (BatchNorm needs 2 rows)."""
     if shuffle:
         # drawn from the CPU generator: the same order on every device
-        rows = rows[torch.randperm(len(rows), device="cpu").to(rows.device)]
+        order = torch.randperm(len(rows), device="cpu", generator=rng("cpu"))
+        rows = rows[order.to(rows.device)]
     chunks = list(torch.split(rows, batch_size))
     if len(chunks) > 1 and len(chunks[-1]) < min_batch:
         # pop first: ``chunks[-2] = cat([chunks[-2], chunks.pop()])`` would assign
@@ -191,7 +194,7 @@ class _TensorStream(BatchStream):
         self.tensors = tuple(t.to(device) for t in tensors)
         self.device = device
         n = self.n_rows = self.tensors[0].shape[0]
-        perm = torch.randperm(n, device="cpu")
+        perm = torch.randperm(n, device="cpu", generator=rng("cpu"))
         n_val = int(round(validation_fraction * n)) if validation_fraction > 0 else 0
         if n_val and n - n_val < 2:
             n_val = 0

@@ -4,8 +4,10 @@ import pytest
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
     check_global_output_transform_pandas,
+    check_global_set_output_transform_polars,
     check_set_output_transform,
     check_set_output_transform_pandas,
+    check_set_output_transform_polars,
     check_transformer_get_feature_names_out,
     check_transformer_get_feature_names_out_pandas,
     parametrize_with_checks,
@@ -28,6 +30,9 @@ EXTRA_CHECKS = [
     check_transformer_get_feature_names_out,
     check_transformer_get_feature_names_out_pandas,
     check_dataframe_column_names_consistency,
+    # skipped without polars (the optional extra)
+    check_set_output_transform_polars,
+    check_global_set_output_transform_polars,
 ]
 
 

@@ -3,7 +3,9 @@
 Hypothesis draws mixed DataFrames (float, extreme magnitudes, nullable Int/UInt/
 Float/boolean, pandas ``str`` and ``string`` dtypes, object strings, categories with
 unused levels, object bools with None, naive and tz-aware datetimes with NaT,
-durations, periods; integer, string or mixed column labels; range, shuffled,
+durations, periods; Arrow-backed columns (numbers, booleans, strings,
+dictionaries, binary, dates, timestamps naive and tz-aware, durations, times)
+and pandas Sparse columns; integer, string or mixed column labels; range, shuffled,
 string or duplicated row labels) and holes anywhere, including whole rows and
 whole columns at transform time. For every imputer of ``tests/instances.py`` it
 checks: the input is not mutated, the output has the input's type, columns,
@@ -71,12 +73,31 @@ KINDS = (
     "datetime_tz",
     "timedelta",
     "period",
+    # Arrow-backed pandas columns and Sparse (issue 31)
+    "arrow_float",
+    "arrow_int",
+    "arrow_bool",
+    "string_pyarrow",
+    "arrow_string",
+    "arrow_dict",
+    "arrow_binary",
+    "arrow_date",
+    "arrow_timestamp",
+    "arrow_timestamp_tz",
+    "arrow_duration",
+    "arrow_time",
+    "sparse",
 )
-CATEGORICAL_KINDS = {"boolean", "string", "str", "object", "category", "objbool"}
+CATEGORICAL_KINDS = {
+    "boolean", "string", "str", "object", "category", "objbool",
+    "arrow_bool", "string_pyarrow", "arrow_string", "arrow_dict", "arrow_binary",
+}
 
 
 def _column(kind: str, n: int, r: np.random.Generator, magnitude: float) -> pd.Series:
     """``n`` complete values of one kind (holes are punched afterwards)."""
+    if kind.startswith("arrow_") or kind in ("string_pyarrow", "sparse"):
+        return _arrow_or_sparse_column(kind, n, r)
     if kind == "float":
         return pd.Series(r.normal(size=n))
     if kind == "extreme":
@@ -115,6 +136,46 @@ def _column(kind: str, n: int, r: np.random.Generator, magnitude: float) -> pd.S
         return pd.Series(pd.to_timedelta(r.integers(0, 10**6, n), unit="s"))
     if kind == "period":
         return pd.Series(pd.PeriodIndex.from_ordinals(r.integers(0, 600, n), freq="M"))
+    raise AssertionError(kind)
+
+
+def _arrow_or_sparse_column(kind: str, n: int, r: np.random.Generator) -> pd.Series:
+    import pyarrow as pa
+
+    def arrow(values, pa_type):
+        return pd.Series(pd.arrays.ArrowExtensionArray(pa.array(values, type=pa_type)))
+
+    ints = r.integers(0, 5000, n)
+    words = np.array(["alpha", "beta", "gamma", ""])[r.integers(0, 3, n)]
+    if kind == "arrow_float":
+        return arrow(r.normal(size=n), pa.float64())
+    if kind == "arrow_int":
+        return arrow(ints - 2500, pa.int32())
+    if kind == "arrow_bool":
+        return arrow(r.random(n) < 0.5, pa.bool_())
+    if kind == "string_pyarrow":
+        return pd.Series(words, dtype="string[pyarrow]")
+    if kind == "arrow_string":
+        return arrow(words, pa.large_string())
+    if kind == "arrow_dict":
+        return arrow(words, pa.string()).astype(
+            pd.ArrowDtype(pa.dictionary(pa.int8(), pa.string()))
+        )
+    if kind == "arrow_binary":
+        return arrow([w.encode() for w in words], pa.binary())
+    if kind == "arrow_date":
+        return arrow(ints.astype(np.int32), pa.date32())
+    if kind == "arrow_timestamp":
+        return arrow(ints * 86_400_000 + 1, pa.timestamp("ms"))
+    if kind == "arrow_timestamp_tz":
+        return arrow(ints * 86_400 * 10**6, pa.timestamp("us", tz="America/New_York"))
+    if kind == "arrow_duration":
+        return arrow(ints, pa.duration("s"))
+    if kind == "arrow_time":
+        return arrow((ints * 17).astype(np.int32), pa.time32("s"))
+    if kind == "sparse":
+        values = np.where(r.random(n) < 0.6, 0.0, r.normal(size=n))
+        return pd.Series(pd.arrays.SparseArray(values, fill_value=0.0))
     raise AssertionError(kind)
 
 
@@ -208,6 +269,7 @@ def _names_a_column(msg: str, X: pd.DataFrame) -> bool:
     return any(repr(c) in msg or f"column {c}" in msg for c in X.columns)
 
 
+@pytest.mark.filterwarnings("ignore:.*are pandas Sparse:UserWarning")
 @pytest.mark.parametrize("name", sorted(CLASSES))
 @PROFILE
 @given(data=frames())

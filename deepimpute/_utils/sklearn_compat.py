@@ -2,6 +2,7 @@
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Hidden, Interval, MissingValues, StrOptions
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in
 
 __all__ = [
@@ -11,4 +12,5 @@ __all__ = [
     "StrOptions",
     "_check_feature_names_in",
     "_fit_context",
+    "_get_output_config",
 ]

@@ -11,6 +11,8 @@ nullable for it, their dtype restored on output).
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -20,29 +22,40 @@ from sklearn.utils.validation import FLOAT_DTYPES, validate_data
 
 __all__ = [
     "as_nan",
+    "from_polars",
     "is_na_marker",
+    "is_polars",
     "missing_mask",
     "per_column",
+    "native_frame",
     "prepare_input",
+    "restored",
+    "to_polars",
     "validate_input",
 ]
 
 
 def prepare_input(est, X, *, reset: bool):
     """Validated ``X`` with every ``est.missing_values`` entry turned into a
-    missing value; also the dtypes to give back to the columns that changed dtype
-    for it (a numpy integer column holding -1 for missing becomes nullable Int64
-    and returns as int64), by column position."""
+    missing value and its columns in dtypes the encoder reads
+    (:func:`native_frame`; a polars frame as pandas); also the dtypes to give back
+    (:func:`restored`) to the columns that changed dtype for it (a numpy integer
+    column holding -1 for missing becomes nullable Int64 and returns as int64, an
+    Arrow date becomes datetime64 and returns as date32), by column position."""
+    X = from_polars(X)
     marker = est.missing_values
-    if is_na_marker(marker):
-        return validate_input(est, X, reset=reset), {}
     was_frame = isinstance(X, pd.DataFrame)
-    if not was_frame:  # before validation: "" or "?" would not pass as floats
-        X = mark_array(X, marker)
+    if not (was_frame or is_na_marker(marker)):
+        X = mark_array(X, marker)  # before validation: "?" would not pass as floats
     X = validate_input(est, X, reset=reset)
-    if isinstance(X, pd.DataFrame):
-        return mark_frame(X, marker)
-    return (mark_array(X, marker) if was_frame else X), {}
+    if not isinstance(X, pd.DataFrame):
+        marked = was_frame and not is_na_marker(marker)
+        return (mark_array(X, marker) if marked else X), {}
+    X, native = native_frame(X)
+    restore: dict[int, object] = {}
+    if not is_na_marker(marker):
+        X, restore = mark_frame(X, marker)
+    return X, {**restore, **native}  # the caller's own dtype wins
 
 
 def validate_input(est, X, *, reset: bool):
@@ -220,7 +233,8 @@ def mark_frame(X: pd.DataFrame, marker):
             s = s.astype(nullable(s.dtype))
         if out is X:
             out = X.copy(deep=False)
-        out.isetitem(j, s.mask(found).array)
+        # the Series, not its array: pandas infers ``str`` from an object array
+        out.isetitem(j, s.mask(found))
     return out, restore
 
 
@@ -290,10 +304,19 @@ def sklearn_view(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def same_label(a, b) -> bool:
+    """Labels equal, a NaN label (float or numpy) matching a NaN label."""
+    if _is_nan_label(a) and _is_nan_label(b):
+        return True
     try:
         return bool(a == b)
     except (TypeError, ValueError):
         return a is b
+
+
+def _is_nan_label(label) -> bool:
+    return isinstance(label, Real) and not isinstance(label, bool) and (
+        math.isnan(label)
+    )
 
 
 def preview(labels: list) -> str:
@@ -328,3 +351,122 @@ def first_non_numeric_column(X):
             except (TypeError, ValueError):
                 return j, v
     return None
+
+
+# ------------------------------------------------ frames the encoder reads natively
+def is_polars(X) -> bool:
+    """Whether ``X`` is a polars DataFrame (polars is not imported for it)."""
+    pl = sys.modules.get("polars")
+    return pl is not None and isinstance(X, pl.DataFrame)
+
+
+def from_polars(X):
+    """A polars DataFrame as a pandas one with Arrow-backed columns (every polars
+    dtype kept: nullable integers, strings, categoricals, dates, times, binary);
+    anything else as given."""
+    if not is_polars(X):
+        return X
+    return X.to_pandas(use_pyarrow_extension_array=True)
+
+
+def to_polars(out):
+    """The output for a polars caller: a pandas frame as polars (columns restored
+    to the Arrow dtypes they came in with convert without loss)."""
+    import polars as pl
+
+    return pl.from_pandas(out) if isinstance(out, pd.DataFrame) else out
+
+
+def native_frame(X: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, object]]:
+    """``X`` with the columns the encoder does not read as they are converted to
+    dtypes it does, and their dtypes by position (for :func:`restored`).
+
+    Arrow timestamps (naive or tz-aware), dates and durations become datetime64 /
+    timedelta64 (numerical on their time axis), Arrow times integers (their unit
+    since midnight), Arrow dictionaries and binary columns objects (their values
+    or bytes, categorical); pandas Sparse columns are densified, with a
+    warning naming them. Arrow numbers, booleans and strings are read as they are.
+    Other nested Arrow types (lists, structs, ...) are refused naming the column.
+    """
+    out, restore, sparse = X, {}, []
+    for j, dtype in enumerate(X.dtypes):
+        if isinstance(dtype, pd.SparseDtype):
+            new = X.iloc[:, j].sparse.to_dense()
+            sparse.append(X.columns[j])
+        elif isinstance(dtype, pd.ArrowDtype):
+            new = _arrow_native(X.iloc[:, j], X.columns[j])
+            if new is None:
+                continue
+        else:
+            continue
+        if out is X:
+            out = X.copy(deep=False)
+        out.isetitem(j, new)
+        restore[j] = dtype
+    if sparse:
+        warnings.warn(
+            f"Column(s) {preview(sparse)} are pandas Sparse; they are densified "
+            "for the imputation (the memory of a dense column each) and returned "
+            "in their Sparse dtype.",
+            UserWarning,
+            stacklevel=6,
+        )
+    return out, restore
+
+
+def _arrow_native(s: pd.Series, label) -> pd.Series | None:
+    """An Arrow-backed column in a dtype the encoder reads, None when it reads
+    the column as it is."""
+    import pyarrow as pa
+
+    t = s.dtype.pyarrow_dtype
+    types = pa.types
+    if types.is_timestamp(t):
+        native = pd.DatetimeTZDtype(t.unit, t.tz) if t.tz else f"datetime64[{t.unit}]"
+        return s.astype(native)
+    if types.is_date(t):
+        return s.astype("datetime64[s]")
+    if types.is_duration(t):
+        return s.astype(f"timedelta64[{t.unit}]")
+    if types.is_time(t):
+        unit = pa.int32() if types.is_time32(t) else pa.int64()
+        ints = s.array.__arrow_array__().cast(unit).to_pandas()
+        # the array, not the Series: a Series would be aligned on its own index
+        return pd.Series(ints.astype("Int64").array, index=s.index, name=s.name)
+    if (
+        types.is_dictionary(t) or types.is_binary(t) or types.is_large_binary(t)
+        or types.is_fixed_size_binary(t)
+    ):
+        # the values as objects (categorical): a dictionary is how Arrow stores
+        # them, and another frame of the same type may hold another dictionary
+        return s.astype(object)
+    if (
+        types.is_integer(t) or types.is_floating(t) or types.is_boolean(t)
+        or types.is_string(t) or types.is_large_string(t)
+        or getattr(types, "is_string_view", lambda _: False)(t)
+    ):
+        return None
+    raise ValueError(
+        f"Column {label!r} has the Arrow type {t}, which no imputer models; "
+        "convert it to numbers, strings, dates or categories first."
+    )
+
+
+def restored(s: pd.Series, dtype):
+    """Column ``s`` (imputed, in the encoder's dtype) back in the caller's
+    ``dtype``, as an array of ``len(s)``."""
+    if isinstance(dtype, pd.SparseDtype):
+        return s.astype(dtype).array
+    if not isinstance(dtype, pd.ArrowDtype):
+        return s.to_numpy(dtype=dtype)
+    import pyarrow as pa
+
+    t = dtype.pyarrow_dtype
+    if pa.types.is_date(t):
+        s = s.dt.round("D")  # an imputed date is a whole day
+    arr = pa.array(s, from_pandas=True)
+    if pa.types.is_time(t):  # integers of the unit since midnight
+        arr = arr.cast(pa.int32() if pa.types.is_time32(t) else pa.int64())
+    elif pa.types.is_dictionary(t):  # Arrow casts only strings to dictionaries
+        arr = arr.cast(t.value_type).dictionary_encode()
+    return pd.arrays.ArrowExtensionArray(arr.cast(t))

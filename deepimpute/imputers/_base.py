@@ -34,14 +34,18 @@ from .._utils.sklearn_compat import (
     StrOptions,
     _check_feature_names_in,
     _fit_context,
+    _get_output_config,
 )
 from .._utils.torch_utils import seed_from
 from .._utils.validation import (
     as_nan,
     is_na_marker,
+    is_polars,
     missing_mask,
     per_column,
     prepare_input,
+    restored,
+    to_polars,
 )
 from .._version import __version__
 from ..schema import ColumnSpec
@@ -188,13 +192,14 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         if _dask.is_dask_frame(X):  # lazy: fit from the partitions, then transform
             return self.fit(X).transform(X)
         params.check_renamed(self)
+        polars = is_polars(X)
         X, restore, missing, Xk, C, data, fitted = self._fit_input(X)
         if not np.isnan(C).any():
             out = self.encoder_.assemble(Xk, C, C)
         else:
             C_imp = self._checked(C, self._training_imputation(C, data, fitted))
             out = self.encoder_.assemble(Xk, C, C_imp)
-        return self._finish(X, out, restore, missing)
+        return self._container(self._finish(X, out, restore, missing), polars)
 
     def transform(self, X):
         """Impute the missing entries of ``X``.
@@ -216,19 +221,21 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         -------
         X_imputed : DataFrame or ndarray of shape (n_samples, n_features)
             Same type, columns, index and dtypes as ``X`` (a float array for
-            array input); columns entirely missing at fit are left out unless
+            array input, polars for polars, or what ``set_output`` asks for);
+            columns entirely missing at fit are left out unless
             ``keep_empty_features``, and ``add_indicator`` appends the indicator's
             boolean columns (see ``get_feature_names_out``). Categorical cells get
             categories observed at fit, integer columns integers within the
-            observed range, dates, durations and periods their dtype; every
-            imputed number is finite.
+            observed range, dates, durations and periods their dtype (and time
+            zone); every imputed number is finite.
         """
         check_is_fitted(self)
         if _dask.is_dask_frame(X):  # lazy, partition by partition
             return _dask.transform_dask(self, X)
+        polars = is_polars(X)
         X, restore, missing, Xk = self._encode_input(X)
         out = concat_rows([self._transform_chunk(part) for part in self._chunks(Xk)])
-        return self._finish(X, out, restore, missing)
+        return self._container(self._finish(X, out, restore, missing), polars)
 
     def sample(self, X, n_draws: int = 5, random_state=None) -> list:
         """Multiple imputation: ``n_draws`` completed copies of ``X``.
@@ -259,6 +266,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             return _dask.sample_dask(self, X, n_draws, random_state)
         if not isinstance(n_draws, Integral) or n_draws < 1:
             raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}.")
+        polars = is_polars(X)
         X, restore, missing, Xk = self._encode_input(X)
         seed = seed_from(random_state)
         per_chunk = [  # per chunk: its n_draws completed pieces
@@ -266,7 +274,9 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             for k, part in enumerate(self._chunks(Xk))
         ]
         return [
-            self._finish(X, concat_rows(list(pieces)), restore, missing)
+            self._container(
+                self._finish(X, concat_rows(list(pieces)), restore, missing), polars
+            )
             for pieces in zip(*per_chunk, strict=True)
         ]
 
@@ -530,8 +540,7 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             where = np.cumsum(shown) - 1  # column position in the output
             for j, dtype in restore.items():
                 if shown[j]:
-                    col = out.iloc[:, where[j]].to_numpy(dtype=dtype)
-                    out.isetitem(int(where[j]), col)
+                    out.isetitem(int(where[j]), restored(out.iloc[:, where[j]], dtype))
         if self.indicator_ is None:
             return out
         flags = self.indicator_.transform(as_nan(missing))
@@ -541,6 +550,17 @@ class BaseImputer(TransformerMixin, BaseEstimator):
         names = self.indicator_.get_feature_names_out(labels)
         flags = pd.DataFrame(flags, index=out.index, columns=names)
         return pd.concat([out, flags], axis=1)
+
+    def _container(self, out, polars: bool):
+        """The output as the caller's frame library: polars for a polars input
+        or under ``set_output(transform="polars")``, pandas under
+        ``set_output(transform="pandas")`` (scikit-learn then only renames)."""
+        if not isinstance(out, pd.DataFrame):
+            return out  # arrays: scikit-learn's set_output wraps them
+        wanted = _get_output_config("transform", self)["dense"]
+        if wanted == "polars" or (polars and wanted == "default"):
+            return to_polars(out)
+        return out
 
     def _label(self, j: int):
         names = getattr(self, "feature_names_in_", None)

@@ -22,7 +22,7 @@ from .._data import EncodedTable
 from .._utils import params
 from .._utils.scaling import unit_range
 from .._utils.sklearn_compat import Interval, StrOptions
-from .._utils.torch_utils import resolve_device, seeded
+from .._utils.torch_utils import call_generators, resolve_device, seeded
 from ..schema import ModelLayout
 from ..training import (
     BatchStream,
@@ -181,16 +181,16 @@ class BaseDeepImputer(BaseImputer):
     def _run(self, fn, data: EncodedTable, seed: int, reseed_each_batch: bool):
         self.module_.eval()
         outs = []
-        with named_errors(type(self).__name__), torch.no_grad(), seeded(
-            seed, self.device_
-        ):
-            for k, batch in enumerate(self._batches(data)):
+        # the call's own generators (never torch's global one): concurrent calls
+        # from threads draw what the same calls made one after another draw
+        with named_errors(type(self).__name__), torch.no_grad(), call_generators(
+            seed
+        ) as generators:
+            for batch in self._batches(data):
                 if reseed_each_batch:
                     # common random numbers: every batch sees the same noise stream,
                     # so a row's imputation does not depend on its batch-mates
-                    torch.manual_seed(seed)
-                elif k == 0:
-                    torch.manual_seed(seed)
+                    generators.reseed()
                 out = fn(batch).detach()
                 out = out if out.dtype == torch.float64 else out.float()
                 outs.append(out.cpu().numpy())

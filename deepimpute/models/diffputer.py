@@ -29,6 +29,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from .._utils.torch_utils import rng
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule, iterate_batches
 
@@ -159,10 +160,15 @@ class DiffPuter(ImputationModule):
     # -------------------------------------------------------------- M-step
     def loss(self, batch: Batch) -> Tensor:
         y = self.completed(batch)
-        sigma = (torch.randn((y.shape[0], 1), dtype=y.dtype, device=y.device)
-                 * P_STD + P_MEAN).exp()
+        sigma = (
+            torch.randn(
+                (y.shape[0], 1), dtype=y.dtype, device=y.device, generator=rng(y.device)
+            )
+            * P_STD
+            + P_MEAN
+        ).exp()
         weight = (sigma**2 + SIGMA_DATA**2) / (sigma * SIGMA_DATA) ** 2
-        noisy = y + torch.randn_like(y) * sigma
+        noisy = y + torch.randn_like(y, generator=rng(y.device)) * sigma
         return (weight * (self.denoise(noisy, sigma) - y) ** 2).mean()
 
     # -------------------------------------------------------------- E-step
@@ -183,7 +189,12 @@ class DiffPuter(ImputationModule):
         shape = (draws, 1 if shared_noise else n, width)
 
         def noise() -> Tensor:
-            return torch.randn(shape, dtype=y_obs.dtype, device=y_obs.device)
+            return torch.randn(
+                shape,
+                dtype=y_obs.dtype,
+                device=y_obs.device,
+                generator=rng(y_obs.device),
+            )
 
         t = self.noise_levels(y_obs.device, y_obs.dtype)
         gamma = min(S_CHURN / self.n_steps, math.sqrt(2) - 1)

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._utils.torch_utils import rng
 from ..nn import TableLikelihood
 from ..nn.importance import importance_resample, row_chunks
 from ..schema import ModelLayout
@@ -313,7 +314,10 @@ class FactVAE(ImputationModule):
     def _inference_set(self, available: Tensor) -> Tensor:
         if not self.training or self.group_available_prob >= 1.0:
             return available
-        keep = torch.rand_like(available) < self.group_available_prob
+        keep = (
+            torch.rand_like(available, generator=rng(available.device))
+            < self.group_available_prob
+        )
         return available * keep.to(available.dtype)
 
     def elbo(self, batch: Batch) -> Tensor:
@@ -322,13 +326,18 @@ class FactVAE(ImputationModule):
         use = self._inference_set(available)
         if self.fusion == "poe":
             q_mu, q_prec = self.product_of_experts(mu, prec, use)
-            z = q_mu + torch.randn_like(q_mu) * q_prec.rsqrt()
+            z = (
+                q_mu
+                + torch.randn_like(q_mu, generator=rng(q_mu.device)) * q_prec.rsqrt()
+            )
             ll = self.likelihood.log_prob(self.decode(z), batch.x, batch.observed)
             kl = 0.5 * (q_mu.pow(2) + 1.0 / q_prec - 1.0 + q_prec.log()).sum(-1)
             return ll.sum(-1) - kl
         # mixture: stratified over the components, no closed-form KL
         c_mu, c_prec, log_w = self.mixture(mu, prec, use)
-        z = c_mu + torch.randn_like(c_mu) * c_prec.rsqrt()  # (n, C, K)
+        z = (
+            c_mu + torch.randn_like(c_mu, generator=rng(c_mu.device)) * c_prec.rsqrt()
+        )  # (n, C, K)
         log_q = self._log_mixture(z, c_mu, c_prec, log_w)
         terms = self._log_joint(z.transpose(0, 1), batch).transpose(0, 1) - log_q
         return (log_w.exp() * terms).sum(-1)
@@ -422,15 +431,29 @@ class FactVAE(ImputationModule):
             m_r, p_r, a_r = mu[rows], prec[rows], available[rows]
             if self.fusion == "poe":
                 q_mu, q_prec = self.product_of_experts(m_r, p_r, a_r)
-                z = q_mu + torch.randn((s, *q_mu.shape), dtype=q_mu.dtype,
-                                       device=q_mu.device) * q_prec.rsqrt()
+                z = (
+                    q_mu
+                    + torch.randn(
+                        (s, *q_mu.shape),
+                        dtype=q_mu.dtype,
+                        device=q_mu.device,
+                        generator=rng(q_mu.device),
+                    )
+                    * q_prec.rsqrt()
+                )
                 log_q = _log_normal_prec(z, q_mu, q_prec)
             else:
                 c_mu, c_prec, log_c = self.mixture(m_r, p_r, a_r)
-                comp = torch.multinomial(log_c.exp(), s, replacement=True).T
+                comp = torch.multinomial(
+                    log_c.exp(), s, replacement=True, generator=rng(log_c.device)
+                ).T
                 row = torch.arange(comp.shape[1], device=comp.device)
                 z_mu, z_prec = c_mu[row, comp], c_prec[row, comp]  # (S, n, K)
-                z = z_mu + torch.randn_like(z_mu) * z_prec.rsqrt()
+                z = (
+                    z_mu
+                    + torch.randn_like(z_mu, generator=rng(z_mu.device))
+                    * z_prec.rsqrt()
+                )
                 log_q = self._log_mixture(z.unsqueeze(-2), c_mu, c_prec, log_c)[..., 0]
             log_w = self._log_joint(z, part) - log_q
             picks.append(importance_resample(log_w, z))
@@ -446,13 +469,17 @@ class FactVAE(ImputationModule):
         s, k = self.n_draws, self.latent_dim
         if self.fusion == "poe":
             q_mu, q_prec = self.product_of_experts(mu, prec, available)
-            eps = torch.randn((s, 1, k), dtype=mu.dtype, device=mu.device)
+            eps = torch.randn(
+                (s, 1, k), dtype=mu.dtype, device=mu.device, generator=rng(mu.device)
+            )
             z = q_mu + eps * q_prec.rsqrt()  # (S, n, K)
             log_w = self._log_joint(z, batch) - _log_normal_prec(z, q_mu, q_prec)
             return torch.logsumexp(log_w, 0) - math.log(s)
         # stratified over mixture components: S draws from each
         c_mu, c_prec, log_w_c = self.mixture(mu, prec, available)
-        eps = torch.randn((s, 1, 1, k), dtype=mu.dtype, device=mu.device)
+        eps = torch.randn(
+            (s, 1, 1, k), dtype=mu.dtype, device=mu.device, generator=rng(mu.device)
+        )
         z = c_mu + eps * c_prec.rsqrt()  # (S, n, C, K)
         log_q = self._log_mixture(z, c_mu, c_prec, log_w_c)
         terms = self._log_joint(z.transpose(1, 2), batch).transpose(1, 2) - log_q

@@ -19,6 +19,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from .._utils.torch_utils import rng
 from ..nn import mlp
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule, adam
@@ -71,10 +72,12 @@ def gain_hint(
     (weights ``1 - B``).
     """
     if mode == "code":
-        b = (torch.rand_like(m) < hint_rate).to(m.dtype)
+        b = (torch.rand_like(m, generator=rng(m.device)) < hint_rate).to(m.dtype)
         return m * b, torch.ones_like(m)
     if mode == "paper":
-        k = torch.randint(m.shape[-1], (m.shape[0], 1), device=m.device)
+        k = torch.randint(
+            m.shape[-1], (m.shape[0], 1), device=m.device, generator=rng(m.device)
+        )
         b = torch.ones_like(m).scatter_(-1, k, 0.0)
         return b * m + 0.5 * (1.0 - b), 1.0 - b
     raise ValueError(f"Unknown hint mode {mode!r}; use one of {HINT_MODES}.")
@@ -168,7 +171,9 @@ class GAIN(ImputationModule):
         return self.discriminator(torch.cat([x_hat, h], -1))
 
     def _noise(self, shape: tuple[int, ...], like: Tensor) -> Tensor:
-        u = torch.rand(shape, dtype=like.dtype, device=like.device)
+        u = torch.rand(
+            shape, dtype=like.dtype, device=like.device, generator=rng(like.device)
+        )
         return self.noise_scale * u
 
     # ------------------------------------------------------------ training

@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._utils.torch_utils import rng
 from ..nn import TableLikelihood, gaussian_kl, mlp
 from ..nn.functional import log_normal, reparameterize
 from ..nn.importance import row_chunks
@@ -181,7 +182,9 @@ class HIVAE(ImputationModule):
             x0 = (batch.x * batch.observed)[rows]
             obs = batch.observed[rows]
             log_qs = torch.log_softmax(self.s_encoder(x0), -1)  # (n, C)
-            s_idx = torch.multinomial(log_qs.exp(), k, replacement=True).T  # (K, n)
+            s_idx = torch.multinomial(  # (K, n)
+                log_qs.exp(), k, replacement=True, generator=rng(x0.device)
+            ).T
             s = F.one_hot(s_idx, self.n_components).to(x0.dtype)  # (K, n, C)
             mu, logvar = self._q_z(x0, s)
             z = reparameterize(mu, logvar)
@@ -194,7 +197,7 @@ class HIVAE(ImputationModule):
                 - log_normal(z, mu, logvar).sum(-1)
             )
             w = torch.softmax(log_w, 0).T  # (n, K)
-            j = torch.multinomial(w, 1).squeeze(1)
+            j = torch.multinomial(w, 1, generator=rng(w.device)).squeeze(1)
             n = torch.arange(x0.shape[0], device=x0.device)
             picks.append((z[j, n], s[j, n]))
         z = torch.cat([p[0] for p in picks], 0)

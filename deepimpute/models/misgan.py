@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from .._utils.torch_utils import rng
 from ..nn import mlp
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule
@@ -42,7 +43,13 @@ def mask_data(x: Tensor, m: Tensor, tau: float = 0.0) -> Tensor:
 
 def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
     """WGAN-GP term ``E[(||grad D(u real + (1 - u) fake)||_2 - 1)^2]``, u per row."""
-    u = torch.rand(real.shape[0], 1, dtype=real.dtype, device=real.device)
+    u = torch.rand(
+        real.shape[0],
+        1,
+        dtype=real.dtype,
+        device=real.device,
+        generator=rng(real.device),
+    )
     mixed = (u * real + (1.0 - u) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
     return ((grad.norm(2, dim=-1) - 1.0) ** 2).mean()
@@ -171,7 +178,13 @@ class MisGAN(ImputationModule):
         return self.scaling.to_unit(batch.x).clamp(0.0, 1.0) * m, m
 
     def _codes(self, n: int, like: Tensor) -> Tensor:
-        return torch.randn(n, self.latent_dim, dtype=like.dtype, device=like.device)
+        return torch.randn(
+            n,
+            self.latent_dim,
+            dtype=like.dtype,
+            device=like.device,
+            generator=rng(like.device),
+        )
 
     def _impute_unit(self, x: Tensor, m: Tensor, omega: Tensor) -> Tensor:
         """``m * x + (1 - m) * G_i(m * x + (1 - m) * omega)`` (the "comp" imputer)."""
@@ -200,7 +213,7 @@ class MisGAN(ImputationModule):
         x, m = self._unit(batch)
         n = x.shape[0]
         with torch.no_grad():
-            x_hat = self._impute_unit(x, m, torch.rand_like(x))
+            x_hat = self._impute_unit(x, m, torch.rand_like(x, generator=rng(x.device)))
             fake_x = self.data_generator(self._codes(n, x))
             fake_m = self.mask_generator(self._codes(n, x))
         logs = {}
@@ -254,7 +267,9 @@ class MisGAN(ImputationModule):
         opt_gx.step()
 
         # imputer: fool the imputation critic on real rows with fresh noise
-        out = self.imputer(m * x + (1.0 - m) * torch.rand_like(x))
+        out = self.imputer(
+            m * x + (1.0 - m) * torch.rand_like(x, generator=rng(x.device))
+        )
         x_hat = m * x + (1.0 - m) * out
         loss_i = -self.imputer_critic(x_hat).mean()
         if self.gamma > 0:
@@ -267,18 +282,23 @@ class MisGAN(ImputationModule):
     def loss(self, batch: Batch) -> Tensor:
         """Imputer's adversarial loss ``-mean D_i(x_hat)`` (not a quality measure)."""
         x, m = self._unit(batch)
-        return -self.imputer_critic(self._impute_unit(x, m, torch.rand_like(x))).mean()
+        return -self.imputer_critic(
+            self._impute_unit(x, m, torch.rand_like(x, generator=rng(x.device)))
+        ).mean()
 
     # ------------------------------------------------------------ inference
     def impute(self, batch: Batch) -> Tensor:
         x, m = self._unit(batch)
         # (S, 1, d) noise broadcast over rows: invariant to batching and row order
         omega = torch.rand(
-            self.n_draws, 1, x.shape[-1], dtype=x.dtype, device=x.device
+            self.n_draws, 1, x.shape[-1], dtype=x.dtype, device=x.device,
+            generator=rng(x.device),
         )
         filled = self._impute_unit(x, m, omega).mean(0)
         return self.scaling.from_unit(filled)
 
     def sample(self, batch: Batch) -> Tensor:
         x, m = self._unit(batch)
-        return self.scaling.from_unit(self._impute_unit(x, m, torch.rand_like(x)))
+        return self.scaling.from_unit(
+            self._impute_unit(x, m, torch.rand_like(x, generator=rng(x.device)))
+        )

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._utils.torch_utils import rng
 from ..nn import TableLikelihood, mlp
 from ..schema import ModelLayout
 from ..training import Batch
@@ -96,7 +97,8 @@ class MIWAE(LatentImportanceModule):
         """Per-row ``k``-sample importance-weighted bound, shape ``(n,)``."""
         x = batch.x
         eps = torch.randn(
-            (k, batch.n_rows, self.latent_dim), dtype=x.dtype, device=x.device
+            (k, batch.n_rows, self.latent_dim), dtype=x.dtype, device=x.device,
+            generator=rng(x.device),
         )
         _, _, log_w = self._log_weights(batch, eps)
         return torch.logsumexp(log_w, 0) - math.log(k)

@@ -23,6 +23,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from .._utils.torch_utils import rng
 from ..nn import TableLikelihood
 from ..schema import ModelLayout
 from ..training import Batch, ImputationModule
@@ -174,7 +175,9 @@ class ReMasker(ImputationModule):
     def _remask(self, visible: Tensor) -> Tensor:
         """Hide ``round(mask_ratio * k)`` of each row's ``k`` visible attributes
         (at least one stays visible); returns the attributes still visible."""
-        u = torch.rand(visible.shape, device=visible.device)
+        u = torch.rand(
+            visible.shape, device=visible.device, generator=rng(visible.device)
+        )
         u = torch.where(visible, u, torch.full_like(u, 2.0))
         rank = u.argsort(1).argsort(1)
         k = visible.sum(1, keepdim=True)

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor, nn
 
+from .._utils.torch_utils import rng
 from ..nn import TableLikelihood, gaussian_kl, mlp
 from ..nn.functional import log_normal, log_normal_std, reparameterize
 from ..nn.importance import importance_resample, row_chunks
@@ -87,7 +88,9 @@ def stochastic_round(x: Tensor, dtype: torch.dtype) -> Tensor:
     if dtype != torch.bfloat16 or x.dtype != torch.float32:
         return x.to(dtype)
     bits = x.contiguous().view(torch.int32)
-    noise = torch.randint(0, 1 << 16, x.shape, dtype=torch.int32, device=x.device)
+    noise = torch.randint(
+        0, 1 << 16, x.shape, dtype=torch.int32, device=x.device, generator=rng(x.device)
+    )
     return ((bits + noise) & -65536).view(torch.float32).to(dtype)
 
 
@@ -262,10 +265,15 @@ class RVI(ImputationModule):
         table = torch.empty(n, self.n_local, dtype=dtype, device=cpu)
         start = 0
         for k in self.relay_groups:
-            block = torch.randn(n, k, device=cpu).mul_(relay_scale).div_(k**0.5)
+            block = (
+                torch.randn(n, k, device=cpu, generator=rng(cpu))
+                .mul_(relay_scale)
+                .div_(k**0.5)
+            )
             table[:, start : start + k] = stochastic_round(block, dtype)
             start += k
-        block = torch.randn(n, self.latent_dim, device=cpu).mul_(1e-3)
+        block = torch.randn(n, self.latent_dim, device=cpu, generator=rng(cpu))
+        block.mul_(1e-3)
         table[:, start : start + self.latent_dim] = stochastic_round(block, dtype)
         del block
         if self.learn_var:
@@ -322,7 +330,9 @@ class RVI(ImputationModule):
         """
         mu, logvar = self.posterior(theta, masks)
         shape = (1, mu.shape[-1]) if shared_noise else mu.shape
-        eps = torch.randn(shape, dtype=mu.dtype, device=mu.device)
+        eps = torch.randn(
+            shape, dtype=mu.dtype, device=mu.device, generator=rng(mu.device)
+        )
         z = reparameterize(mu, logvar, eps=eps)
         out = self.decoder(z)
         # the element mask drops missing entries before any reduction
@@ -552,7 +562,12 @@ class RVI(ImputationModule):
         total = 0.0
         for _ in range(self.n_draws):
             # one (1, t) noise vector per draw: a row's value ignores its batch-mates
-            eps = torch.randn((1, mu.shape[-1]), dtype=mu.dtype, device=mu.device)
+            eps = torch.randn(
+                (1, mu.shape[-1]),
+                dtype=mu.dtype,
+                device=mu.device,
+                generator=rng(mu.device),
+            )
             total = total + self.likelihood.mean(
                 self.decoder(reparameterize(mu, logvar, eps=eps))
             )
@@ -650,7 +665,8 @@ def fit_guide(
     """
     # (RVI always trains on tensors in memory: its rows own parameters, so a Dask
     # fit samples the table instead of streaming it)
-    rows = torch.randperm(len(tensors[0]), device="cpu")[:max_rows]
+    rows = torch.randperm(len(tensors[0]), device="cpu", generator=rng("cpu"))
+    rows = rows[:max_rows]
     x, obs, attr = (t[rows] for t in tensors)
     n_check = min(check_rows, len(x) // 5)
     fit_rows = (x[n_check:], obs[n_check:], attr[n_check:])
@@ -676,7 +692,9 @@ def fit_guide(
     batch = Batch(x[:n_check].to(device), obs[:n_check].to(device),
                   attr[:n_check].to(device), torch.arange(n_check, device="cpu"))
     # a fifth of each row's observed attributes, hidden from inference
-    draw = torch.rand(batch.attr_observed.shape, device=batch.x.device)
+    draw = torch.rand(
+        batch.attr_observed.shape, device=batch.x.device, generator=rng(batch.x.device)
+    )
     hidden = (draw < 0.2).to(batch.x.dtype) * batch.attr_observed
     reference = rvi.held_out_nll(batch, hidden, PRIOR_STEPS, from_guide=False)
     check = [dict(start="prior", steps=PRIOR_STEPS, nll=reference)]

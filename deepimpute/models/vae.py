@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from .._utils.torch_utils import rng
 from ..nn import TableLikelihood, gaussian_kl, log_normal_std, mlp
 from ..nn.functional import log_normal, reparameterize
 from ..nn.importance import importance_mean, importance_resample, row_chunks
@@ -70,7 +71,12 @@ class LatentImportanceModule(ImputationModule):
         k = self.n_draws
         d = self._latent_size()
         # one (K, 1, d) noise tensor shared by every row: batch-invariant imputations
-        eps = torch.randn((k, 1, d), dtype=batch.x.dtype, device=batch.x.device)
+        eps = torch.randn(
+            (k, 1, d),
+            dtype=batch.x.dtype,
+            device=batch.x.device,
+            generator=rng(batch.x.device),
+        )
         outs = []
         for rows in row_chunks(batch.n_rows, k):
             _, out, log_w = self._log_weights(take_rows(batch, rows), eps)
@@ -85,7 +91,8 @@ class LatentImportanceModule(ImputationModule):
         for rows in row_chunks(batch.n_rows, k):
             part = take_rows(batch, rows)
             eps = torch.randn(
-                (k, part.n_rows, d), dtype=batch.x.dtype, device=batch.x.device
+                (k, part.n_rows, d), dtype=batch.x.dtype, device=batch.x.device,
+                generator=rng(batch.x.device),
             )
             z, _, log_w = self._log_weights(part, eps)
             z_pick = importance_resample(log_w, z)

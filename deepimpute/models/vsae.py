@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._utils.torch_utils import rng
 from ..nn import TableLikelihood, gaussian_kl, log_normal_std, mlp
 from ..nn.functional import log_normal, reparameterize
 from ..nn.grouped import GroupedMLP, MaskedGroupBatchNorm
@@ -334,7 +335,9 @@ class VSAE(ImputationModule):
         elif logits is None:
             cond = None
         elif self.condition == "sampled" and self.training:
-            cond = torch.bernoulli(torch.sigmoid(logits.detach()))
+            cond = torch.bernoulli(
+                torch.sigmoid(logits.detach()), generator=rng(logits.device)
+            )
         else:  # "predicted", and "sampled" at inference (its expectation)
             cond = torch.sigmoid(logits)
         h = z if cond is None else torch.cat([z, cond], -1)
@@ -371,10 +374,14 @@ class VSAE(ImputationModule):
             u = torch.rand(m.shape, generator=generator, dtype=m.dtype, device=m.device)
             keep = (u >= self.extra_drop_rate).to(m.dtype)
             enc_m, enc_obs = m * keep, obs * self.likelihood.expand_attributes(keep)
-        mu, logvar = self.proposal(x, enc_obs, enc_m, torch.randn_like(x))
+        mu, logvar = self.proposal(
+            x, enc_obs, enc_m, torch.randn_like(x, generator=rng(x.device))
+        )
         # K latent draws per row on a leading axis (K = 1: the ELBO's single draw)
         k = self.n_train_draws
-        eps = torch.randn((k, *mu.shape), dtype=mu.dtype, device=mu.device)
+        eps = torch.randn(
+            (k, *mu.shape), dtype=mu.dtype, device=mu.device, generator=rng(mu.device)
+        )
         z = reparameterize(mu, logvar, eps=eps)
         out, logits = self.decode(z.flatten(-2), m)
         obs_ll = self.likelihood.log_prob(out, x, obs).sum(-1)
@@ -438,7 +445,9 @@ class VSAE(ImputationModule):
             s = self.n_target_draws
             x, obs, m = batch.x, batch.observed, batch.attr_observed
             att = self.attributive(x, m)
-            noise = torch.randn((s, *x.shape), dtype=x.dtype, device=x.device)
+            noise = torch.randn(
+                (s, *x.shape), dtype=x.dtype, device=x.device, generator=rng(x.device)
+            )
             mu, logvar = self.proposal(x, obs, m, noise, att)
             z = reparameterize(mu, logvar)
             out, logits = self.decode(z.flatten(-2), m)
@@ -551,16 +560,32 @@ class VSAE(ImputationModule):
         att = self.attributive(x, m)
         if not per_row_noise:
             # common random numbers: identical for every row, whatever the batch
-            eps = torch.randn((k, 1, self.n_attr, d), dtype=x.dtype, device=x.device)
-            noise = torch.randn((k, 1, self.width), dtype=x.dtype, device=x.device)
+            eps = torch.randn(
+                (k, 1, self.n_attr, d),
+                dtype=x.dtype,
+                device=x.device,
+                generator=rng(x.device),
+            )
+            noise = torch.randn(
+                (k, 1, self.width),
+                dtype=x.dtype,
+                device=x.device,
+                generator=rng(x.device),
+            )
         for rows in row_chunks(x.shape[0], k, self.inference_rows):
             xc, oc, mc = x[rows], obs[rows], m[rows]
             if per_row_noise:
                 n = xc.shape[0]
                 eps = torch.randn(
-                    (k, n, self.n_attr, d), dtype=x.dtype, device=x.device
+                    (k, n, self.n_attr, d), dtype=x.dtype, device=x.device,
+                    generator=rng(x.device),
                 )
-                noise = torch.randn((k, n, self.width), dtype=x.dtype, device=x.device)
+                noise = torch.randn(
+                    (k, n, self.width),
+                    dtype=x.dtype,
+                    device=x.device,
+                    generator=rng(x.device),
+                )
             mu, logvar = self.proposal(xc, oc, mc, noise, att[rows])
             z = reparameterize(mu, logvar, eps=eps)
             out, logits = self.decode(z.flatten(-2), mc)
@@ -569,7 +594,9 @@ class VSAE(ImputationModule):
     def impute(self, batch: Batch) -> Tensor:
         if self._impute == "proposal_mean":
             x = batch.x
-            noise = torch.randn((1, self.width), dtype=x.dtype, device=x.device)
+            noise = torch.randn(
+                (1, self.width), dtype=x.dtype, device=x.device, generator=rng(x.device)
+            )
             mu, _ = self.proposal(x, batch.observed, batch.attr_observed, noise)
             out, _ = self.decode(mu.flatten(-2), batch.attr_observed)
             return self.likelihood.mean(out)

@@ -7,6 +7,8 @@ import math
 import torch
 from torch import Tensor
 
+from .._utils.torch_utils import rng
+
 __all__ = ["gaussian_kl", "log_normal", "log_normal_std", "reparameterize"]
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -31,8 +33,13 @@ def reparameterize(
             raise ValueError("pass either n_samples or eps, not both")
         return mu + std * eps
     if n_samples is None:
-        return mu + std * torch.randn_like(std)
-    eps = torch.randn((n_samples, *mu.shape), dtype=mu.dtype, device=mu.device)
+        return mu + std * torch.randn_like(std, generator=rng(std.device))
+    eps = torch.randn(
+        (n_samples, *mu.shape),
+        dtype=mu.dtype,
+        device=mu.device,
+        generator=rng(mu.device),
+    )
     return mu + std * eps
 
 

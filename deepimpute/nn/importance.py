@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
+from .._utils.torch_utils import rng
+
 __all__ = ["importance_mean", "importance_resample", "row_chunks"]
 
 #: importance samples x rows decoded at once at transform time (bounds memory)
@@ -28,7 +30,7 @@ def importance_mean(log_w: Tensor, means: Tensor) -> Tensor:
 def importance_resample(log_w: Tensor, draws: Tensor) -> Tensor:
     """Pick one of K draws per row with probability proportional to its weight."""
     w = torch.softmax(log_w, dim=0).T  # (n, K)
-    k = torch.multinomial(w, 1).squeeze(1)
+    k = torch.multinomial(w, 1, generator=rng(w.device)).squeeze(1)
     return draws[k, torch.arange(draws.shape[1], device=draws.device)]
 
 

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._utils.torch_utils import rng
 from ..schema import ModelLayout
 from .functional import log_normal
 
@@ -241,24 +242,25 @@ class TableLikelihood(nn.Module):
         if self.num_x.numel():
             loc, scale = self._num_loc_scale(out)
             if self.numerical == "student_t":
-                draw = torch.distributions.StudentT(
-                    self._num_df(out), loc, scale
-                ).sample()
+                draw = _student_t_draw(self._num_df(out), loc, scale)
             elif self.numerical == "huber":
                 draw = loc + scale * _huber_standard_draw(loc)
             else:
-                draw = loc + scale * torch.randn_like(loc)
+                draw = loc + scale * torch.randn_like(loc, generator=rng(loc.device))
             res[..., self.num_x] = draw
         if self.img_x.numel():
             par = out[..., self.img_p]
-            bern = torch.bernoulli(torch.sigmoid(par))
+            bern = torch.bernoulli(torch.sigmoid(par), generator=rng(par.device))
             res[..., self.img_x] = torch.where(
-                self.img_bern, bern, par + torch.randn_like(par)
+                self.img_bern,
+                bern,
+                par + torch.randn_like(par, generator=rng(par.device)),
             )
         if self.cat_a.numel():
             probs = self._cat_logp(out).exp()
             flat = probs.reshape(-1, probs.shape[-1])
-            idx = torch.multinomial(flat, 1).reshape(probs.shape[:-1])
+            idx = torch.multinomial(flat, 1, generator=rng(flat.device))
+            idx = idx.reshape(probs.shape[:-1])
             onehot = F.one_hot(idx, probs.shape[-1]).to(out.dtype)
             res[..., self.cat_x[self.cat_valid]] = onehot[..., self.cat_valid]
         return res
@@ -286,18 +288,39 @@ def _huber_log_prob(
     return -rho - scale.log() - math.log(core + 2 * tail)
 
 
+@torch.no_grad()
+def _student_t_draw(df: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+    """``StudentT(df, loc, scale).sample()`` drawn from the call's generator: the
+    same normal and chi-square draws in the same order as torch's distribution,
+    which takes no generator."""
+    df, loc, scale = torch.broadcast_tensors(df, loc, scale)
+    gen = rng(df.device)
+    normal = torch.empty(df.shape, dtype=df.dtype, device=df.device)
+    normal.normal_(generator=gen)
+    chi2 = torch._standard_gamma(0.5 * df, generator=gen) / 0.5
+    chi2.clamp_(min=torch.finfo(chi2.dtype).tiny)
+    return loc + scale * (normal * torch.rsqrt(chi2 / df))
+
+
 def _huber_standard_draw(like: Tensor, k: float = HUBER_K) -> Tensor:
     """Draws of the unit-scale Huber density: truncated-normal core or a tail."""
     core_mass, tail_mass = _huber_masses(k)
-    in_core = torch.rand_like(like) * (core_mass + 2 * tail_mass) < core_mass
+    in_core = (
+        torch.rand_like(like, generator=rng(like.device)) * (core_mass + 2 * tail_mass)
+        < core_mass
+    )
     # core: standard normal draws redrawn until within [-k, k] (an inverse-CDF
     # draw met erfinv(+-1) = +-inf in float32 once the threshold was 6)
-    core = torch.randn_like(like)
+    core = torch.randn_like(like, generator=rng(like.device))
     outside = core.abs() > k
     while outside.any():
-        core = torch.where(outside, torch.randn_like(like), core)
+        core = torch.where(
+            outside, torch.randn_like(like, generator=rng(like.device)), core
+        )
         outside = core.abs() > k
     # tail: k + Exp(k), on a random side
-    tail = k - torch.log1p(-torch.rand_like(like)) / k
-    sign = torch.where(torch.rand_like(like) < 0.5, -1.0, 1.0)
+    tail = k - torch.log1p(-torch.rand_like(like, generator=rng(like.device))) / k
+    sign = torch.where(
+        torch.rand_like(like, generator=rng(like.device)) < 0.5, -1.0, 1.0
+    )
     return torch.where(in_core, core, sign * tail)

@@ -97,7 +97,7 @@ def test_numerical_log_prob_ignores_unobserved_entries(name):
 
 @pytest.mark.parametrize("u", [0.0, 1.0 - 2.0**-24])  # the ends of torch.rand
 def test_huber_draws_stay_finite_at_the_ends_of_the_uniform(monkeypatch, u):
-    monkeypatch.setattr(torch, "rand_like", lambda t: torch.full_like(t, u))
+    monkeypatch.setattr(torch, "rand_like", lambda t, **kw: torch.full_like(t, u))
     for k in (1.5, HUBER_K):
         draws = _huber_standard_draw(torch.zeros(1000), k)
         assert torch.isfinite(draws).all()
