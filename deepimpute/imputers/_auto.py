@@ -67,21 +67,30 @@ class AutoImputer(BaseImputer):
     those cells hidden and scores it on them: the normalised RMSE (on
     standardised values) of each numerical column, the proportion of falsely
     classified entries (PFC) of each categorical one. The rows that received a
-    pattern are split in two: the cells of one half choose, for each column, the
-    best candidate or a non-negative blend (weights summing to one) of the best
-    ``max_blend`` where the blend, fitted and scored in two folds, beats the best
-    single one; the cells of the other half only report the validation error of
-    every candidate and of the choice (``leaderboard_``), so the reported error
-    is never the one the choice was tuned on. The candidates used are then refitted
-    on all rows and cells.
+    pattern are split in two. The cells of one half choose: each column takes
+    the candidate best over the whole table unless another is better on that
+    column by ``SIGNIFICANCE`` standard errors (few cells choose noisily), and a
+    numerical column takes a non-negative blend (weights summing to one) of its
+    best ``max_blend`` candidates where the blend, fitted and scored in two
+    folds, beats its choice. The cells of the other half only report the
+    validation error of every candidate and of the choice (``leaderboard_``), so
+    the reported error is never the one the choice was tuned on. The candidates
+    used are then refitted on all rows and cells; :meth:`transform` combines
+    their imputations per column and :meth:`sample` takes each column's draws
+    from its chosen candidate (a blend's heaviest).
 
-    ``time_budget`` bounds the fit: half of it goes to scoring, shared among the
-    candidates still to run (time a fast one leaves unused passes on), and half
-    to the refit. A deep candidate first trains one epoch; it then gets as many
-    epochs as its share allows (at most its own setting; skipped below
-    ``MIN_EPOCHS``). Any other candidate first fits a sample of ``PROBE_ROWS``
-    rows; it is skipped if its cost extrapolated to all rows exceeds its share.
-    Skips are listed in ``leaderboard_`` with their reason.
+    ``time_budget`` bounds the fit: two thirds of it go to scoring, one third to
+    the refit. A candidate that is not deep may take what is left of the scoring
+    budget but a reserve for each candidate after it (its cost cannot be cut):
+    on tables over ``2 * PROBE_ROWS`` rows it first fits ``PROBE_ROWS`` rows and
+    is skipped if its cost extrapolated to all rows exceeds that share. A deep
+    candidate shares what is left equally with those after it: it first trains
+    one epoch (and imputes a sample of rows), then gets as many epochs as its
+    share allows, at most its own setting (skipped below ``MIN_EPOCHS``). Time a
+    fast candidate leaves unused passes on to the later ones: list the cheap
+    ones first. The first candidate always runs, so that there is a choice.
+    Skips are listed in ``leaderboard_`` with their reason. The budget is wall
+    time: on a busy or slower machine fewer candidates fit in it.
 
     Parameters
     ----------
@@ -288,7 +297,7 @@ class AutoImputer(BaseImputer):
         for k, (name, est) in enumerate(candidates):
             deep = isinstance(est, BaseDeepImputer)
             share = None
-            if scoring_budget is not None:
+            if scoring_budget is not None and k > 0:  # the first one always runs
                 left = max(scoring_budget - (time.perf_counter() - start), 0.0)
                 after = len(candidates) - k - 1
                 share = left / (after + 1) if deep else max(left - reserve * after, 0.0)
@@ -325,18 +334,37 @@ class AutoImputer(BaseImputer):
             )
 
         names = list(preds)
-        self.weights_, self.chosen_ = {}, {}
-        auto_pred = np.array(C, dtype=np.float64)
-        fallback = _table_choice(records, names)
-        for lay, pos in attrs:
-            weights = self._choose(lay.kind, lay.name, C, preds, names, choose, pos,
-                                   records, fallback)
-            self.weights_[lay.name] = weights
-            self.chosen_[lay.name] = "+".join(weights)
-            auto_pred[:, pos] = _combine(lay.kind, preds, weights, pos)
+        if self.time_budget is not None:  # choose only what can be refitted
+            left = self.time_budget - (time.perf_counter() - start)
+            cheapest = min(names, key=seconds.get)
+            dropped = [n for n in names if seconds[n] > left and n != cheapest]
             for r in records:
-                if r["column"] == lay.name and r["imputer"] in weights:
-                    r["status"] = "chosen" if len(weights) == 1 else "blended"
+                if r["imputer"] in dropped:
+                    why = (f"not chosen: its refit ({seconds[r['imputer']]:.1f}s) "
+                           f"exceeds the budget left ({max(left, 0):.1f}s)")
+                    r["note"] = f"{r['note']}; {why}" if r["note"] else why
+            names = [n for n in names if n not in dropped]
+        fallback = _table_choice(records, names)
+        weights = {
+            lay.name: self._choose(lay.kind, lay.name, C, preds, names, choose, pos,
+                                   records, fallback)
+            for lay, pos in attrs
+        }
+        if self.time_budget is not None:
+            left = self.time_budget - (time.perf_counter() - start)
+            used = {n for w in weights.values() for n in w}
+            if sum(seconds[n] for n in used) > left:  # blends only where affordable
+                weights = {c: {max(w, key=w.get): 1.0} for c, w in weights.items()}
+        self.weights_ = weights
+        self.chosen_ = {c: "+".join(w) for c, w in weights.items()}
+        auto_pred = np.array(C, dtype=np.float64)
+        for lay, pos in attrs:
+            auto_pred[:, pos] = _combine(lay.kind, preds, weights[lay.name], pos)
+            for r in records:
+                if r["column"] == lay.name and r["imputer"] in weights[lay.name]:
+                    r["status"] = (
+                        "chosen" if len(weights[lay.name]) == 1 else "blended"
+                    )
         for lay, pos in attrs:
             records.append(_record(
                 "auto", lay.name, _error(lay.kind, C, auto_pred, report, pos),
@@ -492,20 +520,29 @@ def _score_fit(est, C_hidden, share, rng, deep: bool):
     (None: no limit). Returns (imputed codes or None if skipped, the settings its
     refit takes, a note)."""
     n = C_hidden.shape[0]
+    if share is not None and share <= 0:
+        return None, {}, "skipped: the scoring budget is spent"
     if share is None:
         return np.asarray(est.fit_transform(C_hidden), dtype=np.float64), {}, ""
     if deep:
         planned = est.max_iter
-        # one epoch on all rows, the imputation timed on a sample of rows
-        t0 = time.perf_counter()
-        probe = clone(est).set_params(max_iter=1).fit(C_hidden)
-        t_fit = time.perf_counter() - t0
+        # one epoch on all rows, the imputation timed on a sample of rows; a
+        # set-up far longer than the epoch is mostly torch's first use in the
+        # process (seconds, paid once): then probe again
         m = min(n, PROBE_ROWS)
-        t0 = time.perf_counter()
-        probe.transform(C_hidden[np.sort(rng.permutation(n)[:m])])
-        t_impute = (time.perf_counter() - t0) * n / m
-        spent = t_fit + time.perf_counter() - t0
-        epoch = max(probe.history_[0]["seconds"], 1e-6)
+        sample = C_hidden[np.sort(rng.permutation(n)[:m])]
+        spent = 0.0
+        for _ in range(2):
+            t0 = time.perf_counter()
+            probe = clone(est).set_params(max_iter=1).fit(C_hidden)
+            t_fit = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            probe.transform(sample)
+            t_impute = (time.perf_counter() - t0) * n / m
+            spent += t_fit + time.perf_counter() - t0
+            epoch = max(probe.history_[0]["seconds"], 1e-6)
+            if t_fit - epoch <= max(2 * epoch, 0.5) or spent > share:
+                break
         if planned == "auto":  # the epochs "auto" gives n rows
             planned = est._resolve_max_iter(n)
         # the real fit costs the probe's set-up and the imputation again, plus
