@@ -3,7 +3,7 @@
 import inspect
 
 from ._adapter import SklearnImputerAdapter
-from ._auto import AutoImputer
+from ._auto import AutoImputer, set_registry
 from ._base import RANGE_FACTOR, BaseImputer
 from ._deep import BaseDeepImputer
 from ._diffputer import DiffPuterImputer
@@ -119,6 +119,13 @@ def make_imputer(name: str, settings: dict | None = None, *, quick: bool = False
         )
     return cls(**{k: v for k, v in kwargs.items() if k in cls._get_param_names()})
 
+
+def _build_candidate(name: str, params: dict):
+    """AutoImputer's candidate ``name`` with the part of ``params`` it takes."""
+    return make_imputer(name, budget_params(IMPUTERS[name], params))
+
+
+set_registry(IMPUTERS, _build_candidate)
 
 __all__ = [
     "AutoImputer",

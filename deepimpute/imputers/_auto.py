@@ -24,7 +24,7 @@ from .._utils.sklearn_compat import Interval
 from ..schema import Categorical, ColumnSpec, Image, Numerical
 from ._base import BaseImputer
 
-__all__ = ["AutoImputer", "DEFAULT_CANDIDATES"]
+__all__ = ["AutoImputer", "DEFAULT_CANDIDATES", "set_registry"]
 
 _LOG = logging.getLogger("deepimpute")
 
@@ -56,6 +56,18 @@ BLEND_MARGIN = 1e-3
 SIGNIFICANCE = 2.0
 #: table without missing cells at fit: cells hidden completely at random
 COMPLETE_TABLE_RATE = 0.2
+
+
+#: the registry the candidates given by name come from: ``{"imputers": name ->
+#: class, "build": build(name, params) -> unfitted imputer}``, set by
+#: ``deepimpute.imputers`` (:func:`set_registry`), which imports this module
+_REGISTRY: dict = {}
+
+
+def set_registry(imputers: dict[str, type], build) -> None:
+    """Give AutoImputer the registry of imputers and its builder (called once by
+    ``deepimpute.imputers``; this module cannot import it)."""
+    _REGISTRY.update(imputers=imputers, build=build)
 
 
 class AutoImputer(BaseImputer):
@@ -143,6 +155,14 @@ class AutoImputer(BaseImputer):
     --------
     MICEImputer, MissForestImputer, VSAEImputer : Some of the candidates.
 
+    References
+    ----------
+    .. [1] D. Jarrett, B. Cebere, T. Liu, A. Curth and M. van der Schaar,
+       "HyperImpute: Generalized Iterative Imputation with Automatic Model
+       Selection", ICML 2022 (selection of a learner per column on held-out
+       cells, within one iterative loop; ours selects whole imputers). Our
+       design: ``docs/methods/auto.md``.
+
     Examples
     --------
     >>> import numpy as np
@@ -198,8 +218,9 @@ class AutoImputer(BaseImputer):
     # ------------------------------------------------------------- candidates
     def _candidate_list(self) -> list[tuple[str, BaseImputer]]:
         """``(name, unfitted imputer)`` of every candidate, checked."""
-        from . import IMPUTERS, budget_params, make_imputer
-
+        if not _REGISTRY:
+            raise RuntimeError("AutoImputer: import deepimpute.imputers first.")
+        IMPUTERS, build = _REGISTRY["imputers"], _REGISTRY["build"]
         given = DEFAULT_CANDIDATES if self.candidates is None else self.candidates
         out: list[tuple[str, BaseImputer]] = []
         for item in given:
@@ -212,10 +233,9 @@ class AutoImputer(BaseImputer):
                         f"AutoImputer: unknown candidate {item!r}; choose from "
                         f"{names}."
                     )
-                params = budget_params(IMPUTERS[item], self.candidate_params or {})
-                if "device" in IMPUTERS[item]._get_param_names():
-                    params["device"] = self.device
-                est = make_imputer(item, params)
+                est = build(item, self.candidate_params or {})
+                if "device" in est.get_params():
+                    est.set_params(device=self.device)
                 out.append((item, est))
                 continue
             name, est = item if isinstance(item, tuple) and len(item) == 2 else (
