@@ -354,16 +354,6 @@ class AutoImputer(BaseImputer):
             )
 
         names = list(preds)
-        if self.time_budget is not None:  # choose only what can be refitted
-            left = self.time_budget - (time.perf_counter() - start)
-            cheapest = min(names, key=seconds.get)
-            dropped = [n for n in names if seconds[n] > left and n != cheapest]
-            for r in records:
-                if r["imputer"] in dropped:
-                    why = (f"not chosen: its refit ({seconds[r['imputer']]:.1f}s) "
-                           f"exceeds the budget left ({max(left, 0):.1f}s)")
-                    r["note"] = f"{r['note']}; {why}" if r["note"] else why
-            names = [n for n in names if n not in dropped]
         fallback = _table_choice(records, names)
         weights = {
             lay.name: self._choose(lay.kind, lay.name, C, preds, names, choose, pos,

@@ -285,3 +285,33 @@ def test_cli_summary_shows_the_choice(tmp_path, capsys):
     assert "chosen imputer (validation error)" in printed
     assert all(f"  {c} " in printed for c in "wxyz")
     assert not pd.read_csv(out).isna().any().any()
+
+
+def test_dask_transform_and_fit_from_a_sample_of_rows():
+    dd = pytest.importorskip("dask.dataframe")
+    X, Xm = _linear_gaussian(n=200)
+    frame = pd.DataFrame(Xm, columns=list("abcd"))
+    auto = AutoImputer(candidates=[MEAN, MICE], time_budget=None, random_state=0)
+    auto.fit(frame)
+    ddf = dd.from_pandas(frame, npartitions=3)
+    lazy = auto.transform(ddf).compute()
+    assert np.allclose(lazy.to_numpy(), auto.transform(frame).to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the sample-of-rows warning
+        from_dask = AutoImputer(candidates=[MEAN, MICE], time_budget=None,
+                                random_state=0).fit(ddf)
+    assert set(from_dask.chosen_) == set("abcd")
+
+
+def test_pipeline_with_a_regressor():
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    X, Xm = _linear_gaussian(n=200)
+    y = X[:, 0] + X[:, 1]
+    pipe = make_pipeline(
+        AutoImputer(candidates=[MEAN, MICE], time_budget=None, random_state=0),
+        Ridge(),
+    )
+    assert cross_val_score(pipe, Xm, y, cv=2).mean() > 0.5
