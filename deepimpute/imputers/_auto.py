@@ -396,8 +396,10 @@ class AutoImputer(BaseImputer):
 
     def _choose(self, kind, column, C, preds, names, choose, pos, records,
                 fallback) -> dict:
-        """Weights of one attribute: the best candidate on the choosing cells, or
-        the blend of the best ``max_blend`` where the blend beats it."""
+        """Weights of one attribute from its choosing cells: the table's best
+        candidate (``fallback``) unless another beats it clearly on this column
+        (:func:`_significant_best`), or the blend of the best ``max_blend`` where
+        the blend, cross-fitted, beats that choice."""
         errors = {
             r["imputer"]: r["choice_error"]
             for r in records
