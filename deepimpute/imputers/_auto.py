@@ -87,18 +87,20 @@ class AutoImputer(BaseImputer):
     folds, beats its choice. The cells of the other half only report the
     validation error of every candidate and of the choice (``leaderboard_``), so
     the reported error is never the one the choice was tuned on. The candidates
-    used are then refitted on all rows and cells; :meth:`transform` combines
-    their imputations per column and :meth:`sample` takes each column's draws
-    from its chosen candidate (a blend's heaviest).
+    used are then refitted on all rows and cells; :meth:`transform` (and
+    :meth:`fit_transform`, as scored) combines their ``transform`` per column
+    and :meth:`sample` takes each column's draws from its chosen candidate (a
+    blend's heaviest).
 
     ``time_budget`` bounds the fit: two thirds of it go to scoring, one third to
     the refit. A candidate that is not deep may take what is left of the scoring
     budget but a reserve for each candidate after it (its cost cannot be cut):
     on tables over ``2 * PROBE_ROWS`` rows it first fits ``PROBE_ROWS`` rows and
     is skipped if its cost extrapolated to all rows exceeds that share. A deep
-    candidate shares what is left equally with those after it: it first trains
-    one epoch (and imputes a sample of rows), then gets as many epochs as its
-    share allows, at most its own setting (skipped below ``MIN_EPOCHS``). Time a
+    candidate shares what is left equally with those after it: it first fits
+    one epoch on ``PROBE_ROWS`` rows (and imputes them), scaled to all rows, then
+    gets as many epochs as its share allows, at most its own setting (skipped
+    below ``MIN_EPOCHS``). Time a
     fast candidate leaves unused passes on to the later ones: list the cheap
     ones first. The first candidate always runs, so that there is a choice.
     Skips are listed in ``leaderboard_`` with their reason. The budget is wall
@@ -385,14 +387,13 @@ class AutoImputer(BaseImputer):
 
         used = [n for n in names if any(n in w for w in self.weights_.values())]
         by_name = dict(candidates)
-        self.estimators_, fitted = {}, {}
+        self.estimators_ = {}
         for name in used:
-            est = clone(by_name[name]).set_params(**settings[name])
             t0 = time.perf_counter()
-            fitted[name] = np.asarray(est.fit_transform(C), dtype=np.float64)
+            est = clone(by_name[name]).set_params(**settings[name]).fit(C)
             self.estimators_[name] = est
             self._log(f"refit {name}: {time.perf_counter() - t0:.1f}s")
-        return self._combined(fitted, C)
+        return None  # fit_transform: the candidates' transform, as scored
 
     def _choose(self, kind, column, C, preds, names, choose, pos, records,
                 fallback) -> dict:
@@ -527,6 +528,18 @@ def _hide_cells(C: np.ndarray, fraction: float, rng) -> tuple[np.ndarray, np.nda
     return hidden, hidden & chooser[:, None]
 
 
+def _fit_impute(est, C) -> np.ndarray:
+    """What AutoImputer uses of a candidate, scored alike: ``fit``, then
+    ``transform`` (not the fit's own imputation of its rows, which for MICE's
+    pooled chains or RVI's learned posteriors differs from that of new rows)."""
+    return np.asarray(est.fit(C).transform(C), dtype=np.float64)
+
+
+#: whether a deep candidate was probed in this process (torch's first use costs
+#: seconds of set-up that later fits do not pay: the first probe runs twice)
+_WARM = {"torch": False}
+
+
 def _score_fit(est, C_hidden, share, rng, deep: bool):
     """Fit one candidate on the table with cells hidden, within ``share`` seconds
     (None: no limit). Returns (imputed codes or None if skipped, the settings its
@@ -535,55 +548,57 @@ def _score_fit(est, C_hidden, share, rng, deep: bool):
     if share is not None and share <= 0:
         return None, {}, "skipped: the scoring budget is spent"
     if share is None:
-        return np.asarray(est.fit_transform(C_hidden), dtype=np.float64), {}, ""
+        return _fit_impute(est, C_hidden), {}, ""
     if deep:
         planned = est.max_iter
-        # one epoch on all rows, the imputation timed on a sample of rows; a
-        # set-up far longer than the epoch is mostly torch's first use in the
-        # process (seconds, paid once): then probe again
+        # one epoch on a sample of rows and its imputation, scaled to all rows:
+        # set-up included (cautious: DiffPuter's E-step grows with the rows)
         m = min(n, PROBE_ROWS)
-        sample = C_hidden[np.sort(rng.permutation(n)[:m])]
+        small = C_hidden[np.sort(rng.permutation(n)[:m])]
+        scale = n / m
         spent = 0.0
         for _ in range(2):
             t0 = time.perf_counter()
-            probe = clone(est).set_params(max_iter=1).fit(C_hidden)
+            probe = clone(est).set_params(max_iter=1).fit(small)
             t_fit = time.perf_counter() - t0
             t0 = time.perf_counter()
-            probe.transform(sample)
-            t_impute = (time.perf_counter() - t0) * n / m
-            spent += t_fit + time.perf_counter() - t0
-            epoch = max(probe.history_[0]["seconds"], 1e-6)
-            if t_fit - epoch <= max(2 * epoch, 0.5) or spent > share:
+            probe.transform(small)
+            t_impute = time.perf_counter() - t0
+            spent += t_fit + t_impute
+            if _WARM["torch"] or spent > share:
                 break
+            _WARM["torch"] = True
+        one_epoch = max(probe.history_[0]["seconds"], 1e-6)
+        epoch = one_epoch * scale
+        overhead = (t_fit - one_epoch + t_impute) * scale
         if planned == "auto":  # the epochs "auto" gives n rows
             planned = est._resolve_max_iter(n)
-        # the real fit costs the probe's set-up and the imputation again, plus
-        # its epochs
-        affordable = int((share - spent - (t_fit - epoch) - t_impute) // epoch)
+        affordable = int((share - spent - overhead) // epoch)
         if affordable < min(MIN_EPOCHS, int(planned)):
             return None, {}, (
-                f"skipped: {epoch:.2f}s per epoch, {affordable} epoch(s) fit in its "
+                f"skipped: {epoch:.2f}s per epoch and {overhead:.1f}s besides, "
+                f"estimated from {m} rows; {max(affordable, 0)} epoch(s) fit in its "
                 f"share of {share:.1f}s (needs {min(MIN_EPOCHS, int(planned))})"
             )
         epochs = int(min(int(planned), affordable))
         params = {"max_iter": epochs}
         est.set_params(**params)
-        pred = np.asarray(est.fit_transform(C_hidden), dtype=np.float64)
+        pred = _fit_impute(est, C_hidden)
         capped = " (capped by the budget)" if epochs < int(planned) else ""
         return pred, params, f"{est.n_iter_} of {epochs} epochs{capped}"
     if n <= 2 * PROBE_ROWS:  # a small table: the probe would cost as much
-        return np.asarray(est.fit_transform(C_hidden), dtype=np.float64), {}, ""
+        return _fit_impute(est, C_hidden), {}, ""
     m = PROBE_ROWS
-    rows = np.sort(rng.permutation(n)[:m])
+    small = C_hidden[np.sort(rng.permutation(n)[:m])]
     t0 = time.perf_counter()
-    clone(est).fit_transform(C_hidden[rows])
+    _fit_impute(clone(est), small)
     cost = (time.perf_counter() - t0) * (n / m) ** PROBE_EXPONENT
     if cost > share:
         return None, {}, (
             f"skipped: estimated {cost:.1f}s from a {m}-row fit, over its share of "
             f"{share:.1f}s"
         )
-    return np.asarray(est.fit_transform(C_hidden), dtype=np.float64), {}, ""
+    return _fit_impute(est, C_hidden), {}, ""
 
 
 def _error(kind: str, C, pred, cells, pos) -> float:
