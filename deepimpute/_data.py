@@ -321,9 +321,10 @@ class TableEncoder:
         if away.max(initial=0.0) <= 0.0:
             return 0, 0, 0.0, np.nan, np.nan, np.nan
         i, j = np.unravel_index(np.argmax(away), away.shape)
-        value, lo_v, hi_v = (
-            c * self.scale[j] + self.loc[j] for c in (C_imp[i, j], lo[j], hi[j])
-        )
+        with np.errstate(over="ignore"):  # a column near float64's edge: inf
+            value, lo_v, hi_v = (
+                c * self.scale[j] + self.loc[j] for c in (C_imp[i, j], lo[j], hi[j])
+            )
         return int(i), int(j), float(away[i, j]), value, lo_v, hi_v
 
     def category_sets(self) -> dict:

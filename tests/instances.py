@@ -5,8 +5,8 @@ from sklearn.impute import KNNImputer
 
 from deepimpute.imputers import (
     IMPUTERS,
-    MeanModeImputer,
     MICEImputer,
+    MissForestImputer,
     SklearnImputerAdapter,
 )
 
@@ -50,9 +50,11 @@ TINY: dict[str, dict] = {
         max_iter=2, hidden=8, n_em_rounds=2, n_steps=3, n_resample=1, n_draws=2
     ),
     "adapter": dict(imputer=KNNImputer(n_neighbors=3)),
-    "auto": dict(
-        candidates=[MeanModeImputer(), ("mice", MICEImputer(n_imputations=2,
-                                                            max_iter=2))],
+    "auto": dict(  # candidates with samplers: sample() draws in every column
+        candidates=[
+            ("mice", MICEImputer(n_imputations=2, max_iter=2)),
+            ("missforest", MissForestImputer(n_estimators=5, max_iter=2)),
+        ],
         time_budget=None,
     ),
 }

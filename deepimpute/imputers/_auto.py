@@ -357,11 +357,12 @@ class AutoImputer(BaseImputer):
 
         names = list(preds)
         fallback = _table_choice(records, names)
-        weights = {
-            lay.name: self._choose(lay.kind, lay.name, C, preds, names, choose, pos,
-                                   records, fallback)
-            for lay, pos in attrs
-        }
+        with np.errstate(over="ignore", invalid="ignore"):  # inf ranks last
+            weights = {
+                lay.name: self._choose(lay.kind, lay.name, C, preds, names, choose,
+                                       pos, records, fallback)
+                for lay, pos in attrs
+            }
         if self.time_budget is not None:
             left = self.time_budget - (time.perf_counter() - start)
             used = {n for w in weights.values() for n in w}
@@ -609,7 +610,9 @@ def _error(kind: str, C, pred, cells, pos) -> float:
     truth, guess = C[:, pos][mask], pred[:, pos][mask]
     if kind == "categorical":
         return float(np.mean(np.round(guess) != truth))
-    return float(np.sqrt(np.mean((guess - truth) ** 2)))
+    d = np.abs(guess - truth)
+    top = d.max()  # scaled first: codes of extreme values must not overflow
+    return float(top * np.sqrt(np.mean((d / top) ** 2))) if top > 0 else 0.0
 
 
 def _record(imputer, column, error, choice_error, seconds, status, note) -> dict:
