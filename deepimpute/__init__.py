@@ -7,6 +7,7 @@ The import name is ``deepimpute``; the distribution on the package index is
 from ._version import __version__
 from .imputers import (
     IMPUTERS,
+    AutoImputer,
     DiffPuterImputer,
     FactVAEImputer,
     GAINImputer,
@@ -27,6 +28,7 @@ from .schema import Categorical, ColumnSpec, Image, Numerical
 
 __all__ = [
     "IMPUTERS",
+    "AutoImputer",
     "DiffPuterImputer",
     "FactVAEImputer",
     "GAINImputer",

@@ -67,6 +67,7 @@ def impute_pieces(
     seed ``seed + k``. Returns the summary of what was imputed.
     """
     summary = Summary(method, names, spec)
+    summary.note_choice(est)
     for piece in pieces:
         frame = piece.frame
         missing = frame[list(names)].isna().to_numpy()
@@ -224,6 +225,22 @@ class Summary:
         self.ranges: dict = {}
         self.rows = 0
         self.markers = None
+        #: an AutoImputer's choice per column (``chosen_``) and its validation
+        #: error (``leaderboard_``), shown after the table; None for other methods
+        self.chosen: dict | None = None
+        self.errors: dict = {}
+
+    def note_choice(self, est) -> None:
+        """Keep what an estimator that chooses per column (``chosen_``) chose."""
+        chosen = getattr(est, "chosen_", None)
+        if not isinstance(chosen, dict):
+            return
+        self.chosen = dict(chosen)
+        self.errors = {
+            r["column"]: r["error"]
+            for r in getattr(est, "leaderboard_", [])
+            if r.get("imputer") == "auto"
+        }
 
     def add(self, frame: pd.DataFrame, missing: np.ndarray, imputed) -> None:
         self.rows += len(frame)
@@ -276,6 +293,12 @@ class Summary:
                                  (min(p[0] for p in parts), max(p[1] for p in parts)))
                 line += "  " + " ".join(f"{_span(sp):<22}" for sp in spans)
             print(line.rstrip())
+        if self.chosen:
+            print(f"  {'attribute':<24} chosen imputer (validation error)")
+            for name, choice in self.chosen.items():
+                err = self.errors.get(name, float("nan"))
+                shown = "" if err != err else f" ({err:.3f})"
+                print(f"  {str(name):<24} {choice}{shown}")
 
 
 def _span(span) -> str:

@@ -452,6 +452,7 @@ def _apply_dataset(args, model: ModelFile, path, outputs, draws) -> Summary:
             for k, p in enumerate(ddf.to_delayed())
         ]
         summary = Summary(model.method, model.names, model.spec)
+        summary.note_choice(model.estimator)
         for part in dask.compute(*parts):
             summary.merge(part)
         return summary

@@ -3,7 +3,12 @@
 import numpy as np
 from sklearn.impute import KNNImputer
 
-from deepimpute.imputers import IMPUTERS, SklearnImputerAdapter
+from deepimpute.imputers import (
+    IMPUTERS,
+    MICEImputer,
+    MissForestImputer,
+    SklearnImputerAdapter,
+)
 
 # name -> constructor kwargs small enough for sklearn's estimator checks
 TINY: dict[str, dict] = {
@@ -45,6 +50,13 @@ TINY: dict[str, dict] = {
         max_iter=2, hidden=8, n_em_rounds=2, n_steps=3, n_resample=1, n_draws=2
     ),
     "adapter": dict(imputer=KNNImputer(n_neighbors=3)),
+    "auto": dict(  # candidates with samplers: sample() draws in every column
+        candidates=[
+            ("mice", MICEImputer(n_imputations=2, max_iter=2)),
+            ("missforest", MissForestImputer(n_estimators=5, max_iter=2)),
+        ],
+        time_budget=None,
+    ),
 }
 
 # name -> {check_name: reason}; must stay empty unless a reason and an issue exist

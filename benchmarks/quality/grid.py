@@ -94,6 +94,15 @@ GRIDS: dict[str, dict] = {
         imputers=[SWEEP_PREFIX + name for name in SWEEP],
     ),
     "smoke": dict(datasets=["yeast"], mechanisms=["mcar"], rates=[0.5]),
+    # AutoImputer at its default budget beside the single imputers the defaults
+    # and modern-peers CSVs lack (same runner, masks and seeds: one comparison,
+    # benchmarks.quality.auto)
+    "auto": dict(
+        datasets=["heart", "yeast", "red_wine", "white_wine"],
+        mechanisms=["mcar"],
+        rates=[0.2, 0.5],
+        imputers=["mice", "missforest", "miwae-default", "auto"],
+    ),
 }
 #: the imputers of a grid suite that names none
 DEFAULT_IMPUTERS = ["mean", "sk-iterative-br", "sk-iterative-rf"]

@@ -3,6 +3,7 @@
 import inspect
 
 from ._adapter import SklearnImputerAdapter
+from ._auto import AutoImputer, set_registry
 from ._base import RANGE_FACTOR, BaseImputer
 from ._deep import BaseDeepImputer
 from ._diffputer import DiffPuterImputer
@@ -35,6 +36,7 @@ IMPUTERS: dict[str, type] = {
     "vad": VADImputer,
     "vsae": VSAEImputer,
     "vae": VAEImputer,
+    "auto": AutoImputer,
 }
 
 #: reduced settings of a smoke run (``deepimpute demo --quick``, the benchmarks'
@@ -106,6 +108,8 @@ def make_imputer(name: str, settings: dict | None = None, *, quick: bool = False
     cls = IMPUTERS[name]
     kwargs = {**(settings or {}), **(budget_params(cls, QUICK) if quick else {}),
               **params}
+    if quick and "candidate_params" in cls._get_param_names():  # AutoImputer
+        kwargs = {"candidate_params": dict(QUICK), "time_budget": None, **kwargs}
     known = {k for c in IMPUTERS.values() for k in c._get_param_names()}
     unknown = sorted(k for k in kwargs if k not in known)
     if unknown:  # a name no imputer has is a typo, not a setting for another one
@@ -116,7 +120,15 @@ def make_imputer(name: str, settings: dict | None = None, *, quick: bool = False
     return cls(**{k: v for k, v in kwargs.items() if k in cls._get_param_names()})
 
 
+def _build_candidate(name: str, params: dict):
+    """AutoImputer's candidate ``name`` with the part of ``params`` it takes."""
+    return make_imputer(name, budget_params(IMPUTERS[name], params))
+
+
+set_registry(IMPUTERS, _build_candidate)
+
 __all__ = [
+    "AutoImputer",
     "CAPPED",
     "IMPUTERS",
     "QUICK",
