@@ -73,8 +73,11 @@ def _digest(out) -> str:
 
 def _imputers():
     for name in sorted(IMPUTERS):
-        yield name, lambda name=name: make_imputer(
-            name, SMALL, random_state=0, device="cpu"
+        # AutoImputer: no time budget (its skips would depend on the machine's
+        # speed) and small candidates
+        extra = dict(time_budget=None, candidate_params=SMALL) if name == "auto" else {}
+        yield name, lambda name=name, extra=extra: make_imputer(
+            name, SMALL, random_state=0, device="cpu", **extra
         )
     yield "adapter", lambda: SklearnImputerAdapter(KNNImputer(n_neighbors=3))
 
