@@ -45,6 +45,10 @@ class MeanModeImputer(BaseImputer):
         "Column means and modes lie within the observed range."
     )
 
+    #: an identifier-like column (IDs, free text) is imputed by its mode with a
+    #: warning, not refused: the mode needs only its codes' counts
+    _identifiers = "warn"
+
     def __init__(
         self,
         *,
