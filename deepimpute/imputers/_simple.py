@@ -28,17 +28,17 @@ class MeanModeImputer(BaseImputer):
         Fill value of each column in column codes (0 for standardised numerical
         columns, the modal code for categorical ones).
 
+    See Also
+    --------
+    SklearnImputerAdapter : Any scikit-learn imputer on mixed tables.
+    MissForestImputer : Random-forest chained imputation.
+
     Notes
     -----
     A column of distinct values (an identifier, free text: more than
     ``deepimpute._data.IDENTIFIER_MIN_CATEGORIES`` categories, over half of its
     observed rows) is imputed by its mode with a warning naming it, where the
     other imputers refuse it; its memory is that of its integer codes.
-
-    See Also
-    --------
-    SklearnImputerAdapter : Any scikit-learn imputer on mixed tables.
-    MissForestImputer : Random-forest chained imputation.
 
     Examples
     --------
