@@ -60,6 +60,8 @@ SUITES: dict[str, str] = {
     "dask_fit": "dask_scale:DaskFit",
     "ddp": "ddp:DDP",
     "gpu": "gpu:GPU",
+    "categorical_memory": "categorical_memory:CategoricalMemory",
+    "mice_size": "mice_size:MICESize",
 }
 
 PREFIXES = {"time": "{}_seconds", "peakmem": "{}_peak_mb", "track": None}

@@ -72,7 +72,7 @@ class LatentImportanceModule(ImputationModule):
         # one (K, 1, d) noise tensor shared by every row: batch-invariant imputations
         eps = torch.randn((k, 1, d), dtype=batch.x.dtype, device=batch.x.device)
         outs = []
-        for rows in row_chunks(batch.n_rows, k):
+        for rows in row_chunks(batch.n_rows, k, width=batch.x.shape[1]):
             _, out, log_w = self._log_weights(take_rows(batch, rows), eps)
             outs.append(importance_mean(log_w, self.likelihood.mean(out)))
         return torch.cat(outs, 0)
@@ -82,7 +82,7 @@ class LatentImportanceModule(ImputationModule):
         k = self.n_draws
         d = self._latent_size()
         draws = []
-        for rows in row_chunks(batch.n_rows, k):
+        for rows in row_chunks(batch.n_rows, k, width=batch.x.shape[1]):
             part = take_rows(batch, rows)
             eps = torch.randn(
                 (k, part.n_rows, d), dtype=batch.x.dtype, device=batch.x.device
