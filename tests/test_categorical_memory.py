@@ -245,3 +245,16 @@ def test_wide_table_is_expanded_per_batch():
     out = est.fit_transform(frame)
     assert out["x"].notna().all()
     pd.testing.assert_series_equal(out["c"], frame["c"])
+
+
+def test_importance_chunks_shrink_with_the_model_width():
+    from deepimpute.nn.importance import ELEMENT_BUDGET, SAMPLE_BUDGET, row_chunks
+
+    def steps(**kw):
+        return [s.stop - s.start for s in row_chunks(1024, 10, **kw)]
+
+    assert steps() == steps(width=8) == [1024]  # narrow views: as before
+    wide = steps(width=20_000)
+    assert max(wide) * 10 * 20_000 <= ELEMENT_BUDGET and sum(wide) == 1024
+    assert max(steps(width=10**9)) == 1  # at least one row
+    assert steps(budget=SAMPLE_BUDGET) == [1024]

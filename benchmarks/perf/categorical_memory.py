@@ -95,16 +95,6 @@ def _imputer(name: str, frame: pd.DataFrame):
     return VAEImputer(column_spec=spec, random_state=0, **DEEP)
 
 
-def _versions() -> str:
-    import sklearn
-    import torch
-
-    import deepimpute
-
-    return (f"deepimpute {deepimpute.__version__}; torch {torch.__version__}; "
-            f"sklearn {sklearn.__version__}")
-
-
 def markdown(path: Path) -> str:
     """The committed rows as a Markdown table, with the largest ratio in words."""
     from benchmarks._markdown import table
@@ -201,7 +191,6 @@ class CategoricalMemory(Benchmark):
             model_width=lay.width,
             fit_peak_over_codes=m["fit_peak_mb"] / codes_mb,
             transform_peak_over_codes=m["transform_peak_mb"] / codes_mb,
-            versions=_versions(),
         )
 
     def summary(self, out: Path) -> str:

@@ -144,9 +144,6 @@ class MICESize(Benchmark):
     peakmem_fit = time_fit
 
     def track_size(self) -> dict:
-        import sklearn
-
-        import deepimpute
         from deepimpute import persistence
 
         model_mb = len(persistence.dumps(self.imputer)) / 2**20
@@ -155,8 +152,6 @@ class MICESize(Benchmark):
             model_mb=model_mb,
             covariances_mb=cov,
             model_over_covariances=model_mb / cov,
-            versions=f"deepimpute {deepimpute.__version__}; "
-            f"sklearn {sklearn.__version__}; numpy {np.__version__}",
         )
 
     def summary(self, out: Path) -> str:
