@@ -74,7 +74,7 @@ def markdown(path: Path) -> str:
     shown = df[["n_columns", "sample_posterior", "n_rows", "chains", "rounds",
                 "status", "fit_seconds", "fit_peak_mb", "model_mb",
                 "covariances_mb", "model_over_covariances", "error"]]
-    shown = shown.fillna("")
+    shown = shown.astype(object).where(shown.notna(), "")
     return table(shown, digits=3)
 
 
