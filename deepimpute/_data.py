@@ -9,6 +9,9 @@ Three representations of one table:
   [0, 1]; NaN marks a missing cell;
 * the *model view* (:class:`EncodedTable`): categoricals one-hot, zero-filled where
   missing, with an element-level and an attribute-level observed mask (1 = observed).
+  It is stored compactly (float32 elements, integer category codes) and expanded
+  into one-hot blocks only by rows, a mini-batch at a time, so its memory does not
+  grow with the number of categories.
 
 Output is assembled from a copy of the caller's data where only the missing cells are
 written, so observed entries come back bit for bit.
@@ -23,6 +26,7 @@ missing, and imputations come back in the column's own dtype.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from numbers import Integral
@@ -41,32 +45,155 @@ from .schema import (
     Numerical,
 )
 
-__all__ = ["EncodedTable", "TableEncoder", "TableSummary"]
+__all__ = [
+    "IDENTIFIER_MIN_CATEGORIES",
+    "IDENTIFIER_SHARE",
+    "EncodedTable",
+    "TableEncoder",
+    "TableSummary",
+]
 
 _FMAX = float(np.finfo(np.float64).max)
+
+#: a categorical column whose categories are not declared is identifier-like when
+#: it has more than this many distinct values, and more than
+#: :data:`IDENTIFIER_SHARE` of its observed rows (IDs, free text, timestamps
+#: read as strings): no model learns from a category seen about once
+IDENTIFIER_MIN_CATEGORIES = 1000
+IDENTIFIER_SHARE = 0.5
 
 
 @dataclass(frozen=True)
 class EncodedTable:
-    """The model view of a table.
+    """The model view of a table, held compactly and expanded by rows on demand.
+
+    The one-hot blocks of categorical attributes are never stored: the table keeps
+    one float32 per numerical or image element (NaN = missing) and one integer
+    code per categorical attribute (-1 = missing), so its memory is that of the
+    column codes (4 bytes a cell) whatever the number of categories.
+    :meth:`take` builds the dense model view of some rows (a mini-batch), the
+    properties :attr:`values`, :attr:`observed` and :attr:`attr_observed` that of
+    every row (for small tables and inspection).
 
     Attributes
     ----------
-    values : ndarray of shape (n, width), float32
-        Model-space values, zero where missing.
-    observed : ndarray of shape (n, width), float32
-        1 where the element is observed.
-    attr_observed : ndarray of shape (n, n_attributes), float32
-        1 where every element of the attribute is observed.
+    layout : ModelLayout
+        The model space the rows expand into.
+    dense : ndarray of shape (n, n_dense), float32
+        The numerical and image elements, in model-slot order, NaN where missing.
+    codes : ndarray of shape (n, n_categorical), int32
+        Per categorical attribute (in layout order): the observed category's
+        index, -1 where missing.
     """
 
-    values: np.ndarray
-    observed: np.ndarray
-    attr_observed: np.ndarray
+    layout: ModelLayout
+    dense: np.ndarray
+    codes: np.ndarray
 
     @property
     def n_rows(self) -> int:
-        return self.values.shape[0]
+        return self.dense.shape[0]
+
+    @property
+    def dense_bytes(self) -> int:
+        """Bytes of the full dense model view (``values``, ``observed``,
+        ``attr_observed`` as float32)."""
+        lay = self.layout
+        return 4 * self.n_rows * (2 * lay.width + lay.n_attributes)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes this compact table holds."""
+        return int(self.dense.nbytes + self.codes.nbytes)
+
+    def take(self, rows=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The dense model view of ``rows`` (positions; None: every row):
+        ``values`` (n, width) zero where missing, ``observed`` (n, width) element
+        mask and ``attr_observed`` (n, n_attributes) attribute mask, float32."""
+        plan = _expansion_plan(self.layout)
+        dense = self.dense if rows is None else self.dense[rows]
+        codes = self.codes if rows is None else self.codes[rows]
+        k = dense.shape[0]
+        lay = self.layout
+        values = np.zeros((k, lay.width), dtype=np.float32)
+        observed = np.zeros((k, lay.width), dtype=np.float32)
+        attr_obs = np.zeros((k, lay.n_attributes), dtype=np.float32)
+        seen = ~np.isnan(dense)
+        values[:, plan.dense_slots] = np.where(seen, dense, np.float32(0.0))
+        observed[:, plan.dense_slots] = seen
+        if plan.dense_groups.size:
+            attr_obs[:, plan.dense_attrs] = np.logical_and.reduceat(
+                seen, plan.dense_groups, axis=1
+            )
+        if codes.shape[1]:
+            has = codes >= 0
+            r, c = np.nonzero(has)
+            values[r, plan.code_starts[c] + codes[r, c]] = 1.0
+            observed[:, plan.code_slots] = has[:, plan.code_of_slot]
+            attr_obs[:, plan.code_attrs] = has
+        return values, observed, attr_obs
+
+    def dense_view(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The dense model view of every row (``take()``)."""
+        return self.take()
+
+    @property
+    def values(self) -> np.ndarray:
+        """(n, width) float32: model-space values, zero where missing."""
+        return self.take()[0]
+
+    @property
+    def observed(self) -> np.ndarray:
+        """(n, width) float32: 1 where the element is observed."""
+        return self.take()[1]
+
+    @property
+    def attr_observed(self) -> np.ndarray:
+        """(n, n_attributes) float32: 1 where every element of the attribute is
+        observed."""
+        return self.take()[2]
+
+    def observed_values(self, slot: int) -> np.ndarray:
+        """The observed values of the numerical or image element in model slot
+        ``slot`` (float32)."""
+        plan = _expansion_plan(self.layout)
+        k = int(np.flatnonzero(plan.dense_slots == slot)[0])
+        col = self.dense[:, k]
+        return col[~np.isnan(col)]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    dense_slots: np.ndarray  # model slot of every dense element
+    dense_groups: np.ndarray  # first dense element of each non-categorical attribute
+    dense_attrs: np.ndarray  # their attribute indices
+    code_starts: np.ndarray  # first slot of each categorical attribute
+    code_attrs: np.ndarray  # their attribute indices
+    code_slots: np.ndarray  # every one-hot slot
+    code_of_slot: np.ndarray  # the categorical attribute (0..n_cat-1) of each
+
+
+@functools.lru_cache(maxsize=64)
+def _expansion_plan(layout: ModelLayout) -> _Plan:
+    """Where the compact table's columns go in the model view of ``layout``."""
+    dense_slots, groups, dense_attrs = [], [], []
+    starts, code_attrs, code_slots, code_of = [], [], [], []
+    for a, lay in enumerate(layout.attributes):
+        if lay.kind == "categorical":
+            code_of += [len(starts)] * lay.width
+            starts.append(lay.start)
+            code_attrs.append(a)
+            code_slots += range(lay.start, lay.start + lay.width)
+        else:
+            groups.append(len(dense_slots))
+            dense_attrs.append(a)
+            dense_slots += range(lay.start, lay.start + lay.width)
+
+    def ints(v):
+        return np.asarray(v, dtype=np.intp)
+
+    return _Plan(ints(dense_slots), ints(groups), ints(dense_attrs), ints(starts),
+                 ints(code_attrs), ints(code_slots), ints(code_of))
 
 
 @dataclass(frozen=True)
@@ -131,11 +258,22 @@ class TableEncoder:
     handle_unknown : {"error", "missing"}
         What to do with a category not seen at fit: raise, or treat the cell as
         missing (with a warning).
+    identifiers : {"error", "warn"}
+        What to do with an identifier-like categorical column (more than
+        :data:`IDENTIFIER_MIN_CATEGORIES` distinct values and more than
+        :data:`IDENTIFIER_SHARE` of its observed rows, categories not declared
+        in the spec): refuse it with an error naming it, or warn (the imputers
+        whose model is the column's mode, which a category seen once does not
+        trouble). Declaring the column's categories in the spec
+        (``Categorical(column, categories=...)``) models it as any categorical.
     """
 
-    def __init__(self, spec: ColumnSpec, handle_unknown: str = "error") -> None:
+    def __init__(
+        self, spec: ColumnSpec, handle_unknown: str = "error", identifiers="error"
+    ) -> None:
         self.spec = spec
         self.handle_unknown = handle_unknown
+        self.identifiers = identifiers
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, feature_names=None) -> TableEncoder:
@@ -219,7 +357,38 @@ class TableEncoder:
                 f"Column {label!r} is entirely missing at fit time; an imputer "
                 "cannot learn anything about it. Drop it or provide values."
             )
+        if attr.categories is None:
+            counts = getattr(self, "_observed_counts", None)  # from a summary
+            n_obs = obs.size if counts is None else counts.get(label, obs.size)
+            self._check_identifier(label, cats.size, n_obs)
         return cats
+
+    def _check_identifier(self, label, n_categories: int, n_observed: int) -> None:
+        """Refuse (or warn about) an identifier-like column: see ``identifiers``."""
+        if not (
+            n_categories > IDENTIFIER_MIN_CATEGORIES
+            and n_categories > IDENTIFIER_SHARE * n_observed
+        ):
+            return
+        what = (
+            f"Column {label!r} looks like an identifier: {n_categories} distinct "
+            f"values among its {n_observed} observed rows (more than "
+            f"{IDENTIFIER_SHARE:.0%} of them, and more than "
+            f"{IDENTIFIER_MIN_CATEGORIES})"
+        )
+        if self.identifiers == "warn":
+            warnings.warn(
+                what + "; it is imputed by its most frequent value.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return
+        raise ValueError(
+            what + "; no model learns from categories seen about once. Drop the "
+            "column, impute it with MeanModeImputer (its most frequent value), or "
+            "declare its categories in column_spec (Categorical(column, "
+            "categories=...)) to model it anyway."
+        )
 
     def _make_layout(self) -> ModelLayout:
         attrs, start = [], 0
@@ -240,7 +409,11 @@ class TableEncoder:
 
     @classmethod
     def from_summary(
-        cls, spec: ColumnSpec, handle_unknown: str, summary: TableSummary
+        cls,
+        spec: ColumnSpec,
+        handle_unknown: str,
+        summary: TableSummary,
+        identifiers: str = "error",
     ) -> TableEncoder:
         """An encoder fitted on a table known only by its :class:`TableSummary`.
 
@@ -263,7 +436,10 @@ class TableEncoder:
                         "provide values."
                     )
         frame = _summary_frame(spec, positions, summary)
-        enc = cls(spec, handle_unknown).fit(frame, names)
+        enc = cls(spec, handle_unknown, identifiers)
+        enc._observed_counts = summary.counts  # the identifier rule's row counts
+        enc.fit(frame, names)
+        del enc._observed_counts
         for attr, pos in zip(spec, positions, strict=True):
             if not isinstance(attr, Numerical):
                 continue
@@ -424,27 +600,21 @@ class TableEncoder:
         return C
 
     def to_model(self, C: np.ndarray) -> EncodedTable:
-        """Expand column codes to the model view (one-hot, zero-filled, masks)."""
+        """Column codes -> the model view, compact (:class:`EncodedTable`): the
+        numerical and image elements as float32, categorical attributes as
+        integer codes; one-hot blocks are built only by rows (``take``)."""
+        dense_cols, code_cols = [], []
+        for lay, pos in zip(self.layout.attributes, self.positions, strict=True):
+            (code_cols if lay.kind == "categorical" else dense_cols).append(pos)
         n = C.shape[0]
-        width = self.layout.width
-        values = np.zeros((n, width), dtype=np.float32)
-        observed = np.zeros((n, width), dtype=np.float32)
-        attr_obs = np.zeros((n, self.layout.n_attributes), dtype=np.float32)
-        for a, (lay, pos) in enumerate(
-            zip(self.layout.attributes, self.positions, strict=True)
-        ):
-            block = C[:, pos]
-            obs = ~np.isnan(block)
-            if lay.kind == "categorical":
-                codes = block[:, 0]
-                rows = np.flatnonzero(obs[:, 0])
-                values[rows, lay.start + codes[rows].astype(np.intp)] = 1.0
-                observed[:, lay.slice] = obs[:, :1]
-            else:
-                values[:, lay.slice] = np.where(obs, block, 0.0)
-                observed[:, lay.slice] = obs
-            attr_obs[:, a] = obs.all(axis=1)
-        return EncodedTable(values, observed, attr_obs)
+        idx = np.concatenate(dense_cols) if dense_cols else np.empty(0, np.intp)
+        dense = C[:, idx].astype(np.float32)
+        codes = np.full((n, len(code_cols)), -1, dtype=np.int32)
+        for k, pos in enumerate(code_cols):
+            col = C[:, pos[0]]
+            seen = ~np.isnan(col)
+            codes[seen, k] = col[seen].astype(np.int32)
+        return EncodedTable(self.layout, dense, codes)
 
     def encode(self, X) -> tuple[np.ndarray, EncodedTable]:
         C = self.to_columns(X)

@@ -28,10 +28,12 @@ __all__ = [
     "BatchStream",
     "DivergenceGuard",
     "ImputationModule",
+    "TableRows",
     "adam",
     "check_inference",
     "train",
     "iterate_batches",
+    "table_rows",
     "table_tensors",
 ]
 
@@ -120,12 +122,76 @@ class ImputationModule(nn.Module):
 
 def table_tensors(data) -> tuple[Tensor, Tensor, Tensor]:
     """The arrays of a model view (``values``, ``observed``, ``attr_observed``, as
-    in ``deepimpute._data.EncodedTable``) as CPU tensors sharing their memory."""
-    return (
-        torch.from_numpy(data.values),
-        torch.from_numpy(data.observed),
-        torch.from_numpy(data.attr_observed),
+    in ``deepimpute._data.EncodedTable``) as CPU tensors, every row expanded."""
+    arrays = data.take() if hasattr(data, "take") else (
+        data.values, data.observed, data.attr_observed
     )
+    return tuple(torch.from_numpy(a) for a in arrays)
+
+
+#: a model view is expanded whole (one host-to-device copy, the fastest batches)
+#: when its dense arrays take at most this many times the bytes of its compact
+#: form (4 bytes a cell); wider ones (many categories) are expanded per batch
+DENSE_FACTOR = 8
+
+
+class TableRows:
+    """A model view kept compact (``deepimpute._data.EncodedTable``), expanded into
+    dense tensors only for the rows asked for: a mini-batch's one-hot blocks exist
+    only while the batch does, so memory does not grow with the categories.
+
+    It reads like the tuple ``(values, observed, attr_observed)`` of
+    :func:`table_tensors`: ``rows[k][idx]`` is array ``k`` at rows ``idx`` (each
+    such read expands the rows; :meth:`take` gives all three at once).
+    """
+
+    def __init__(self, data) -> None:
+        self.data = data
+        self.n_rows = data.n_rows
+
+    def take(self, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The three dense tensors of rows ``idx`` (CPU)."""
+        arrays = self.data.take(idx.cpu().numpy())
+        return tuple(torch.from_numpy(a) for a in arrays)
+
+    def dense(self) -> tuple[Tensor, Tensor, Tensor]:
+        """Every row expanded (what :func:`table_tensors` gives)."""
+        return table_tensors(self.data)
+
+    def __len__(self) -> int:
+        return 3
+
+    def __getitem__(self, k: int) -> _RowView:
+        if not 0 <= k < 3:
+            raise IndexError(k)
+        return _RowView(self, k)
+
+    def __iter__(self):
+        return (self[k] for k in range(3))
+
+
+class _RowView:
+    """Array ``k`` of a :class:`TableRows`, read by rows."""
+
+    def __init__(self, rows: TableRows, k: int) -> None:
+        self.rows, self.k = rows, k
+
+    def __len__(self) -> int:
+        return self.rows.n_rows
+
+    def __getitem__(self, idx) -> Tensor:
+        if not isinstance(idx, Tensor):
+            idx = torch.arange(self.rows.n_rows)[idx]
+        return self.rows.take(idx)[self.k]
+
+
+def table_rows(data) -> tuple[Tensor, Tensor, Tensor] | TableRows:
+    """The model view ``data`` for training and inference: dense tensors when
+    they are small (at most :data:`DENSE_FACTOR` times the compact table), else
+    a :class:`TableRows` expanding each batch's rows. Both give the same batches."""
+    if data.dense_bytes <= DENSE_FACTOR * max(data.nbytes, 1):
+        return table_tensors(data)
+    return TableRows(data)
 
 
 def iterate_batches(
@@ -149,12 +215,20 @@ def iterate_batches(
         # to the index shifted by the pop (dropping a batch, or IndexError)
         last = chunks.pop()
         chunks[-1] = torch.cat([chunks[-1], last])
-    x, obs, attr = tensors
+    if isinstance(tensors, TableRows):  # expanded batch by batch
+        take = tensors.take
+    else:
+        x, obs, attr = tensors
+
+        def take(idx):
+            return x[idx], obs[idx], attr[idx]
+
     for idx in chunks:
+        bx, bobs, battr = take(idx)
         yield Batch(
-            x[idx].to(device, non_blocking=True),
-            obs[idx].to(device, non_blocking=True),
-            attr[idx].to(device, non_blocking=True),
+            bx.to(device, non_blocking=True),
+            bobs.to(device, non_blocking=True),
+            battr.to(device, non_blocking=True),
             idx.to(device),
         )
 
@@ -190,10 +264,13 @@ class _TensorStream(BatchStream):
     validation rows with torch's seeded generator."""
 
     def __init__(self, tensors, validation_fraction: float, device) -> None:
-        # one host-to-device copy instead of one per batch
-        self.tensors = tuple(t.to(device) for t in tensors)
+        if isinstance(tensors, TableRows):  # stays compact, on the CPU
+            self.tensors = tensors
+            n = self.n_rows = tensors.n_rows
+        else:  # one host-to-device copy instead of one per batch
+            self.tensors = tuple(t.to(device) for t in tensors)
+            n = self.n_rows = self.tensors[0].shape[0]
         self.device = device
-        n = self.n_rows = self.tensors[0].shape[0]
         perm = torch.randperm(n, device="cpu", generator=rng("cpu"))
         n_val = int(round(validation_fraction * n)) if validation_fraction > 0 else 0
         if n_val and n - n_val < 2:

@@ -62,6 +62,8 @@ SUITES: dict[str, str] = {
     "gpu": "gpu:GPU",
     "step_kernels": "step_kernels:StepKernels",
     "row_memory": "row_memory:RowMemory",
+    "categorical_memory": "categorical_memory:CategoricalMemory",
+    "mice_size": "mice_size:MICESize",
 }
 
 PREFIXES = {"time": "{}_seconds", "peakmem": "{}_peak_mb", "track": None}

@@ -16,12 +16,11 @@ def unit_range(layout, data) -> tuple[np.ndarray, np.ndarray]:
     """
     width = layout.width
     low, span = np.zeros(width, np.float32), np.ones(width, np.float32)
-    obs = data.observed.astype(bool)
     for lay in layout.attributes:
         if lay.kind != "numerical":
             continue
         j = lay.start
-        col = data.values[obs[:, j], j]
+        col = data.observed_values(j)
         lo, hi = (col.min(), col.max()) if col.size else (0.0, 1.0)
         low[j], span[j] = lo, hi - lo + 1e-6
     return low, span

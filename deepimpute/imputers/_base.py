@@ -116,6 +116,13 @@ class BaseImputer(TransformerMixin, BaseEstimator):
     #: attribute rather than an ``__init__`` parameter: it is no modelling choice.
     _transform_chunk_rows = 65536
 
+    #: an identifier-like categorical column (``deepimpute._data``'s rule: more
+    #: than ``IDENTIFIER_MIN_CATEGORIES`` distinct values, over
+    #: ``IDENTIFIER_SHARE`` of its observed rows, categories not declared) is
+    #: refused ("error") or, by an imputer whose model is the mode, warned
+    #: about ("warn")
+    _identifiers = "error"
+
     def __init_subclass__(cls, **kwargs):
         """Complete a subclass: the renamed names' constraints, its docstring."""
         super().__init_subclass__(**kwargs)
@@ -363,7 +370,8 @@ class BaseImputer(TransformerMixin, BaseEstimator):
             spec, positions, keep, positional=names is None
         )
         names_k = None if names is None else np.asarray(names, dtype=object)[keep]
-        encoder = TableEncoder(spec_k, self.handle_unknown).fit(Xk, names_k)
+        encoder = TableEncoder(spec_k, self.handle_unknown, self._identifiers)
+        encoder.fit(Xk, names_k)
         C, data = encoder.encode(Xk)
         self._set_fit_state(spec, missing, empty, encoder, C)
         fitted = self._fit(C, data, self.seed_)

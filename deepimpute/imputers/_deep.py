@@ -28,7 +28,7 @@ from ..training import (
     BatchStream,
     ImputationModule,
     iterate_batches,
-    table_tensors,
+    table_rows,
     train,
 )
 from ._base import BaseImputer
@@ -117,7 +117,8 @@ class BaseDeepImputer(BaseImputer):
         self.device_ = str(device)
         # ``data`` is the model view in memory, or batches streamed from a Dask
         # DataFrame's partitions (``_fit_stream``)
-        tensors = data if isinstance(data, BatchStream) else table_tensors(data)
+        # (expanded per batch when its one-hot blocks are wide: ``table_rows``)
+        tensors = data if isinstance(data, BatchStream) else table_rows(data)
         self.max_iter_ = self._resolve_max_iter(data.n_rows)
         with seeded(seed, device):
             # built on the CPU whatever torch's default device is (same initial
@@ -167,7 +168,7 @@ class BaseDeepImputer(BaseImputer):
         """A stage after training on the same batches (RVI fits its guide here)."""
 
     def _batches(self, data: EncodedTable):
-        tensors = table_tensors(data)
+        tensors = table_rows(data)
         rows = torch.arange(data.n_rows, device="cpu")
         return iterate_batches(
             tensors,
@@ -178,7 +179,17 @@ class BaseDeepImputer(BaseImputer):
             min_batch=1,
         )
 
-    def _run(self, fn, data: EncodedTable, seed: int, reseed_each_batch: bool):
+    def _run(
+        self,
+        fn,
+        data: EncodedTable,
+        seed: int,
+        reseed_each_batch: bool,
+        decode: bool = False,
+    ):
+        """``fn`` over the batches of ``data``, concatenated; with ``decode`` each
+        batch's model-space output is turned into column codes at once, so the
+        model view of the whole input (one-hot wide) is never held."""
         self.module_.eval()
         outs = []
         # the call's own generators (never torch's global one): concurrent calls
@@ -193,18 +204,19 @@ class BaseDeepImputer(BaseImputer):
                     generators.reseed()
                 out = fn(batch).detach()
                 out = out if out.dtype == torch.float64 else out.float()
-                outs.append(out.cpu().numpy())
+                out = out.cpu().numpy()
+                outs.append(self.encoder_.from_model(out) if decode else out)
         return np.concatenate(outs, axis=0)
 
     def _impute(self, C, data):
-        values = self._run(self.module_.impute, data, self.seed_, True)
-        return self._merge(C, values)
+        codes = self._run(self.module_.impute, data, self.seed_, True, decode=True)
+        return np.where(np.isnan(C), codes, C)
 
     def _sample(self, C, data, n_draws, seed):
         draws = []
         for d in range(n_draws):
-            values = self._run(self.module_.sample, data, seed + d, False)
-            draws.append(self._merge(C, values))
+            codes = self._run(self.module_.sample, data, seed + d, False, decode=True)
+            draws.append(np.where(np.isnan(C), codes, C))
         return draws
 
     def _merge(self, C, values):

@@ -42,12 +42,57 @@ _MAX_LAPLACE = 2000
 MIN_DF = 5
 
 
+class _Ridge:
+    """A fitted Bayesian linear regression kept for prediction only: its
+    coefficients, intercept and noise standard deviation (O(p), where
+    :class:`~sklearn.linear_model.BayesianRidge` also holds the p x p posterior
+    covariance). Predicts exactly as the regression it was made from."""
+
+    def __init__(self, model: BayesianRidge) -> None:
+        self.coef = model.coef_
+        self.intercept = float(model.intercept_)
+        self.sd = float(1.0 / np.sqrt(model.alpha_))
+
+    def predict(self, Z, return_std=False):
+        """Predicted means (and, with ``return_std``, the noise standard
+        deviation: the coefficients' own uncertainty is left to the posterior
+        draws of :meth:`MICEImputer.sample`)."""
+        mu = Z @ self.coef + self.intercept
+        return (mu, np.full(mu.shape, self.sd)) if return_std else mu
+
+
+def _packed_lower(S: np.ndarray) -> np.ndarray:
+    """The lower triangle of a symmetric matrix, row by row (half its memory)."""
+    return S[np.tril_indices(S.shape[0])]
+
+
+def _unpacked_lower(packed: np.ndarray, p: int) -> np.ndarray:
+    """The p x p matrix of :func:`_packed_lower` (upper triangle zero: the
+    eigendecomposition reads the lower one only, so it is exact)."""
+    S = np.zeros((p, p))
+    S[np.tril_indices(p)] = packed
+    return S
+
+
+def _ridge_posterior(model: BayesianRidge, n: int) -> dict:
+    """What a parameter draw of a Bayesian ridge needs beyond :class:`_Ridge`:
+    the number of training rows, the noise precision, the predictors' means and
+    the posterior covariance of the coefficients (packed lower triangle)."""
+    return {
+        "n": n,
+        "alpha": float(model.alpha_),
+        "offset": model.X_offset_,
+        "sigma": _packed_lower(model.sigma_),
+    }
+
+
 def _posterior_info(model, Z: np.ndarray) -> dict | None:
     """What a posterior draw of a fitted column model needs, from its training
-    predictors ``Z``: the number of rows (Bayesian ridge) or the Laplace covariance
-    of ``[coef, intercept]`` (logistic regression); None where none is drawn."""
+    predictors ``Z``: :func:`_ridge_posterior` (Bayesian ridge) or the Laplace
+    covariance of ``[coef, intercept]`` (logistic regression); None where none is
+    drawn."""
     if isinstance(model, BayesianRidge):
-        return {"n": Z.shape[0]}
+        return _ridge_posterior(model, Z.shape[0])
     if not isinstance(model, LogisticRegression):
         return None  # a single observed class: nothing to draw
     W = np.column_stack([model.coef_, model.intercept_])  # (K', p + 1)
@@ -119,19 +164,22 @@ def _draw_model(model, info: dict | None, rng: np.random.Generator):
     """
     if info is None:
         return model
-    if isinstance(model, BayesianRidge):
-        p = model.coef_.size
-        df = int(info["n"]) - p - 1
+    if isinstance(model, BayesianRidge):  # a model pickled before _Ridge
+        info = _ridge_posterior(model, int(info["n"]))
+        model = _Ridge(model)
+    if isinstance(model, _Ridge):
+        p, n, alpha = model.coef.size, int(info["n"]), info["alpha"]
+        df = n - p - 1
         # below MIN_DF residual degrees of freedom the inverse chi-squared has no
         # finite variance and its draws run wild: keep the fitted noise variance
-        var = (df / (model.alpha_ * rng.chisquare(df)) if df >= MIN_DF
-               else 1.0 / model.alpha_)
-        vals, vecs = np.linalg.eigh(model.sigma_ * (model.alpha_ * var))
+        var = df / (alpha * rng.chisquare(df)) if df >= MIN_DF else 1.0 / alpha
+        sigma = _unpacked_lower(info["sigma"], p)
+        vals, vecs = np.linalg.eigh(sigma * (alpha * var))
         root = vecs * np.sqrt(np.clip(vals, 0.0, None))
-        coef = model.coef_ + root @ rng.standard_normal(p)
-        offset = model.intercept_ + model.X_offset_ @ model.coef_  # mean response
-        offset += np.sqrt(var / max(int(info["n"]), 1)) * rng.standard_normal()
-        return _DrawnRidge(coef, offset - model.X_offset_ @ coef, np.sqrt(var))
+        coef = model.coef + root @ rng.standard_normal(p)
+        offset = model.intercept + info["offset"] @ model.coef  # mean response
+        offset += np.sqrt(var / max(n, 1)) * rng.standard_normal()
+        return _DrawnRidge(coef, offset - info["offset"] @ coef, np.sqrt(var))
     W = np.column_stack([model.coef_, model.intercept_])
     root = info["root"]
     W = W + (root @ rng.standard_normal(root.shape[1])).reshape(W.shape)
@@ -251,6 +299,18 @@ class MICEImputer(BaseImputer):
     it. The predictive draws during ``fit`` are per cell (``IterativeImputer``'s
     ``sample_posterior``); those of ``sample`` first draw the regression
     coefficients jointly, once per draw and model.
+
+    What a fit keeps: per chain and column, the last round's model for
+    prediction only (a Bayesian ridge's coefficients, intercept and noise scale:
+    O(p) per column, O(p^2) in all, not :class:`~sklearn.linear_model.BayesianRidge`
+    with its p x p covariance), and with ``sample_posterior=True`` what the
+    parameter draws of :meth:`sample` need: the posterior covariance of each
+    ridge's coefficients, stored once as its packed lower triangle (exact, half
+    the float64 of the full matrix; the model file then grows as ``n_imputations
+    * p^3 / 2`` float64) and the Laplace factor of each logistic regression. With
+    ``sample_posterior=False`` no covariance is kept (the model grows as p^2) and
+    :meth:`sample` adds the regressions' noise to the single chain's predictions,
+    without parameter draws.
 
     References
     ----------
@@ -375,7 +435,9 @@ class MICEImputer(BaseImputer):
                 for j in self.order_:
                     obs_rows = np.flatnonzero(observed[:, j])
                     model = self._fit_model(Z, X, j, obs_rows)
-                    models.append((int(j), model))
+                    # kept for prediction only: no p x p covariance (_Ridge)
+                    kept = _Ridge(model) if isinstance(model, BayesianRidge) else model
+                    models.append((int(j), kept))
                     if rng is not None and it == self.max_iter:
                         # the kept models: what ``sample`` needs to draw them
                         Zo = _predictors(Z, obs_rows, self._design.others(j))

@@ -305,11 +305,11 @@ class RVIImputer(BaseDeepImputer):
         module = self.module_
         if not (self.reuse_train_posteriors and module.all_rows_trained):
             return self._impute(C, data)
-        values = self._run(
+        codes = self._run(
             lambda batch: module.reconstruct(module.rows[batch.index]),
-            data, self.seed_, reseed_each_batch=True,
+            data, self.seed_, reseed_each_batch=True, decode=True,
         )
-        return self._merge(C, values)
+        return np.where(np.isnan(C), codes, C)
 
 
 class VADImputer(RVIImputer):

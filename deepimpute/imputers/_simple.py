@@ -33,6 +33,13 @@ class MeanModeImputer(BaseImputer):
     SklearnImputerAdapter : Any scikit-learn imputer on mixed tables.
     MissForestImputer : Random-forest chained imputation.
 
+    Notes
+    -----
+    A column of distinct values (an identifier, free text: more than
+    ``deepimpute._data.IDENTIFIER_MIN_CATEGORIES`` categories, over half of its
+    observed rows) is imputed by its mode with a warning naming it, where the
+    other imputers refuse it; its memory is that of its integer codes.
+
     Examples
     --------
     >>> import numpy as np
@@ -44,6 +51,10 @@ class MeanModeImputer(BaseImputer):
     _range_note = (
         "Column means and modes lie within the observed range."
     )
+
+    #: an identifier-like column (IDs, free text) is imputed by its mode with a
+    #: warning, not refused: the mode needs only its codes' counts
+    _identifiers = "warn"
 
     def __init__(
         self,

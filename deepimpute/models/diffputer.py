@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from .._utils.torch_utils import rng
 from ..schema import ModelLayout
-from ..training import Batch, ImputationModule, iterate_batches
+from ..training import Batch, ImputationModule, TableRows, iterate_batches
 
 __all__ = ["DiffPuter", "complete_table"]
 
@@ -244,6 +244,8 @@ def complete_table(module: DiffPuter, tensors, device, batch_size: int):
     kept, missing ones imputed, categories one-hot), every cell marked observed
     for the next M-step."""
     module.eval()
+    if isinstance(tensors, TableRows):  # EM completes the whole table densely
+        tensors = tensors.dense()
     x, obs, attr = tensors
     rows = torch.arange(len(x), device="cpu")
     parts = [

@@ -425,7 +425,7 @@ class FactVAE(ImputationModule):
         mu, prec, available = self.experts(batch)
         s = self.n_draws
         picks = []
-        for rows in row_chunks(batch.n_rows, s):
+        for rows in row_chunks(batch.n_rows, s, width=batch.x.shape[1]):
             part = Batch(batch.x[rows], batch.observed[rows],
                          batch.attr_observed[rows], batch.index[rows])
             m_r, p_r, a_r = mu[rows], prec[rows], available[rows]

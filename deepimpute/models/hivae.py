@@ -178,7 +178,7 @@ class HIVAE(ImputationModule):
         """
         k = SIR_DRAWS
         picks = []
-        for rows in row_chunks(batch.n_rows, k):
+        for rows in row_chunks(batch.n_rows, k, width=batch.x.shape[1]):
             x0 = (batch.x * batch.observed)[rows]
             obs = batch.observed[rows]
             log_qs = torch.log_softmax(self.s_encoder(x0), -1)  # (n, C)

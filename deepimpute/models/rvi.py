@@ -583,7 +583,7 @@ class RVI(ImputationModule):
         ``p(x_o | z) p(z) / q(z)``), then a likelihood draw."""
         mu, logvar = self.posterior(self.infer(batch))
         picks = []
-        for rows in row_chunks(batch.n_rows, SIR_DRAWS):
+        for rows in row_chunks(batch.n_rows, SIR_DRAWS, width=batch.x.shape[1]):
             m, lv = mu[rows], logvar[rows]
             z = reparameterize(m, lv, SIR_DRAWS)  # (K, n, d)
             log_w = (

@@ -78,7 +78,7 @@ class LatentImportanceModule(ImputationModule):
             generator=rng(batch.x.device),
         )
         outs = []
-        for rows in row_chunks(batch.n_rows, k):
+        for rows in row_chunks(batch.n_rows, k, width=batch.x.shape[1]):
             _, out, log_w = self._log_weights(take_rows(batch, rows), eps)
             outs.append(importance_mean(log_w, self.likelihood.mean(out)))
         return torch.cat(outs, 0)
@@ -88,7 +88,7 @@ class LatentImportanceModule(ImputationModule):
         k = self.n_draws
         d = self._latent_size()
         draws = []
-        for rows in row_chunks(batch.n_rows, k):
+        for rows in row_chunks(batch.n_rows, k, width=batch.x.shape[1]):
             part = take_rows(batch, rows)
             eps = torch.randn(
                 (k, part.n_rows, d), dtype=batch.x.dtype, device=batch.x.device,

@@ -15,10 +15,20 @@ from torch import Tensor
 
 from .._utils.torch_utils import rng
 
-__all__ = ["importance_mean", "importance_resample", "row_chunks"]
+__all__ = [
+    "ELEMENT_BUDGET",
+    "SAMPLE_BUDGET",
+    "importance_mean",
+    "importance_resample",
+    "row_chunks",
+]
 
 #: importance samples x rows decoded at once at transform time (bounds memory)
 SAMPLE_BUDGET = 1 << 16
+#: samples x rows x model width decoded at once: a wide model view (many
+#: categories) takes fewer rows per chunk; views up to 64 slots wide are chunked
+#: by :data:`SAMPLE_BUDGET` alone
+ELEMENT_BUDGET = SAMPLE_BUDGET * 64
 
 
 def importance_mean(log_w: Tensor, means: Tensor) -> Tensor:
@@ -35,9 +45,12 @@ def importance_resample(log_w: Tensor, draws: Tensor) -> Tensor:
 
 
 def row_chunks(
-    n_rows: int, n_samples: int, budget: int = SAMPLE_BUDGET
+    n_rows: int, n_samples: int, budget: int = SAMPLE_BUDGET, width: int = 1
 ) -> Iterator[slice]:
-    """Row slices small enough that ``n_samples`` decodes of each fit ``budget``."""
-    step = max(1, budget // max(n_samples, 1))
+    """Row slices small enough that ``n_samples`` decodes of each fit ``budget``
+    and, for a model view ``width`` slots wide, :data:`ELEMENT_BUDGET` values."""
+    n_samples = max(n_samples, 1)
+    step = max(1, min(budget // n_samples,
+                      ELEMENT_BUDGET // (n_samples * max(width, 1))))
     for start in range(0, n_rows, step):
         yield slice(start, min(start + step, n_rows))

@@ -266,3 +266,82 @@ def test_draws_from_few_rows_stay_near_the_data():
     for seed in range(30):
         draw = est.sample(X, n_draws=1, random_state=seed)[0]
         assert np.all(np.isfinite(draw))
+
+
+# ------------------------------------------- what a fitted MICE keeps (issue 31)
+def _old_ridge_draw(model, n, rng):
+    """The parameter draw of a Bayesian ridge from its full sklearn state (the
+    formula the compact state must reproduce bit for bit)."""
+    p = model.coef_.size
+    df = max(n - p - 1, 1)
+    var = df / (model.alpha_ * rng.chisquare(df))
+    vals, vecs = np.linalg.eigh(model.sigma_ * (model.alpha_ * var))
+    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    coef = model.coef_ + root @ rng.standard_normal(p)
+    offset = model.intercept_ + model.X_offset_ @ model.coef_
+    offset += np.sqrt(var / max(n, 1)) * rng.standard_normal()
+    return coef, offset - model.X_offset_ @ coef, np.sqrt(var)
+
+
+def test_compact_ridge_predicts_and_draws_as_the_full_model():
+    from deepimpute.imputers._mice import _draw_model, _Ridge, _ridge_posterior
+
+    r = np.random.default_rng(3)
+    Z = r.normal(size=(150, 12)) @ r.normal(size=(12, 12)) + 2.0
+    y = Z @ r.normal(size=12) + r.normal(size=150)
+    model = BayesianRidge().fit(Z, y)
+    compact = _Ridge(model)
+    Znew = r.normal(size=(30, 12))
+    np.testing.assert_array_equal(compact.predict(Znew), model.predict(Znew))
+    info = _ridge_posterior(model, 150)
+    assert info["sigma"].size == 12 * 13 // 2  # the lower triangle only
+    for seed in range(3):
+        got = _draw_model(compact, info, np.random.default_rng(seed))
+        coef, intercept, sd = _old_ridge_draw(model, 150, np.random.default_rng(seed))
+        np.testing.assert_array_equal(got.coef, coef)
+        assert got.intercept == intercept and got.sd == sd
+
+
+def _wide(n=120, p=40, seed=0):
+    return latent_table(n=n, p=p, rate=0.1, seed=seed)[1]
+
+
+def _largest_array(obj) -> int:
+    """Elements of the largest ndarray reachable through an object's attributes."""
+    seen, stack, best = set(), [obj], 0
+    while stack:
+        o = stack.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        if isinstance(o, np.ndarray):
+            best = max(best, o.size)
+        elif isinstance(o, dict):
+            stack += list(o.values())
+        elif isinstance(o, (list, tuple)):
+            stack += list(o)
+        elif hasattr(o, "__dict__"):
+            stack += list(vars(o).values())
+    return best
+
+
+def test_fitted_models_hold_no_covariance_matrix():
+    """Prediction needs O(p) per column model, not BayesianRidge's p x p
+    ``sigma_``; a point-mode fit keeps nothing larger."""
+    from deepimpute import persistence
+
+    p = 40
+    X = _wide(p=p)
+    point = MICEImputer(n_imputations=1, max_iter=2, sample_posterior=False,
+                        random_state=0).fit(X)
+    assert _largest_array(point.chains_) < p * p / 4
+    # the model file: p column models of O(p) each, not p covariances of p^2
+    assert len(persistence.dumps(point)) < 16 * p * p * 8 / 4
+    drawn = MICEImputer(n_imputations=2, max_iter=2, random_state=0).fit(X)
+    assert _largest_array(drawn.chains_) < p * p / 4
+    # the draws' covariances are kept once, packed: half of the 2 x p x (p-1)^2
+    # float64 that the chains' BayesianRidge models held
+    full = 2 * p * (p - 1) ** 2 * 8
+    assert len(persistence.dumps(drawn)) < 0.6 * full
+    out = point.sample(X, n_draws=2, random_state=0)  # noise draws, no covariance
+    assert not np.allclose(out[0], out[1])
