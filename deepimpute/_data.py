@@ -158,6 +158,9 @@ class TableEncoder:
         # decoded numerical imputations are clipped to [low, high]
         self.low = np.full(p, -_FMAX)
         self.high = np.full(p, _FMAX)
+        #: per column: a numerical column never negative at fit (the default lower
+        #: bound of :meth:`fit_bounds` is then 0)
+        self.nonnegative = np.zeros(p, dtype=bool)
         #: per column: the time axis (unit or freq) of date-like columns, else None
         self.time_axes: list = [None] * p
         self.dtypes = list(X.dtypes) if isinstance(X, pd.DataFrame) else None
@@ -182,6 +185,7 @@ class TableEncoder:
                 self.mag[pos], self.mu[pos] = mag, mu
                 self.sd[pos] = sd if sd > 0 else 1.0
                 j = pos[0]
+                self.nonnegative[j] = self.time_axes[j] is None and obs.min() >= 0
                 if self._is_integer_column(X, j):
                     self.low[j], self.high[j] = obs.min(), obs.max()
             else:  # Image: one affine map to [0, 1] for the whole block
@@ -273,6 +277,7 @@ class TableEncoder:
                 mag = max(abs(lo), abs(hi)) or 1.0
                 enc.mag[j], enc.mu[j] = mag, mean / mag
                 enc.sd[j] = std / mag if std > 0 else 1.0
+                enc.nonnegative[j] = enc.time_axes[j] is None and lo >= 0
                 dtype = summary.dtypes[j]
                 if pd.api.types.is_integer_dtype(dtype) and not (
                     pd.api.types.is_bool_dtype(dtype)
@@ -281,12 +286,24 @@ class TableEncoder:
         enc.dtypes = list(summary.dtypes)
         return enc
 
-    def fit_bounds(self, low: np.ndarray, high: np.ndarray, C: np.ndarray) -> None:
+    def fit_bounds(
+        self, low: np.ndarray, high: np.ndarray, C: np.ndarray, *,
+        keep_sign: bool = False,
+    ) -> None:
         """Bounds of the imputations: ``[low, high]`` in the caller's units (one
         value per column, ``-inf``/``inf`` for none; met exactly after decoding,
         without code-space rounding) and, in column codes, the same bounds and the
         range of every numerical column's observed codes in ``C`` (the training
-        rows, or two rows of their extremes)."""
+        rows, or two rows of their extremes). With ``keep_sign`` a numerical
+        column never negative at fit (weights, counts, prices) is bounded below
+        at 0 as well: a model's unbounded decoder may otherwise impute it below
+        zero, a value no row had."""
+        low = np.asarray(low, dtype=float)
+        if keep_sign:
+            nonnegative = getattr(self, "nonnegative", np.zeros(len(low), bool))
+            # (not where max_value is itself below 0: the caller's bound wins)
+            low = np.where(nonnegative & (np.asarray(high) >= 0), np.maximum(low, 0.0),
+                           low)
         self.low = np.maximum(self.low, np.asarray(low, dtype=float))
         self.high = np.minimum(self.high, np.asarray(high, dtype=float))
         q = C.shape[1]
