@@ -90,8 +90,8 @@ class ModelFile:
         head = start[: len(persistence.MAGIC)]
         if head != persistence.MAGIC and _is_text(start):
             raise UserError(
-                f"--model {path}: a text file (a CSV?), not a model; --model takes "
-                "the file written by deepimpute fit ... -o MODEL"
+                f"--model {path}: a text file (a CSV?), not a model file; --model "
+                "takes the file written by deepimpute fit ... -o MODEL"
             )
         with warnings.catch_warnings(record=True) as caught:
             # e.g. "fitted on cuda:0, which is not available here; loaded on the CPU"

@@ -389,10 +389,10 @@ def _apply_csv(args, model: ModelFile, path, files, draws, source) -> Summary:
                 draws=draws, seed=args.seed, formats=formats,
                 progress=lambda piece: bar.update(reader.offset - bar.n),
             )
-        finally:
+        finally:  # the bar cleared first: an error is then one clean line
+            bar.close()
             for sink in sinks:
                 sink.close()
-        bar.close()
     summary.markers = markers
     return summary
 
@@ -430,9 +430,9 @@ def _apply_parquet(args, model: ModelFile, path, files, draws) -> Summary:
             progress=lambda piece: bar.update(len(piece.frame)),
         )
     finally:
+        bar.close()
         for sink in sinks:
             sink.close()
-    bar.close()
     return summary
 
 
