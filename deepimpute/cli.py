@@ -151,8 +151,14 @@ def _parse_params(items: Sequence[str] | None, imputer) -> dict:
             params[key] = ast.literal_eval(raw.strip())
         except (ValueError, SyntaxError):
             params[key] = raw.strip()  # a bare word such as gaussian
+        if raw.strip().lower() in _INFINITIES:
+            params[key] = float(raw.strip())
         _check_value(imputer, key, params[key], f"--param {item.strip()}")
     return params
+
+
+#: the texts of an infinite --param value (not Python literals)
+_INFINITIES = ("inf", "+inf", "-inf", "infinity", "-infinity")
 
 
 def _check_value(imputer, key: str, value, option: str) -> None:
@@ -287,7 +293,12 @@ def _fit_model(args, frame: pd.DataFrame, info: dict) -> ModelFile:
             _check_value(imputer, "max_iter", args.max_iter,
                          f"--max-iter {args.max_iter}")
             imputer.set_params(max_iter=args.max_iter)
-        imputer.set_params(column_spec=spec, **_parse_params(args.param, imputer))
+        params = _parse_params(args.param, imputer)
+        if params.get("min_value") == -np.inf:
+            # said on the command line, -inf means no lower bound at all; the
+            # estimators' default -inf bounds columns never negative at 0
+            params["min_value"] = [-np.inf] * len(frame.columns)
+        imputer.set_params(column_spec=spec, **params)
     except ValueError as exc:
         raise _files.UserError(str(exc)) from None
     try:

@@ -301,3 +301,17 @@ def test_the_command_line_keeps_never_negative_columns_non_negative(tmp_path,
     row = next(line for line in capsys.readouterr().out.splitlines()
                if line.split()[:1] == ["weight"])
     assert not re.search(r"\[-", row)
+
+
+def test_min_value_minus_inf_on_the_command_line_removes_the_bound(tmp_path):
+    df, hole = _weights()
+    src = tmp_path / "w.csv"
+    df.round(4).to_csv(src, index=False)
+    outs = {}
+    for extra in ([], ["--param", "min_value=-inf"]):
+        out = tmp_path / f"o{len(extra)}.csv"
+        assert main(["impute", str(src), "-o", str(out), "--method", "mice", "-q",
+                     *extra]) == 0
+        outs[len(extra)] = pd.read_csv(out)["weight"]
+    assert outs[0].min() >= 0 and outs[2].min() < 0
+    pd.testing.assert_series_equal(outs[0][~hole], outs[2][~hole])
