@@ -299,11 +299,12 @@ class TableEncoder:
         at 0 as well: a model's unbounded decoder may otherwise impute it below
         zero, a value no row had."""
         low = np.asarray(low, dtype=float)
+        signed = np.zeros(len(low), dtype=bool)  # columns the sign rule bounds at 0
         if keep_sign:
-            nonnegative = getattr(self, "nonnegative", np.zeros(len(low), bool))
+            nonnegative = getattr(self, "nonnegative", signed)
             # (not where max_value is itself below 0: the caller's bound wins)
-            low = np.where(nonnegative & (np.asarray(high) >= 0), np.maximum(low, 0.0),
-                           low)
+            signed = nonnegative & (np.asarray(high) >= 0) & (low < 0)
+            low = np.where(signed, 0.0, low)
         self.low = np.maximum(self.low, np.asarray(low, dtype=float))
         self.high = np.minimum(self.high, np.asarray(high, dtype=float))
         q = C.shape[1]
@@ -315,7 +316,11 @@ class TableEncoder:
                 continue
             j = int(pos[0])
             loc, scale = self.loc[j], self.scale[j]
-            self.code_low[j] = _code_bound(low[j], loc, scale, upper=False)
+            if signed[j]:  # 0 in unit space (x / mag): exact, never overflowing
+                self.code_low[j] = _code_bound(0.0, self.mu[j], self.sd[j],
+                                               upper=False)
+            else:
+                self.code_low[j] = _code_bound(low[j], loc, scale, upper=False)
             self.code_high[j] = _code_bound(high[j], loc, scale, upper=True)
             obs = C[~np.isnan(C[:, j]), j]
             self.observed_low[j], self.observed_high[j] = obs.min(), obs.max()
