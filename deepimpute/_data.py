@@ -296,6 +296,9 @@ class TableEncoder:
         # decoded numerical imputations are clipped to [low, high]
         self.low = np.full(p, -_FMAX)
         self.high = np.full(p, _FMAX)
+        #: per column: a numerical column never negative at fit (the default lower
+        #: bound of :meth:`fit_bounds` is then 0)
+        self.nonnegative = np.zeros(p, dtype=bool)
         #: per column: the time axis (unit or freq) of date-like columns, else None
         self.time_axes: list = [None] * p
         self.dtypes = list(X.dtypes) if isinstance(X, pd.DataFrame) else None
@@ -320,6 +323,7 @@ class TableEncoder:
                 self.mag[pos], self.mu[pos] = mag, mu
                 self.sd[pos] = sd if sd > 0 else 1.0
                 j = pos[0]
+                self.nonnegative[j] = self.time_axes[j] is None and obs.min() >= 0
                 if self._is_integer_column(X, j):
                     self.low[j], self.high[j] = obs.min(), obs.max()
             else:  # Image: one affine map to [0, 1] for the whole block
@@ -449,6 +453,7 @@ class TableEncoder:
                 mag = max(abs(lo), abs(hi)) or 1.0
                 enc.mag[j], enc.mu[j] = mag, mean / mag
                 enc.sd[j] = std / mag if std > 0 else 1.0
+                enc.nonnegative[j] = enc.time_axes[j] is None and lo >= 0
                 dtype = summary.dtypes[j]
                 if pd.api.types.is_integer_dtype(dtype) and not (
                     pd.api.types.is_bool_dtype(dtype)
@@ -457,12 +462,25 @@ class TableEncoder:
         enc.dtypes = list(summary.dtypes)
         return enc
 
-    def fit_bounds(self, low: np.ndarray, high: np.ndarray, C: np.ndarray) -> None:
+    def fit_bounds(
+        self, low: np.ndarray, high: np.ndarray, C: np.ndarray, *,
+        keep_sign: bool = False,
+    ) -> None:
         """Bounds of the imputations: ``[low, high]`` in the caller's units (one
         value per column, ``-inf``/``inf`` for none; met exactly after decoding,
         without code-space rounding) and, in column codes, the same bounds and the
         range of every numerical column's observed codes in ``C`` (the training
-        rows, or two rows of their extremes)."""
+        rows, or two rows of their extremes). With ``keep_sign`` a numerical
+        column never negative at fit (weights, counts, prices) is bounded below
+        at 0 as well: a model's unbounded decoder may otherwise impute it below
+        zero, a value no row had."""
+        low = np.asarray(low, dtype=float)
+        signed = np.zeros(len(low), dtype=bool)  # columns the sign rule bounds at 0
+        if keep_sign:
+            nonnegative = getattr(self, "nonnegative", signed)
+            # (not where max_value is itself below 0: the caller's bound wins)
+            signed = nonnegative & (np.asarray(high) >= 0) & (low < 0)
+            low = np.where(signed, 0.0, low)
         self.low = np.maximum(self.low, np.asarray(low, dtype=float))
         self.high = np.minimum(self.high, np.asarray(high, dtype=float))
         q = C.shape[1]
@@ -474,7 +492,11 @@ class TableEncoder:
                 continue
             j = int(pos[0])
             loc, scale = self.loc[j], self.scale[j]
-            self.code_low[j] = _code_bound(low[j], loc, scale, upper=False)
+            if signed[j]:  # 0 in unit space (x / mag): exact, never overflowing
+                self.code_low[j] = _code_bound(0.0, self.mu[j], self.sd[j],
+                                               upper=False)
+            else:
+                self.code_low[j] = _code_bound(low[j], loc, scale, upper=False)
             self.code_high[j] = _code_bound(high[j], loc, scale, upper=True)
             obs = C[~np.isnan(C[:, j]), j]
             self.observed_low[j], self.observed_high[j] = obs.min(), obs.max()

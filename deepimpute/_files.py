@@ -56,6 +56,12 @@ _SEPARATORS = (",", ";", "\t", "|")
 _INT = re.compile(r"[+-]?\d+")
 _LEADING_ZERO = re.compile(r"[+-]?0\d")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+#: the bytes the reader finds by value: an encoding must write them as ASCII does
+_ASCII_PROBE = ',;\t|"\r\n 0123456789.+-eE_azAZ'
+#: byte order marks of UTF-16 and UTF-32 (UTF-32-LE's starts like UTF-16-LE's)
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+UTF16_REMEDY = ("convert the file to UTF-8 first, e.g. iconv -f UTF-16 -t UTF-8 "
+                "in.csv > in-utf8.csv")
 
 
 class UserError(Exception):
@@ -153,6 +159,12 @@ class CsvReader:
             codecs.lookup(encoding)
         except LookupError:
             raise UserError(f"--encoding {encoding}: unknown encoding") from None
+        if _ASCII_PROBE.encode(encoding, errors="replace") != _ASCII_PROBE.encode():
+            # separators, quotes and line ends are found byte by byte
+            raise UserError(
+                f"--encoding {encoding}: ASCII-compatible encodings only (UTF-8, "
+                f"Latin-1, cp1252 ...); {UTF16_REMEDY}"
+            )
         self.encoding = encoding
         self.na_values = frozenset(na_values)
         try:
@@ -169,6 +181,15 @@ class CsvReader:
             raise
 
     def _read_header(self, sep: str | None) -> None:
+        start = self._file.peek(4)[:4] if hasattr(self._file, "peek") else b""
+        if start.startswith(_WIDE_BOMS) or b"\x00" in start:
+            sign = ("a byte order mark" if start.startswith(_WIDE_BOMS)
+                    else "NUL bytes")
+            raise UserError(
+                f"{self.path}: the file is UTF-16 or UTF-32 (it starts with {sign}); "
+                f"ASCII-compatible encodings only (UTF-8, Latin-1, cp1252 ...); "
+                f"{UTF16_REMEDY}"
+            )
         header = self._next_line()
         if header is None or not header.strip():
             raise UserError(f"{self.path}: the file is empty (no header line)")
@@ -499,11 +520,42 @@ def _pyarrow():
     return pyarrow
 
 
+def _nullable_integer(arrow_type):
+    """pandas' nullable integer dtype of an Arrow integer type (else None)."""
+    name = str(arrow_type)  # int8 ... uint64
+    if not _pyarrow().types.is_integer(arrow_type):
+        return None
+    return pd.api.types.pandas_dtype(
+        "U" + name[1:].capitalize() if name.startswith("u") else name.capitalize()
+    )
+
+
+def to_pandas(table) -> pd.DataFrame:
+    """An Arrow table (or the rows of one) as a DataFrame with its stored dtypes.
+
+    An integer column that pandas did not write (no pandas metadata names its
+    dtype: a file written by pyarrow, Spark, DuckDB ...) becomes pandas' nullable
+    integer dtype, in every batch, with or without nulls: pandas would make a
+    column with nulls float64, whose imputations (5.2) the file's integer type
+    cannot take back; as an integer dtype it is imputed with integers, as an
+    integer column of a CSV is.
+    """
+    pa = _pyarrow()
+    meta = table.schema.pandas_metadata or {}
+    described = {c.get("field_name") for c in meta.get("columns", [])}
+    frame = table.to_pandas()
+    for field in table.schema:
+        if pa.types.is_integer(field.type) and field.name not in described:
+            column = table.column(field.name).to_pandas(types_mapper=_nullable_integer)
+            frame[field.name] = column.array  # positional: the frame's own index
+    return frame
+
+
 def read_parquet(path) -> pd.DataFrame:
-    """The whole file as a DataFrame with its stored dtypes."""
+    """The whole file as a DataFrame with its stored dtypes (:func:`to_pandas`)."""
     pa = _pyarrow()
     try:
-        return pa.parquet.read_table(str(path)).to_pandas()
+        return to_pandas(pa.parquet.read_table(str(path)))
     except (OSError, pa.ArrowException) as exc:
         raise UserError(f"{path}: cannot read as Parquet: {exc}") from None
 
@@ -520,7 +572,7 @@ def parquet_batches(path, rows: int) -> tuple[object, int, Iterator[pd.DataFrame
 
     def frames():
         for batch in pf.iter_batches(batch_size=rows):
-            yield pa.Table.from_batches([batch], schema=schema).to_pandas()
+            yield to_pandas(pa.Table.from_batches([batch], schema=schema))
 
     return schema, pf.metadata.num_rows, frames()
 

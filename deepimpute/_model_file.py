@@ -22,6 +22,22 @@ __all__ = ["ModelFile"]
 
 #: the layout of a model file's fields; 1 was the joblib dict of version 0.1
 LAYOUT_VERSION = 2
+#: bytes read to tell a text file (a CSV given as --model) from a model
+_SNIFF_BYTES = 4096
+
+
+def _is_text(start: bytes) -> bool:
+    """Whether a file's first bytes are text (UTF-8, no control bytes but
+    whitespace): a pickle starts with byte 0x80, a compressed one with binary."""
+    if not start:
+        return False
+    try:
+        text = start.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(start) - 3:  # not just a character cut at the end
+            return False
+        text = start[: exc.start].decode("utf-8")
+    return all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
 @dataclass
@@ -70,7 +86,13 @@ class ModelFile:
         if not os.path.exists(path):
             raise UserError(f"--model {path}: no such file")
         with open(path, "rb") as f:
-            head = f.read(len(persistence.MAGIC))
+            start = f.read(_SNIFF_BYTES)
+        head = start[: len(persistence.MAGIC)]
+        if head != persistence.MAGIC and _is_text(start):
+            raise UserError(
+                f"--model {path}: a text file (a CSV?), not a model file; --model "
+                "takes the file written by deepimpute fit ... -o MODEL"
+            )
         with warnings.catch_warnings(record=True) as caught:
             # e.g. "fitted on cuda:0, which is not available here; loaded on the CPU"
             warnings.simplefilter("always", UserWarning)
@@ -110,10 +132,12 @@ def _read_pickle(path) -> ModelFile:
 
     try:
         bundle = joblib.load(path)
-    except Exception as exc:  # any unpickling failure is a bad model file
+    except Exception:  # any unpickling failure is a bad model file
+        # (its exception, e.g. "IndexError: pop from empty list", tells a user
+        # nothing about the file)
         raise UserError(
-            f"--model {path}: not a model file written by deepimpute fit "
-            f"({type(exc).__name__}: {exc})"
+            f"--model {path}: neither a model file written by deepimpute fit nor a "
+            "readable pickle (damaged, truncated, or another program's file)"
         ) from None
     if isinstance(bundle, ModelFile):
         return bundle

@@ -30,6 +30,7 @@ import ast
 import itertools
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -49,6 +50,7 @@ from ._pipeline import (
     Piece,
     Summary,
     impute_pieces,
+    not_imputed,
     published,
 )
 
@@ -110,10 +112,26 @@ def _method_names() -> list[str]:
     return sorted(IMPUTERS)
 
 
+def _registry(name: str) -> type:
+    from .imputers import IMPUTERS
+
+    return IMPUTERS[name]
+
+
+def _can_sample(est) -> bool:
+    """Whether an imputer (or its class) draws multiple imputations: it has a
+    sampler of its own, not the base's refusal."""
+    from .imputers._base import BaseImputer
+
+    cls = est if isinstance(est, type) else type(est)
+    return cls._sample is not BaseImputer._sample
+
+
 # ------------------------------------------------------------------- impute
 def _parse_params(items: Sequence[str] | None, imputer) -> dict:
     """``KEY=VALUE`` strings to estimator parameters (values as Python literals,
-    else strings); a key the estimator does not have is an error naming it."""
+    else strings); a key the estimator does not have, or a value it refuses, is
+    an error naming the option."""
     valid = imputer.get_params()
     params = {}
     for item in items or []:
@@ -122,7 +140,9 @@ def _parse_params(items: Sequence[str] | None, imputer) -> dict:
         if not sep or not key:
             raise ValueError(f"--param expects KEY=VALUE, got {item!r}.")
         if key not in valid or key == "column_spec":
-            names = ", ".join(sorted(k for k in valid if k != "column_spec"))
+            # the names to use: not the deprecated aliases (they still work)
+            names = ", ".join(sorted(k for k in valid if k != "column_spec"
+                                     and k not in imputer._renamed))
             raise ValueError(
                 f"--param {key}: {type(imputer).__name__} has no parameter "
                 f"{key!r}; its parameters are: {names}."
@@ -131,7 +151,24 @@ def _parse_params(items: Sequence[str] | None, imputer) -> dict:
             params[key] = ast.literal_eval(raw.strip())
         except (ValueError, SyntaxError):
             params[key] = raw.strip()  # a bare word such as gaussian
+        if raw.strip().lower() in _INFINITIES:
+            params[key] = float(raw.strip())
+        _check_value(imputer, key, params[key], f"--param {item.strip()}")
     return params
+
+
+#: the texts of an infinite --param value (not Python literals)
+_INFINITIES = ("inf", "+inf", "-inf", "infinity", "-infinity")
+
+
+def _check_value(imputer, key: str, value, option: str) -> None:
+    """Refuse a parameter value the estimator's constraints refuse, naming the
+    option that gave it (a fit would blame the input file)."""
+    probe = type(imputer)(**{key: value})
+    try:
+        probe._validate_params()
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{option}: {exc}") from None
 
 
 def _image_groups(items: Sequence[str] | None, columns) -> list:
@@ -251,10 +288,17 @@ def _fit_model(args, frame: pd.DataFrame, info: dict) -> ModelFile:
     spec = ColumnSpec([*tables, *images])
     imputer = _build(args.method, quick=False, seed=args.seed, device=args.device,
                      verbose=0 if args.quiet else 1)
-    if args.max_iter is not None and "max_iter" in imputer.get_params():
-        imputer.set_params(max_iter=args.max_iter)
     try:
-        imputer.set_params(column_spec=spec, **_parse_params(args.param, imputer))
+        if args.max_iter is not None and "max_iter" in imputer.get_params():
+            _check_value(imputer, "max_iter", args.max_iter,
+                         f"--max-iter {args.max_iter}")
+            imputer.set_params(max_iter=args.max_iter)
+        params = _parse_params(args.param, imputer)
+        if params.get("min_value") == -np.inf:
+            # said on the command line, -inf means no lower bound at all; the
+            # estimators' default -inf bounds columns never negative at 0
+            params["min_value"] = [-np.inf] * len(frame.columns)
+        imputer.set_params(column_spec=spec, **params)
     except ValueError as exc:
         raise _files.UserError(str(exc)) from None
     try:
@@ -353,13 +397,13 @@ def _apply_csv(args, model: ModelFile, path, files, draws, source) -> Summary:
             summary = impute_pieces(
                 model.estimator, pieces, sinks, path=path, names=reader.names,
                 model_names=model.names, method=model.method, spec=model.spec,
-                draws=draws, seed=args.seed,
+                draws=draws, seed=args.seed, formats=formats,
                 progress=lambda piece: bar.update(reader.offset - bar.n),
             )
-        finally:
+        finally:  # the bar cleared first: an error is then one clean line
+            bar.close()
             for sink in sinks:
                 sink.close()
-        bar.close()
     summary.markers = markers
     return summary
 
@@ -397,9 +441,9 @@ def _apply_parquet(args, model: ModelFile, path, files, draws) -> Summary:
             progress=lambda piece: bar.update(len(piece.frame)),
         )
     finally:
+        bar.close()
         for sink in sinks:
             sink.close()
-    bar.close()
     return summary
 
 
@@ -451,7 +495,8 @@ def _apply_dataset(args, model: ModelFile, path, outputs, draws) -> Summary:
                  args.seed)
             for k, p in enumerate(ddf.to_delayed())
         ]
-        summary = Summary(model.method, model.names, model.spec)
+        summary = Summary(model.method, model.names, model.spec,
+                          skipped=not_imputed(model.estimator, model.names))
         summary.note_choice(model.estimator)
         for part in dask.compute(*parts):
             summary.merge(part)
@@ -529,6 +574,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     for path in paths:
         _refuse_overwrite(path, ("input", args.input), ("--model", args.model))
     model = _load_model(args)
+    if not _can_sample(model.estimator):
+        raise _files.UserError(
+            f"--model {args.model}: the {model.method} model "
+            f"({type(model.estimator).__name__}) gives a single imputation and cannot "
+            "draw several; use deepimpute transform, or fit a method that samples ("
+            f"{', '.join(n for n in _method_names() if _can_sample(_registry(n)))})"
+        )
     start = time.perf_counter()
     if _files.is_dataset(args.input):
         summary = _apply_dataset(args, model, args.input, paths, args.n_draws)
@@ -615,11 +667,28 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+#: a Sphinx role (``:class:`~deepimpute.RVIImputer```) or inline literal
+_ROLE = re.compile(r":(?:[\w.-]+:)*[\w.-]+:`~?([^`<]*?)(?:\s*<[^`>]*>)?`|``([^`]+)``")
+
+
+def _plain(text: str) -> str:
+    """reST inline markup as terminal text: a role's target as its last name
+    (what Sphinx shows for ``~``), a literal without its back quotes."""
+
+    def shown(match: re.Match) -> str:
+        if match.group(2) is not None:
+            return match.group(2)
+        target = match.group(1)
+        return target.rsplit(".", 1)[-1] if "~" in match.group(0) else target
+
+    return _ROLE.sub(shown, text)
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from .imputers import IMPUTERS
 
     for name in _method_names():
-        doc = (IMPUTERS[name].__doc__ or "").strip().splitlines()[0]
+        doc = _plain((IMPUTERS[name].__doc__ or "").strip().splitlines()[0])
         print(f"{name:<12} {IMPUTERS[name].__name__:<22} {doc}")
     return 0
 
@@ -659,12 +728,18 @@ def _parser() -> argparse.ArgumentParser:
                          help="also take pandas' markers (NA, NaN, None, null, ...)")
     reading.add_argument("--chunk-rows", type=int, default=65536,
                          help="rows read, imputed and written at a time")
-    reading.add_argument("--seed", type=int, default=0)
+    reading.add_argument(
+        "--seed", type=int, default=0,
+        help="random seed of the fit (impute, fit) and of the draws (sample); the "
+        "same seed gives the same file (default 0)")
     reading.add_argument("-q", "--quiet", action="store_true",
                          help="no progress bars, no summary")
 
     model = argparse.ArgumentParser(add_help=False)
-    model.add_argument("--method", default="vsae", choices=_method_names())
+    model.add_argument(
+        "--method", default="vsae", choices=_method_names(), metavar="METHOD",
+        help="the imputer: %(choices)s (default: %(default)s; deepimpute list "
+        "describes them)")
     model.add_argument("--categorical", action="append", metavar="COLS",
                        help="comma-separated columns to treat as categorical")
     model.add_argument("--numeric", action="append", metavar="COLS",
@@ -683,7 +758,9 @@ def _parser() -> argparse.ArgumentParser:
         "--param", action="append", metavar="KEY=VALUE",
         help="an estimator parameter (repeatable), e.g. --param n_draws=32; "
         "values are Python literals (numbers, tuples, True) or bare strings")
-    model.add_argument("--device", default="auto")
+    model.add_argument("--device", default="auto",
+                       help="torch device of the deep imputers: cpu, cuda, cuda:1 "
+                       "... (default auto: a GPU if there is one)")
 
     imp = sub.add_parser("impute", parents=[reading, model],
                          help="fit on a file and impute its missing cells")

@@ -177,7 +177,10 @@ SHARED_PARAMETERS: dict[str, tuple[str, str]] = {
     "min_value, max_value": (
         "float or array-like of shape (n_features,)",
         "Bounds of the imputed values of numerical columns, per column or for all "
-        "(observed entries are never changed).",
+        "(observed entries are never changed). At the default, a column never "
+        "negative at fit (weights, counts, prices) is not imputed below 0, and an "
+        "integer column stays within its observed range; a lower bound per column "
+        "(e.g. ``np.full(n_features, -np.inf)``) sets every lower bound itself.",
     ),
 }
 

@@ -478,7 +478,12 @@ class BaseImputer(TransformerMixin, BaseEstimator):
                 f"{self._label(j)!r}."
             )
         keep = ~self._empty_
-        self.encoder_.fit_bounds(low[keep], high[keep], C)
+        # the default (no lower bound given): a column never negative at fit stays
+        # >= 0; a bound per column, or a finite one, is the caller's choice
+        default = self.min_value is None or (
+            np.ndim(self.min_value) == 0 and self.min_value == -np.inf
+        )
+        self.encoder_.fit_bounds(low[keep], high[keep], C, keep_sign=default)
 
     # ------------------------------------------------------ transform, sample
     def _encode_input(self, X):
