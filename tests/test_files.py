@@ -392,7 +392,7 @@ def test_progress_on_stderr_and_summary(tmp_path, capsys):
         ("x.csv", b"a,b\n1,2\n", ["--model", "{tmp}/none.joblib", "--transform"],
          "none.joblib: no such file"),
         ("x.csv", b"a,b\n1,2\n", ["--model", "{tmp}/x.csv", "--transform"],
-         "not a deepimpute model file"),
+         "not a model file"),
         ("x.parquet", b"not parquet", [], "cannot read as Parquet"),
         ("x.csv", b"a,b\n1,2\n", ["--chunk-rows", "0"], "--chunk-rows must be at"),
         ("x.parquet", b"", ["--categorical", "a"], "--categorical applies to CSV"),

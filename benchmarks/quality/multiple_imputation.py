@@ -407,7 +407,7 @@ def markdown(paths) -> str:
     paths = paths if isinstance(paths, list | tuple) else [paths]
     df = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
     s = summary_frame(df)
-    lines = tables(df, heading="####")
+    lines = tables(df, heading="###")
     parts = []
     for label, rows in (("at least 100 replications", s[s.reps >= 100]),
                         ("10 to 99", s[(s.reps >= 10) & (s.reps < 100)])):

@@ -87,9 +87,9 @@ class AutoImputer(BaseImputer):
     folds, beats its choice. The cells of the other half only report the
     validation error of every candidate and of the choice (``leaderboard_``), so
     the reported error is never the one the choice was tuned on. The candidates
-    used are then refitted on all rows and cells; :meth:`transform` (and
-    :meth:`fit_transform`, as scored) combines their ``transform`` per column
-    and :meth:`sample` takes each column's draws from its chosen candidate (a
+    used are then refitted on all rows and cells; ``transform`` (and
+    ``fit_transform``, as scored) combines their ``transform`` per column
+    and ``sample`` takes each column's draws from its chosen candidate (a
     blend's heaviest).
 
     ``time_budget`` bounds the fit: two thirds of it go to scoring, one third to

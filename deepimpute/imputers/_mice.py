@@ -302,14 +302,14 @@ class MICEImputer(BaseImputer):
 
     What a fit keeps: per chain and column, the last round's model for
     prediction only (a Bayesian ridge's coefficients, intercept and noise scale:
-    O(p) per column, O(p^2) in all, not :class:`~sklearn.linear_model.BayesianRidge`
+    O(p) per column, O(p^2) in all, not ``BayesianRidge``
     with its p x p covariance), and with ``sample_posterior=True`` what the
-    parameter draws of :meth:`sample` need: the posterior covariance of each
+    parameter draws of ``sample`` need: the posterior covariance of each
     ridge's coefficients, stored once as its packed lower triangle (exact, half
     the float64 of the full matrix; the model file then grows as ``n_imputations
     * p^3 / 2`` float64) and the Laplace factor of each logistic regression. With
     ``sample_posterior=False`` no covariance is kept (the model grows as p^2) and
-    :meth:`sample` adds the regressions' noise to the single chain's predictions,
+    ``sample`` adds the regressions' noise to the single chain's predictions,
     without parameter draws.
 
     References
