@@ -42,7 +42,9 @@ IMPUTERS: dict[str, type] = {
 #: reduced settings of a smoke run (``deepimpute demo --quick``, the benchmarks'
 #: ``--quick``), applied by :func:`make_imputer` through :func:`budget_params`
 QUICK: dict[str, object] = dict(
-    max_iter=3, n_draws=20, n_estimators=10, inference_steps=5
+    max_iter=3, n_draws=20, n_estimators=10, inference_steps=5,
+    # DiffPuter's E-steps (reverse steps x resampling x EM rounds) dominate its cost
+    n_steps=5, n_resample=1, n_em_rounds=1,
 )
 #: parameters that a budget (``QUICK``, a benchmark's budget) caps instead of
 #: setting: an imputer gets the value only if its default is larger, so the
