@@ -62,7 +62,7 @@ def test_quick_run_resumes_and_summarises(tmp_path):
     assert "## linear, mar" in text and "| mice | 2 |" in text
     # the report's view of the same CSV, and its coverage figure
     report = mi.markdown(out)
-    assert "#### linear, mar" in report and "| mice | 2 |" in report
+    assert "### linear, mar" in report and "| mice | 2 |" in report
     assert mi.draw([out], tmp_path / "cov.png") == tmp_path / "cov.png"
     assert (tmp_path / "cov.png").stat().st_size > 0
 

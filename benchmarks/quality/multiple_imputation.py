@@ -497,8 +497,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="render the summary (and figure) of the CSV only")
 
 
-def resolve(args, parser: argparse.ArgumentParser) -> None:
-    """Fill the defaults, check the imputer labels and the shard (no run)."""
+def resolve_imputers(args, parser: argparse.ArgumentParser) -> None:
+    """``args.overrides`` from ``--set`` (and ``--quick``'s reduced sizes), every
+    imputer label checked (a usage error otherwise); shared with the diagnosis
+    study."""
     try:
         args.overrides = parse_overrides(args.set)
     except ValueError as exc:
@@ -513,6 +515,11 @@ def resolve(args, parser: argparse.ArgumentParser) -> None:
             parse_imputer(label, args.overrides)
         except ValueError as exc:
             parser.error(f"--imputers: {exc}")
+
+
+def resolve(args, parser: argparse.ArgumentParser) -> None:
+    """Fill the defaults, check the imputer labels and the shard (no run)."""
+    resolve_imputers(args, parser)
     k, _, shards = args.shard.partition("/")
     try:
         args.shard_k, args.shards = int(k), int(shards or 1)

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks._cli import RowWriter, add_common, parse_overrides
+from benchmarks._cli import RowWriter, add_common
 from benchmarks.quality import multiple_imputation as mi
 from deepimpute.pooling import fit_pooled
 
@@ -212,20 +212,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--table", type=Path,
                         default=mi.RESULTS / "mi_diagnosis_summary.csv")
     args = parser.parse_args(argv)
-    try:
-        args.overrides = parse_overrides(args.set)
-    except ValueError as exc:
-        parser.error(str(exc))
-    if args.quick:
-        from deepimpute.imputers import QUICK
-
-        args.n, args.m = min(args.n, 200), min(args.m, 5)
-        args.overrides = {**QUICK, **args.overrides}
-    for label in args.imputers:
-        try:
-            mi.parse_imputer(label, args.overrides)
-        except ValueError as exc:
-            parser.error(f"--imputers: {exc}")
+    mi.resolve_imputers(args, parser)
     args.outputs = ([args.table] if args.compare else
                     [] if args.render_only else [args.out])
     return args
