@@ -44,8 +44,8 @@ METADATA = frozenset({
     "split", "split_with_sizes", "chunk", "unbind", "narrow", "diagonal",
     "view_as", "expand_as", "flatten", "unflatten", "_reshape_alias", "lift_fresh",
     "empty", "empty_like", "empty_strided", "unfold", "movedim", "numpy_T",
-    "is_same_size", "sym_size", "sym_stride", "sym_numel", "_local_scalar_dense",
-    "set_", "resize_", "item",
+    "_to_copy_noop", "is_same_size", "sym_size", "sym_stride", "sym_numel",
+    "_local_scalar_dense", "set_", "resize_", "item",
 })
 
 

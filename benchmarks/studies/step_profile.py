@@ -34,7 +34,6 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from benchmarks._cli import RESULTS, versions
 from benchmarks.perf.epoch_cost import (
@@ -45,33 +44,11 @@ from benchmarks.perf.epoch_cost import (
     step_flops,
     table,
 )
+from benchmarks.perf.step_kernels import METADATA, METHODS, OpCounter
 from deepimpute.imputers import IMPUTERS
 from deepimpute.training import Batch, table_tensors
 
 NAME, OPS = "step_profile.csv", "step_profile_ops.csv"
-METHODS = ("vsae", "factvae", "rvi", "vad", "miwae", "hivae")
-
-#: operators that only make a new view or read metadata (no kernel runs)
-_METADATA = {
-    "view", "_unsafe_view", "reshape", "as_strided", "t", "transpose", "permute",
-    "expand", "squeeze", "unsqueeze", "slice", "select", "alias", "detach",
-    "split", "split_with_sizes", "chunk", "unbind", "narrow", "diagonal",
-    "view_as", "expand_as", "flatten", "unflatten", "_reshape_alias", "lift_fresh",
-    "empty", "empty_like", "empty_strided", "unfold", "movedim", "numpy_T",
-    "_to_copy_noop", "is_same_size", "sym_size", "sym_stride", "sym_numel",
-    "_local_scalar_dense", "set_", "resize_", "item",
-}
-
-
-class _Count(TorchDispatchMode):
-    def __init__(self) -> None:
-        super().__init__()
-        self.ops: dict[str, int] = {}
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = func.overloadpacket.__name__
-        self.ops[name] = self.ops.get(name, 0) + 1
-        return func(*args, **(kwargs or {}))
 
 
 def _batches(data, batch_size: int, n: int):
@@ -112,11 +89,11 @@ def measure(method: str, Xm, steps: int, repeats: int, top: int):
     torch.manual_seed(0)
     _run(module, opts, batches[:3])  # warm-up
     _run(ref, ref_opts, batches[:3])
-    with _Count() as count:
+    with OpCounter() as count:
         for b in batches[:5]:
             module.training_step(b, opts)
     ops = {k: v / 5 for k, v in count.ops.items()}
-    with _Count() as ref_count:
+    with OpCounter() as ref_count:
         for b in batches[:5]:
             ref.training_step(b, ref_opts)
     ref_ops = {k: v / 5 for k, v in ref_count.ops.items()}
@@ -138,7 +115,7 @@ def measure(method: str, Xm, steps: int, repeats: int, top: int):
                 for i, e in enumerate(events[:top])]
 
     def kernels(d):
-        return sum(v for k, v in d.items() if k not in _METADATA)
+        return sum(v for k, v in d.items() if k not in METADATA)
 
     row = dict(imputer=method, batch_size=bs, params=params, flops_per_row=flops,
                mlp_hidden=hidden, mlp_copies=copies,
